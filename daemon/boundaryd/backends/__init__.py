@@ -1,0 +1,35 @@
+"""Calendar backends. Each implements :class:`boundaryd.backends.base.CalendarBackend`.
+
+Backends are imported lazily by :func:`open_backend` so the ICS user never imports the Google
+client or caldav.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..errors import BadInput
+
+if TYPE_CHECKING:
+    from ..rules import Rules
+    from .base import CalendarBackend
+
+
+def open_backend(rules: Rules, uri: str | None, state_dir: str) -> CalendarBackend:
+    """The backend named by ``--calendar URI`` or else the rules' ``calendar:`` section."""
+    from ..rules import CalendarURI
+
+    target = CalendarURI.parse(uri) if uri else rules.calendar_target(state_dir)
+    if target.scheme == "ics":
+        from .ics import IcsBackend
+
+        return IcsBackend(target.location)
+    if target.scheme == "caldav":
+        from .caldav_backend import CaldavBackend
+
+        return CaldavBackend.from_rules(rules, target.location)
+    if target.scheme == "google":
+        from .google_backend import GoogleBackend
+
+        return GoogleBackend.from_rules(rules, target.location, state_dir)
+    raise BadInput(f"--calendar: unknown scheme {target.scheme!r} (use ics:PATH, caldav:URL or google:CALENDAR_ID)")

@@ -1,0 +1,164 @@
+"""The planner's view of the world: frozen values shared by the planner, backends and executor.
+
+Nothing here does I/O. Backends turn their calendars into a :class:`Snapshot`; the planner turns
+rules + snapshot into a :class:`Plan`; the executor applies a plan through a backend.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+
+class Decision(str, enum.Enum):
+    """What boundaryd does with an occurrence that lands on a block. Ordered by strictness."""
+
+    KEEP = "keep"  # only keep-policy blocks were hit: reported, nothing done
+    ALLOW = "allow"
+    FLAG = "flag"
+    DECLINE = "decline"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+
+_RANK = {Decision.KEEP: 0, Decision.ALLOW: 1, Decision.FLAG: 2, Decision.DECLINE: 3}
+
+
+@dataclass(frozen=True)
+class Attendee:
+    email: str  # lower-case, without "mailto:"
+    partstat: str = "NEEDS-ACTION"  # RFC 5545 PARTSTAT, upper-case
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One occurrence of a calendar event, as the planner sees it.
+
+    ``start``/``end`` are aware datetimes in the rules' zone. For all-day events they are local
+    midnights and ``all_day`` is true.
+    """
+
+    uid: str
+    recurrence_id: datetime | date | None  # original start, for an instance of a series
+    summary: str
+    start: datetime
+    end: datetime
+    all_day: bool = False
+    description: str = ""
+    organizer: str = ""  # lower-case email, "" when none
+    organizer_name: str = ""
+    attendees: tuple[Attendee, ...] = ()
+    status: str = "CONFIRMED"  # TENTATIVE | CONFIRMED | CANCELLED
+    transparent: bool = False
+    owned_block: str | None = None  # X-BOUNDARYD-BLOCK / boundarydBlock
+    categories: tuple[str, ...] = ()
+    sequence: int = 0
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """Stable identity of this occurrence across syncs."""
+        rid = "" if self.recurrence_id is None else self.recurrence_id.isoformat()
+        return (self.uid, rid)
+
+
+@dataclass(frozen=True)
+class OwnedEvent:
+    """An event boundaryd wrote for a block (one per block time)."""
+
+    uid: str
+    block: str
+    fingerprint: str  # hash of the definition it was written from; differs => update
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An event that could not be read; reported, never touched."""
+
+    uid: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a backend read: the occurrences in the window plus the events boundaryd owns."""
+
+    occurrences: tuple[Occurrence, ...]
+    owned: tuple[OwnedEvent, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
+
+
+@dataclass(frozen=True)
+class BlockInstance:
+    block: str
+    title: str
+    kind: str
+    start: datetime
+    end: datetime
+    all_day: bool = False
+
+
+@dataclass(frozen=True)
+class BlockEvent:
+    """The iCalendar definition of one owned event to write for a block.
+
+    ``ical`` is the serialized VEVENT (with RRULE/EXDATE, TZID) — the single source from which
+    both the calendar event and the block's instances are produced.
+    """
+
+    uid: str
+    block: str
+    title: str
+    fingerprint: str
+    ical: str
+
+
+@dataclass(frozen=True)
+class CalendarChange:
+    op: str  # create | update | delete
+    block: str
+    uid: str
+    event: BlockEvent | None = None  # None for delete
+
+
+@dataclass(frozen=True)
+class Conflict:
+    occurrence: Occurrence
+    block: str  # the block that gave the winning decision
+    blocks: tuple[str, ...]  # every block hit
+    decision: Decision
+    reason: str
+    message: str = ""  # the decline message, for declines
+    alternatives: tuple[datetime, ...] = ()
+
+
+@dataclass(frozen=True)
+class Notice:
+    to: str
+    subject: str
+    conflicts: tuple[Conflict, ...] = ()
+    keys: tuple[str, ...] = ()  # journal keys that make this notice unique
+
+
+@dataclass(frozen=True)
+class Plan:
+    now: datetime
+    window_start: datetime
+    window_end: datetime
+    blocks: tuple[BlockInstance, ...]
+    calendar_changes: tuple[CalendarChange, ...]
+    conflicts: tuple[Conflict, ...]
+    notices: tuple[Notice, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def declines(self) -> tuple[Conflict, ...]:
+        return tuple(c for c in self.conflicts if c.decision is Decision.DECLINE)
+
+    @property
+    def flags(self) -> tuple[Conflict, ...]:
+        return tuple(c for c in self.conflicts if c.decision is Decision.FLAG)
