@@ -12,10 +12,12 @@ from ..errors import BadInput
 
 if TYPE_CHECKING:
     from ..rules import Rules
-    from .base import CalendarBackend
+    from .base import CalendarBackend, SyncState
 
 
-def open_backend(rules: Rules, uri: str | None, state_dir: str) -> CalendarBackend:
+def open_backend(
+    rules: Rules, uri: str | None, state_dir: str, sync_state: SyncState | None = None
+) -> CalendarBackend:
     """The backend named by ``--calendar URI`` or else the rules' ``calendar:`` section."""
     from ..rules import CalendarURI
 
@@ -27,9 +29,9 @@ def open_backend(rules: Rules, uri: str | None, state_dir: str) -> CalendarBacke
     if target.scheme == "caldav":
         from .caldav_backend import CaldavBackend
 
-        return CaldavBackend.from_rules(rules, target.location)
+        return CaldavBackend.from_rules(rules, target.location, sync_state)
     if target.scheme == "google":
         from .google_backend import GoogleBackend
 
-        return GoogleBackend.from_rules(rules, target.location, state_dir)
+        return GoogleBackend.from_rules(rules, target.location, state_dir, sync_state)
     raise BadInput(f"--calendar: unknown scheme {target.scheme!r} (use ics:PATH, caldav:URL or google:CALENDAR_ID)")

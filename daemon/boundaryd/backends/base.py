@@ -9,6 +9,14 @@ from zoneinfo import ZoneInfo
 from ..model import BlockEvent, Occurrence, Snapshot
 
 
+class SyncState(Protocol):
+    """Small persistent key/value store (the journal) for sync tokens, ETags, capability memos."""
+
+    def get(self, key: str) -> str | None: ...
+
+    def set(self, key: str, value: str | None) -> None: ...
+
+
 class CalendarBackend(Protocol):
     #: a short name for logs and errors, e.g. "ics:/home/a/calendar.ics"
     name: str
