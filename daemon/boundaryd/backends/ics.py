@@ -1,0 +1,129 @@
+"""The embedded default: a local iCalendar file, read whole and written atomically."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import icalendar
+
+from .. import ical
+from ..errors import BadInput, Conflict412, RuntimeFailure
+from ..model import BlockEvent, Occurrence, Snapshot
+
+
+class IcsBackend:
+    tells_organizer = False
+
+    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+        self.path = Path(path).expanduser()
+        self.name = f"ics:{self.path}"
+        self.create = create
+        self._cal: icalendar.Calendar | None = None
+        self._tz: ZoneInfo | None = None
+        self._stat: tuple[int, int] | None = None
+        self._dirty = False
+
+    # -- reading ---------------------------------------------------------------------------
+    def _load(self) -> icalendar.Calendar:
+        try:
+            data = self.path.read_bytes()
+            st = self.path.stat()
+            self._stat = (st.st_mtime_ns, st.st_size)
+        except FileNotFoundError:
+            if not self.create:
+                raise BadInput(f"{self.path}: no such calendar file (check the path, or create it)") from None
+            self._stat = None
+            return ical.new_calendar()
+        except IsADirectoryError:
+            raise BadInput(f"{self.path}: is a directory, not an iCalendar file") from None
+        except OSError as e:
+            raise BadInput(f"{self.path}: cannot read the calendar ({e.strerror})") from None
+        if not data.strip():
+            return ical.new_calendar()
+        return ical.parse_calendar(data, str(self.path))
+
+    def snapshot(self, start: datetime, end: datetime, tz: ZoneInfo) -> Snapshot:
+        self._cal = self._load()
+        self._tz = tz
+        self._dirty = False
+        occs, owned, skipped = ical.occurrences_of(self._cal, start, end, tz)
+        return Snapshot(tuple(occs), tuple(owned), tuple(skipped))
+
+    # -- writing ---------------------------------------------------------------------------
+    def _calendar(self) -> tuple[icalendar.Calendar, ZoneInfo]:
+        if self._cal is None or self._tz is None:
+            raise RuntimeError("snapshot() must come before changes")
+        return self._cal, self._tz
+
+    def put_block(self, event: BlockEvent) -> None:
+        cal, _ = self._calendar()
+        ical.put_block_in(cal, event, datetime.now(timezone.utc))
+        self._dirty = True
+
+    def delete_block(self, uid: str) -> None:
+        cal, _ = self._calendar()
+        if any(c.get(ical.BLOCK_PROP) is not None for c in ical._components(cal, uid)):
+            self._dirty |= ical.remove_uid(cal, uid)
+
+    def decline(self, occ: Occurrence, owner_emails: tuple[str, ...], comment: str) -> None:
+        cal, tz = self._calendar()
+        self._dirty |= ical.decline_in(cal, occ, owner_emails, comment, tz)
+
+    def flag(self, occ: Occurrence) -> None:
+        cal, tz = self._calendar()
+        self._dirty |= ical.flag_in(cal, occ, tz)
+
+    def flush(self) -> None:
+        if not self._dirty or self._cal is None:
+            return
+        self._check_unchanged()
+        data = self._cal.to_ical()
+        write_atomic(self.path, data)
+        st = self.path.stat()
+        self._stat = (st.st_mtime_ns, st.st_size)
+        self._dirty = False
+
+    def _check_unchanged(self) -> None:
+        try:
+            st = self.path.stat()
+            now = (st.st_mtime_ns, st.st_size)
+        except FileNotFoundError:
+            now = None
+        if now != self._stat:
+            raise Conflict412(f"{self.path}: changed by someone else during the sync (run it again)")
+
+
+def write_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
+    """Temporary file in the same folder, fsync, rename, fsync the folder: all or nothing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if mode is None:
+        try:
+            mode = path.stat().st_mode & 0o777
+        except FileNotFoundError:
+            mode = 0o600
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(tmp, mode)
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
+        dfd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError as e:
+        raise RuntimeFailure(f"{path}: cannot write ({e.strerror})") from None
