@@ -85,6 +85,9 @@ def plan(rules: Rules, snapshot: Snapshot, now: datetime, memory: Memory = Memor
     for c in conflicts:
         if c.decision is Decision.DECLINE:
             alts = _alternatives(rules, c.occurrence, busy, now, window_end)
+            length = c.occurrence.end - c.occurrence.start
+            for a in alts:  # a slot offered once is not offered to anyone else
+                busy.add(a, a + (length if not c.occurrence.all_day else timedelta(days=1)))
             block = rules.block(c.block)
             msg = render_message(rules.message_of(block), rules, block, alts, c.occurrence.all_day, next_call)
             c = Conflict(c.occurrence, c.block, c.blocks, c.decision, c.reason, msg, alts)
@@ -245,12 +248,15 @@ class _BusyIndex:
     def __init__(self, blocks: Sequence[BlockInstance], events: Sequence[Occurrence]) -> None:
         self.by_day: dict[date, list[tuple[datetime, datetime]]] = defaultdict(list)
         for s, e in [(b.start, b.end) for b in blocks] + [(o.start, o.end) for o in events]:
-            d = s.date()
-            while True:
-                self.by_day[d].append((s, e))
-                d += timedelta(days=1)
-                if datetime.combine(d, time(0), s.tzinfo) >= e:
-                    break
+            self.add(s, e)
+
+    def add(self, s: datetime, e: datetime) -> None:
+        d = s.date()
+        while True:
+            self.by_day[d].append((s, e))
+            d += timedelta(days=1)
+            if datetime.combine(d, time(0), s.tzinfo) >= e:
+                break
 
     def free(self, start: datetime, end: datetime) -> bool:
         return all(not (s < end and e > start) for s, e in self.by_day.get(start.date(), ()))

@@ -1,0 +1,90 @@
+"""Wiring: paths, rules, backend, journal and mail transport for one command or the daemon."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .errors import BadInput
+from .executor import Executor, SyncResult
+from .journal import Journal
+from .rules import Rules, load_rules
+
+
+def default_rules_path() -> Path:
+    if os.environ.get("BOUNDARYD_RULES"):
+        return Path(os.environ["BOUNDARYD_RULES"]).expanduser()
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "boundaryd" / "rules.yaml"
+
+
+def default_state_dir() -> Path:
+    for var in ("BOUNDARYD_STATE", "STATE_DIRECTORY"):
+        if os.environ.get(var):
+            return Path(os.environ[var].split(":")[0]).expanduser()
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "boundaryd"
+
+
+def now_in(rules: Rules, now: datetime | None) -> datetime:
+    return (now or datetime.now(rules.tz)).astimezone(rules.tz)
+
+
+class App:
+    """What the CLI commands and the daemon share. Opens things lazily, once."""
+
+    def __init__(self, rules_path: Path, state_dir: Path, calendar_uri: str | None = None) -> None:
+        self.rules_path = rules_path
+        self.state_dir = state_dir
+        self.calendar_uri = calendar_uri
+        self._journal: Journal | None = None
+
+    def load_rules(self) -> Rules:
+        return load_rules(self.rules_path)
+
+    @property
+    def journal(self) -> Journal:
+        if self._journal is None:
+            self._journal = Journal(self.state_dir / "journal.sqlite3")
+        return self._journal
+
+    def transport(self, rules: Rules) -> Any | None:
+        email = rules.notify.email
+        if email is None or email.smtp is None:
+            return None
+        from .mail import SmtpTransport
+
+        return SmtpTransport(email.smtp)
+
+    def executor(self, rules: Rules) -> Executor:
+        from .backends import open_backend
+
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        backend = open_backend(rules, self.calendar_uri, str(self.state_dir), self.journal)
+        return Executor(rules, backend, self.journal, self.state_dir, self.transport(rules))
+
+    # -- the daemon's interface (daemon.DaemonApp) -------------------------------------------
+    def sync(self, rules: Rules, now: datetime | None = None) -> SyncResult:
+        return self.executor(rules).sync(now_in(rules, now))
+
+    def send_weekly_preview(self, rules: Rules, now: datetime | None = None) -> None:
+        self.executor(rules).weekly_preview(now_in(rules, now))
+
+    def flush_digest(self, rules: Rules, now: datetime | None = None) -> None:
+        self.executor(rules).flush_digest(now_in(rules, now))
+
+    def notify_owner(self, rules: Rules, subject: str, text: str, key: str) -> None:
+        ex = Executor(rules, _NoCalendar(), self.journal, self.state_dir, self.transport(rules))
+        ex.owner_alert(subject, text, now_in(rules, None), key)
+
+
+class _NoCalendar:
+    """Owner alerts need no calendar (it may be the very thing that is down)."""
+
+    name = "none"
+    tells_organizer = False
+
+    def __getattr__(self, item: str) -> Any:
+        raise BadInput("internal: no calendar for owner alerts")

@@ -1,0 +1,303 @@
+"""The command line. Every known failure becomes one line on stderr and an exit code, here."""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .app import App, default_rules_path, default_state_dir, now_in
+from .errors import BadInput, BoundarydError
+from .rules import Rules, load_rules
+
+
+class Obj:
+    def __init__(self, rules: Path | None, state: Path | None, verbosity: int) -> None:
+        self.rules_path = rules or default_rules_path()
+        self.state_dir = state or default_state_dir()
+        self.verbosity = verbosity
+        self._app: App | None = None
+
+    def app(self, calendar: str | None = None) -> App:
+        if self._app is None or calendar:
+            self._app = App(self.rules_path, self.state_dir, calendar)
+        return self._app
+
+
+def _parse_now(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadInput(f"--now {value}: not an ISO 8601 date-time (e.g. 2026-11-23T07:00:00-05:00)") from None
+    if t.tzinfo is None:
+        raise BadInput(f"--now {value}: give an offset (e.g. 2026-11-23T07:00:00-05:00)")
+    return t
+
+
+_now_opt = click.option("--now", "now", metavar="ISO", help="stand-in for the clock (ISO 8601 with offset)")
+_cal_opt = click.option("--calendar", "calendar", metavar="URI", help="ics:PATH, caldav:URL or google:CALENDAR_ID")
+_json_opt = click.option("--json", "as_json", is_flag=True, help="print one JSON object")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--rules", type=click.Path(path_type=Path), help="rules file [$BOUNDARYD_RULES]")
+@click.option("--state", type=click.Path(path_type=Path), help="state dir [$BOUNDARYD_STATE]")
+@click.option("-v", "--verbose", count=True, help="more detail (tracebacks on errors)")
+@click.option("-q", "--quiet", count=True, help="less output")
+@click.version_option(package_name="boundaryd")
+@click.pass_context
+def cli(ctx: click.Context, rules: Path | None, state: Path | None, verbose: int, quiet: int) -> None:
+    """Keep your boundaries on your calendar."""
+    ctx.obj = Obj(rules, state, verbose - quiet)
+
+
+@cli.command()
+@click.argument("file", required=False, type=click.Path(path_type=Path))
+@_now_opt
+@click.pass_obj
+def check(obj: Obj, file: Path | None, now: str | None) -> None:
+    """Validate a rules file and print the protected week."""
+    from .ical import block_events, expand_blocks
+    from .render import week_table
+
+    rules = load_rules(file or obj.rules_path)
+    t = now_in(rules, _parse_now(now))
+    monday = t.date() - timedelta(days=t.weekday())
+    start = datetime.combine(monday, datetime.min.time(), rules.tz)
+    events = [e for b in rules.blocks for e in block_events(rules, b, anchor=monday)]
+    blocks = expand_blocks(rules, events, start, start + timedelta(days=7))
+    click.echo(f"{file or obj.rules_path}: OK, {len(rules.blocks)} blocks, times in {rules.timezone}")
+    click.echo("")
+    click.echo(week_table(blocks, monday))
+
+
+def _plan_or_sync(obj: Obj, calendar: str | None, now: str | None, as_json: bool, execute: bool) -> None:
+    from .jsonout import plan_to_json
+    from .render import plan_summary
+
+    app = obj.app(calendar)
+    rules = app.load_rules()
+    t = now_in(rules, _parse_now(now))
+    ex = app.executor(rules)
+    if execute:
+        result = ex.sync(t)
+        plan = result.plan
+    else:
+        plan, _ = ex.plan(t)
+        result = None
+    for s in plan.skipped:
+        click.echo(f"boundaryd: warning: {ex.backend.name}: event {s.uid}: {s.reason} (skipped)", err=True)
+    if as_json:
+        click.echo(json.dumps(plan_to_json(plan, rules.tz), indent=2, ensure_ascii=False))
+        return
+    if obj.verbosity >= 0:
+        click.echo(f"Calendar: {ex.backend.name}")
+        click.echo(plan_summary(plan, executed=execute))
+        if result is not None:
+            for subject in result.queued:
+                click.echo(f"Queued: {subject}  (see 'boundaryd notices')")
+            if result.mail_error:
+                click.echo(f"Mail: {result.waiting} waiting in the outbox ({result.mail_error})")
+            elif result.sent:
+                click.echo(f"Mail: {result.sent} sent")
+        elif plan.notices:
+            for n in plan.notices:
+                click.echo(f"Would notify {n.to}: {n.subject}")
+
+
+@cli.command()
+@_cal_opt
+@_now_opt
+@_json_opt
+@click.pass_obj
+def plan(obj: Obj, calendar: str | None, now: str | None, as_json: bool) -> None:
+    """Show what sync would do, changing nothing."""
+    _plan_or_sync(obj, calendar, now, as_json, execute=False)
+
+
+@cli.command()
+@_cal_opt
+@_now_opt
+@_json_opt
+@click.pass_obj
+def sync(obj: Obj, calendar: str | None, now: str | None, as_json: bool) -> None:
+    """One full cycle: write blocks, decline or flag, notify."""
+    _plan_or_sync(obj, calendar, now, as_json, execute=True)
+
+
+@cli.command()
+@click.argument("event_uid")
+@_cal_opt
+@_now_opt
+@click.pass_obj
+def why(obj: Obj, event_uid: str, calendar: str | None, now: str | None) -> None:
+    """Explain, rule by rule, what boundaryd decides for an event."""
+    from .explain import explain
+
+    app = obj.app(calendar)
+    rules = app.load_rules()
+    t = now_in(rules, _parse_now(now))
+    ex = app.executor(rules)
+    snap = ex.snapshot(t)
+    click.echo(explain(rules, snap, t, ex.memory(), event_uid))
+
+
+@cli.command()
+@click.argument("event_uid")
+@click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), help="last date the exception covers")
+@click.pass_obj
+def allow(obj: Obj, event_uid: str, until: datetime | None) -> None:
+    """Let one event through its blocks (recorded in the journal)."""
+    app = obj.app()
+    app.load_rules()  # a broken rules file is reported before anything is recorded
+    app.journal.add_allow(event_uid, until.date() if until else None)
+    limit = f" until {until.date().isoformat()}" if until else ""
+    click.echo(f"Allowed {event_uid}{limit}: the next sync lets it through.")
+
+
+@cli.command()
+@_now_opt
+@click.option("--html", "html", type=click.Path(path_type=Path), help="write the week as an HTML picture")
+@click.option("--email", "send", is_flag=True, help="send the weekly preview now")
+@_cal_opt
+@click.pass_obj
+def week(obj: Obj, now: str | None, html: Path | None, send: bool, calendar: str | None) -> None:
+    """Render the protected week ahead, with the conflicts already known."""
+    from .render import conflict_line, week_table
+
+    app = obj.app(calendar)
+    rules = app.load_rules()
+    t = now_in(rules, _parse_now(now))
+    ex = app.executor(rules)
+    plan, _ = ex.plan(t)
+    week_end = t + timedelta(days=7)
+    blocks = [b for b in plan.blocks if b.start < week_end]
+    conflicts = [c for c in plan.conflicts if c.occurrence.start < week_end]
+    click.echo(week_table(blocks, t.date()))
+    if conflicts:
+        click.echo("")
+        click.echo(f"Known conflicts ({len(conflicts)}):")
+        for c in conflicts:
+            click.echo("\n".join(conflict_line(c)))
+    if html:
+        from .notice import render_week_html
+
+        html.write_text(render_week_html(rules=rules, conflicts=conflicts, blocks=blocks, now=t), encoding="utf-8")
+        click.echo(f"Wrote {html}")
+    if send:
+        subject = ex.weekly_preview(t)
+        click.echo(f"Queued: {subject}  (see 'boundaryd notices')")
+
+
+@cli.command()
+@click.pass_obj
+def notices(obj: Obj) -> None:
+    """List the notices and replies sent, and those waiting in the outbox."""
+    from .mail import Outbox
+
+    any_ = False
+    for label, folder in (("outbox", "outbox"), ("replies to send yourself", "replies")):
+        path = obj.state_dir / folder
+        if not path.exists():
+            continue
+        entries = Outbox(path).entries()
+        if not entries:
+            continue
+        any_ = True
+        click.echo(f"{label}: {path}")
+        for e in entries:
+            click.echo(f"  {e.state:<8} {e.date}  to {e.to}  {e.subject}")
+    if not any_:
+        click.echo(f"No notices yet ({obj.state_dir / 'outbox'} is empty).")
+
+
+@cli.command()
+@click.option("--dir", "directory", type=click.Path(path_type=Path), default=Path("demo"), show_default=True)
+@_now_opt
+@click.pass_obj
+def demo(obj: Obj, directory: Path, now: str | None) -> None:
+    """Make a demo rules file and calendar, run one sync, show the result."""
+    from .demo import run_demo
+
+    run_demo(directory, _parse_now(now))
+
+
+@cli.group()
+def auth() -> None:
+    """Authorize access to a calendar account."""
+
+
+@auth.command("google")
+@click.option("--client-secrets", required=True, type=click.Path(path_type=Path), help="OAuth client JSON from Google Cloud")
+@click.option("--port", type=int, default=8765, show_default=True, help="local port for the OAuth redirect")
+@click.option("--no-browser", is_flag=True, help="print the URL instead of opening a browser")
+@click.pass_obj
+def auth_google(obj: Obj, client_secrets: Path, port: int, no_browser: bool) -> None:
+    """OAuth for Google Calendar; saves the token in the state dir (mode 0600)."""
+    from .google_auth import authorize, default_token_file
+
+    token_file = default_token_file(obj.state_dir)
+    try:
+        rules: Rules | None = load_rules(obj.rules_path)
+    except BadInput:
+        rules = None
+    if rules and rules.calendar and rules.calendar.google and rules.calendar.google.token_file:
+        token_file = Path(rules.calendar.google.token_file).expanduser()
+    authorize(client_secrets, token_file, port=port, open_browser=not no_browser, echo=click.echo)
+
+
+def _attach_daemon_commands() -> None:
+    try:
+        from .cli_daemon import run, service
+    except ImportError:  # pragma: no cover - the daemon module is part of the package
+        return
+    cli.add_command(run)
+    cli.add_command(service)
+
+
+_attach_daemon_commands()
+
+
+def main(argv: list[str] | None = None) -> int:
+    verbose = any(a in ("-v", "--verbose") or (a.startswith("-v") and set(a[1:]) == {"v"}) for a in (argv or sys.argv[1:]))
+    try:
+        cli.main(args=argv, prog_name="boundaryd", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("boundaryd: aborted", err=True)
+        return 1
+    except click.exceptions.Exit as e:
+        return int(e.exit_code)
+    except click.ClickException as e:
+        e.show()
+        return 2
+    except BoundarydError as e:
+        if verbose:
+            traceback.print_exc()
+        for p in e.problems or (str(e),):
+            click.echo(f"boundaryd: error: {p}", err=True)
+        return e.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:  # a bug: one line, traceback with -v
+        if verbose:
+            traceback.print_exc()
+        click.echo(f"boundaryd: error: internal error: {type(e).__name__}: {e} (run with -v for details)", err=True)
+        return 1
+    return 0
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+def _json_default(o: Any) -> Any:  # pragma: no cover
+    if isinstance(o, (date, datetime)):
+        return o.isoformat()
+    raise TypeError(o)

@@ -1,0 +1,228 @@
+"""``boundaryd demo``: a believable week for Alice, a real-estate agent, run through one real sync."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+import click
+import icalendar
+
+from .app import App
+from .backends.ics import write_atomic
+from .ical import new_calendar
+from .render import plan_summary, week_table
+
+TZ = "America/Toronto"
+OWNER = "alice@example.com"
+
+RULES = """\
+# yaml-language-server: $schema=https://json-schema.org/draft/2020-12/schema
+# boundaryd demo rules: edit me and run `boundaryd --rules {rules} --state {state} sync` again.
+version: 1
+timezone: {tz}
+owner:
+  name: Alice Agent
+  emails: [{owner}]
+horizon_days: 14
+working_hours: {{days: weekdays, start: "08:00", end: "18:00"}}
+calendar:
+  ics: {{path: {calendar}}}
+notify:
+  email: {{to: {owner}, from: boundaryd@example.com}}
+  replies: auto
+defaults:
+  policy: flag
+  message: "Thanks for the invitation. I'm not available then; could we meet {{alternatives}}?"
+blocks:
+  - id: workout
+    title: Workout
+    kind: workout
+    days: [mon, wed, fri]
+    start: "06:30"
+    duration: 1h
+    policy: decline
+    private: true
+  - id: prospecting
+    title: Prospecting calls
+    kind: prospecting
+    days: weekdays
+    start: "08:30"
+    end: "11:00"
+    policy: decline
+    allow:
+      people: ["*@bigclient.com"]
+      keywords: [urgent]
+  - id: call-return
+    title: Return calls
+    kind: call-return
+    days: weekdays
+    times: ["11:30", "16:30"]
+    duration: 30m
+    policy: flag
+  - id: emergency
+    title: Emergency buffer
+    kind: buffer
+    days: weekdays
+    start: "13:00"
+    duration: 1h
+    policy: flag
+  - id: follow-up
+    title: Lead follow-up
+    kind: follow-up
+    days: [tue, thu]
+    start: "14:00"
+    duration: 1h30m
+    policy: decline
+    message: "Thanks! That slot is taken; could we meet {{alternatives}}? I also return calls at {{next_call_return}}."
+  - id: family
+    title: Family evening
+    kind: family
+    days: weekdays
+    start: "18:00"
+    end: "21:00"
+    policy: decline
+    private: true
+  - id: sunday
+    title: Day off
+    kind: day-off
+    days: [sun]
+    all_day: true
+    policy: decline
+"""
+
+
+def _invite(
+    uid: str,
+    summary: str,
+    start: datetime,
+    minutes: int,
+    organizer: tuple[str, str] | None,
+    partstat: str = "NEEDS-ACTION",
+    rrule: dict[str, list[str]] | None = None,
+    description: str = "",
+) -> icalendar.Event:
+    ev = icalendar.Event()
+    ev.add("UID", f"{uid}@demo.boundaryd")
+    ev.add("DTSTAMP", datetime(2026, 1, 1, tzinfo=start.tzinfo))
+    ev.add("SUMMARY", summary)
+    ev.add("DTSTART", start)
+    ev.add("DTEND", start + timedelta(minutes=minutes))
+    if description:
+        ev.add("DESCRIPTION", description)
+    if rrule:
+        ev.add("RRULE", rrule)
+    if organizer:
+        org = icalendar.vCalAddress(f"mailto:{organizer[1]}")
+        org.params["CN"] = organizer[0]
+        ev.add("ORGANIZER", org)
+        for name, mail, ps in ((organizer[0], organizer[1], "ACCEPTED"), ("Alice Agent", OWNER, partstat)):
+            a = icalendar.vCalAddress(f"mailto:{mail}")
+            a.params.update({"CN": name, "PARTSTAT": ps, "ROLE": "REQ-PARTICIPANT"})
+            if ps == "NEEDS-ACTION":
+                a.params["RSVP"] = "TRUE"
+            ev.add("ATTENDEE", a)
+    return ev
+
+
+def demo_calendar(now: datetime) -> icalendar.Calendar:
+    """A week of invitations from tomorrow's next Monday: the situations boundaryd is for."""
+    tz = now.tzinfo
+    d0 = now.date() + timedelta(days=1)
+    monday = d0 + timedelta(days=(7 - d0.weekday()) % 7)
+
+    def at(day: int, hh: int, mm: int = 0) -> datetime:
+        return datetime.combine(monday + timedelta(days=day), time(hh, mm), tz)
+
+    cal = new_calendar()
+    cal.add("X-WR-CALNAME", "Alice (boundaryd demo)")
+    for ev in (
+        _invite("listing-review", "Listing review", at(0, 9), 60, ("Dana Buyer", "dana@clientmail.com")),
+        _invite(
+            "team-sync", "Weekly brokerage sync", at(1, 10), 45, ("Broker Office", "office@brokerage.example"),
+            rrule={"FREQ": ["WEEKLY"], "COUNT": ["8"]},
+        ),
+        _invite(
+            "offer", "URGENT: counter-offer walkthrough", at(2, 9, 30), 30, ("Sam Seller", "sam@homes.example"),
+            description="The buyer's offer expires at noon.",
+        ),
+        _invite("vip", "Quarterly portfolio review", at(3, 8, 45), 60, ("Pat Director", "pat@bigclient.com")),
+        _invite("dinner", "Dinner with a prospect", at(0, 18, 30), 90, ("Lee Prospect", "lee@prospect.example")),
+        _invite("open-house", "Open house prep", at(6, 11), 120, ("Robin Seller", "robin@homes.example")),
+        _invite("quick-call", "Quick call about staging", at(4, 11, 30), 30, ("Kim Stager", "kim@staging.example")),
+        _invite("dentist", "Dentist", at(2, 7), 45, None),
+        _invite(
+            "closing", "Closing at the notary", at(3, 14, 30), 60, ("Notary Office", "desk@notary.example"),
+            partstat="ACCEPTED",
+        ),
+        _invite("lunch", "Lunch with Jordan", at(1, 12), 60, ("Jordan Partner", "jordan@partner.example")),
+    ):
+        cal.add_component(ev)
+    cal.add_missing_timezones()
+    return cal
+
+
+def run_demo(directory: Path, now: datetime | None) -> None:
+    directory = directory.expanduser().resolve()
+    state = directory / "state"
+    rules_path = directory / "rules.yaml"
+    cal_path = directory / "calendar.ics"
+    from zoneinfo import ZoneInfo
+
+    t = (now or datetime.now(ZoneInfo(TZ))).astimezone(ZoneInfo(TZ))
+    directory.mkdir(parents=True, exist_ok=True)
+    rules_path.write_text(RULES.format(tz=TZ, owner=OWNER, calendar=cal_path, rules=rules_path, state=state), encoding="utf-8")
+    write_atomic(cal_path, demo_calendar(t).to_ical(), mode=0o644)
+    for old in (state / "journal.sqlite3", state / "journal.sqlite3-wal", state / "journal.sqlite3-shm"):
+        old.unlink(missing_ok=True)
+    for box in ("outbox", "replies"):
+        _empty_maildir(state / box)
+
+    app = App(rules_path, state)
+    rules = app.load_rules()
+    result = app.sync(rules, t)
+    plan = result.plan
+    monday = t.date() - timedelta(days=t.weekday())
+
+    def head(text: str) -> None:
+        click.echo("")
+        click.secho(text, bold=True)
+
+    click.secho("boundaryd demo: Alice, a real-estate agent, and a week of invitations", bold=True)
+    click.echo(f"Rules:    {rules_path}")
+    click.echo(f"Calendar: {cal_path}  (open it in any calendar app)")
+    head("Her protected week")
+    click.echo(week_table([b for b in plan.blocks if b.start.date() >= monday], max(t.date(), monday), 7))
+    head("What one sync did")
+    click.echo(plan_summary(plan, executed=True))
+    head("Mail")
+    outbox = state / "outbox"
+    click.echo(f"{len(result.queued)} message(s) written to the outbox, a Maildir any mail client opens: {outbox}")
+    for s in result.queued:
+        click.echo(f"  - {s}")
+    if result.queued:
+        click.echo("Each declined organizer gets an iCalendar REPLY with the message above; the notice to Alice")
+        click.echo("lists every decision with its reason.")
+    head("Try next")
+    base = f"boundaryd --rules {rules_path} --state {state}"
+    first = next((c for c in plan.conflicts), None)
+    if first is not None:
+        click.echo(f"  {base} why {first.occurrence.uid}")
+    click.echo(f"  {base} sync        # again: nothing new, nothing written")
+    click.echo(f"  {base} notices")
+    click.echo(f"  {base} plan --json")
+
+
+def _empty_maildir(path: Path) -> None:
+    for sub in ("new", "cur", "tmp"):
+        folder = path / sub
+        if folder.is_dir():
+            for f in folder.iterdir():
+                f.unlink()
+    sent = path / "sent"
+    if sent.is_dir():
+        _empty_maildir(sent)
+
+
+def next_weekday(d: date, weekday: int) -> date:
+    return d + timedelta(days=(weekday - d.weekday()) % 7)
