@@ -497,14 +497,16 @@ class Daemon:
                 fault = self.state.fault = _Fault(since_wall=self.wall(), since=now)
             fault.failures += 1
             fault.error = text
-            if isinstance(exc, (BoundarydError, OSError)):
-                log.error("sync failed: %s", text, exc_info=exc if log.isEnabledFor(logging.DEBUG) else None)
-            else:
-                log.error("sync failed (a bug; please report it): %s", text, exc_info=exc)
             delay = backoff_delay(self.interval, fault.failures, self.max_backoff)
             if self._next_sync is None or self._next_sync == scheduled:
                 self._next_sync = now + delay
-            log.warning("retrying in %s", _human(delay))
+            if isinstance(exc, (BoundarydError, OSError)):
+                log.error(
+                    "sync failed: %s; retrying in %s", text, _human(delay),
+                    exc_info=exc if log.isEnabledFor(logging.DEBUG) else None,
+                )
+            else:
+                log.error("sync failed (a bug; please report it): %s; retrying in %s", text, _human(delay), exc_info=exc)
             if (
                 not fault.noticed
                 and fault.failures >= self.notice_after_failures

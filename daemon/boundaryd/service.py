@@ -72,15 +72,17 @@ def quote_arg(arg: str) -> str:
 
 
 def find_executable(argv0: str | None = None) -> Path:
-    """The installed ``boundaryd`` to run: the one running now, else the one on PATH."""
+    """The installed ``boundaryd`` to run: the one running now, the one beside this Python (a
+    virtualenv's or pipx's ``bin/``), else the one on PATH. Symlinks are kept (pipx upgrades them)."""
     argv0 = sys.argv[0] if argv0 is None else argv0
     candidates: list[str] = []
     if argv0 and Path(argv0).name.startswith("boundaryd"):
         candidates.append(argv0 if os.sep in argv0 else (shutil.which(argv0) or ""))
+    candidates.append(os.path.join(os.path.dirname(sys.executable), "boundaryd"))
     candidates.append(shutil.which("boundaryd") or "")
     for c in candidates:
         if c and os.path.isfile(c) and os.access(c, os.X_OK):
-            return Path(c).resolve()
+            return Path(os.path.abspath(c))
     raise RuntimeFailure(
         "boundaryd: the installed `boundaryd` command was not found on PATH (install it, e.g. with pipx, and retry)"
     )
