@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import queue
 import signal
 import threading
 import time
@@ -133,7 +134,6 @@ class _Task:
     finished: bool = False
     result: Any = None
     error: BaseException | None = None
-    thread: threading.Thread | None = None
 
 
 @dataclass
@@ -202,6 +202,8 @@ class Daemon:
         self._ready_sent = False
         self._queue: deque[_Task] = deque()
         self._task: _Task | None = None
+        self._jobs: queue.Queue[_Task | None] = queue.Queue()
+        self._worker: threading.Thread | None = None
         self._next_sync: float | None = None
         self._sync_queued = False
         self._last_ping = float("-inf")
@@ -315,10 +317,14 @@ class Daemon:
         self._set_status("stopping")
         log.info("boundaryd daemon stopping")
         task = self._task
-        if task is not None and task.thread is not None and not task.finished:
-            task.thread.join(self.stop_grace)
-            if task.thread.is_alive():
+        if task is not None and not task.finished:
+            deadline = time.monotonic() + self.stop_grace
+            while not task.finished and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if not task.finished:
                 log.warning("abandoning %s (the journal makes it safe to redo)", task.name)
+        if self._worker is not None:
+            self._jobs.put(None)
         self.notifier.close()
 
     # --- tasks --------------------------------------------------------------------------
@@ -331,8 +337,18 @@ class Daemon:
             return
         task = self._queue.popleft()
         task.started = self.clock()
+        if self._worker is None:
+            # one long-lived worker: the app's objects (an SQLite connection) stay in one thread
+            self._worker = threading.Thread(target=self._work, name="boundaryd-worker", daemon=True)
+            self._worker.start()
+        self._task = task
+        self._jobs.put(task)
 
-        def work() -> None:
+    def _work(self) -> None:
+        while True:
+            task = self._jobs.get()
+            if task is None:
+                return
             try:
                 task.result = task.func()
             except BaseException as exc:  # handed to the main loop, never lost
@@ -340,10 +356,6 @@ class Daemon:
             finally:
                 task.finished = True
                 self._wake.set()
-
-        task.thread = threading.Thread(target=work, name=f"boundaryd-{task.name}", daemon=True)
-        self._task = task
-        task.thread.start()
 
     def _collect(self) -> None:
         task = self._task
@@ -616,6 +628,9 @@ class Daemon:
             s = st.last_summary
             counts = "" if s is None else f": {s.conflicts} conflicts ({s.declined} declined, {s.flagged} flagged)"
             parts.append(f"last sync {st.last_sync:%Y-%m-%d %H:%M}{counts}")
+            mail_error = getattr(s, "mail_error", None)
+            if mail_error:
+                parts.append(f"mail waiting in the outbox: {mail_error}")
         elif st.fault is None and self.rules is not None:
             parts.append("first sync under way")
         if st.rules_error:
