@@ -202,20 +202,16 @@ def notices(obj: Obj) -> None:
     """List the notices and replies sent, and those waiting in the outbox."""
     from .mail import Outbox
 
-    any_ = False
-    for label, folder in (("outbox", "outbox"), ("replies to send yourself", "replies")):
-        path = obj.state_dir / folder
-        if not path.exists():
-            continue
-        entries = Outbox(path).entries()
-        if not entries:
-            continue
-        any_ = True
-        click.echo(f"{label}: {path}")
-        for e in entries:
-            click.echo(f"  {e.state:<8} {e.date}  to {e.to}  {e.subject}")
-    if not any_:
-        click.echo(f"No notices yet ({obj.state_dir / 'outbox'} is empty).")
+    path = obj.state_dir / "outbox"
+    entries = Outbox(path).entries() if path.exists() else []
+    if not entries:
+        click.echo(f"No notices yet ({path} is empty).")
+        return
+    click.echo(f"Outbox (a Maildir any mail client opens): {path}")
+    for e in entries:
+        when = f"{e.date:%Y-%m-%d %H:%M}" if e.date else "?"
+        click.echo(f"  {e.state:<8} {when}  to {e.to}  {e.subject}")
+    click.echo("sent: accepted by the SMTP server; waiting: to be sent on a later sync; outbox: for you to read")
 
 
 @cli.command()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+import shutil
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 import click
@@ -173,10 +174,8 @@ def run_demo(directory: Path, now: datetime | None) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     rules_path.write_text(RULES.format(tz=TZ, owner=OWNER, calendar=cal_path, rules=rules_path, state=state), encoding="utf-8")
     write_atomic(cal_path, demo_calendar(t).to_ical(), mode=0o644)
-    for old in (state / "journal.sqlite3", state / "journal.sqlite3-wal", state / "journal.sqlite3-shm"):
-        old.unlink(missing_ok=True)
-    for box in ("outbox", "replies"):
-        _empty_maildir(state / box)
+    if state.exists():  # a demo starts afresh each time
+        shutil.rmtree(state)
 
     app = App(rules_path, state)
     rules = app.load_rules()
@@ -212,17 +211,3 @@ def run_demo(directory: Path, now: datetime | None) -> None:
     click.echo(f"  {base} notices")
     click.echo(f"  {base} plan --json")
 
-
-def _empty_maildir(path: Path) -> None:
-    for sub in ("new", "cur", "tmp"):
-        folder = path / sub
-        if folder.is_dir():
-            for f in folder.iterdir():
-                f.unlink()
-    sent = path / "sent"
-    if sent.is_dir():
-        _empty_maildir(sent)
-
-
-def next_weekday(d: date, weekday: int) -> date:
-    return d + timedelta(days=(weekday - d.weekday()) % 7)

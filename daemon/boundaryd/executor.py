@@ -120,12 +120,6 @@ class Executor:
 
         return Outbox(self.state_dir / "outbox")
 
-    def reply_box(self) -> Any:
-        """``replies: outbox``: replies wait here for the owner to send, never sent by boundaryd."""
-        from .mail import Outbox
-
-        return Outbox(self.state_dir / "replies")
-
     # -- the cycle -------------------------------------------------------------------------
     def snapshot(self, now: datetime) -> Snapshot:
         tz = self.rules.tz
@@ -205,8 +199,8 @@ class Executor:
             self.journal.message_queued(m.key)
             return f"{len(rows)} conflict(s) for the next digest"
         msg = email.message_from_bytes(m.body, policy=email.policy.SMTP)
-        box = self.reply_box() if m.kind == "reply-outbox" else self.outbox()
-        box.put(m.key, msg)
+        # replies: outbox — kept in the outbox for the owner to send; no transport sends them
+        self.outbox().put(m.key, msg, send=m.kind != "reply-outbox")
         self.journal.message_queued(m.key)
         return str(msg.get("Subject", ""))
 
