@@ -47,31 +47,31 @@ def week_blocks(tz: Any) -> list[model.BlockInstance]:
 
 
 def occurrence(tz: Any, **over: Any) -> model.Occurrence:
-    base: dict[str, Any] = dict(
-        uid="evt-1@client.example",
-        recurrence_id=None,
-        summary="Quarterly sync",
-        start=datetime(2026, 11, 24, 9, 0, tzinfo=tz),
-        end=datetime(2026, 11, 24, 10, 0, tzinfo=tz),
-        description="Agenda: numbers",
-        organizer="bob@client.example",
-        organizer_name="Bob Builder",
-        attendees=(model.Attendee("alice@example.com"), model.Attendee("bob@client.example", "ACCEPTED")),
-        sequence=2,
-    )
+    base: dict[str, Any] = {
+        "uid": "evt-1@client.example",
+        "recurrence_id": None,
+        "summary": "Quarterly sync",
+        "start": datetime(2026, 11, 24, 9, 0, tzinfo=tz),
+        "end": datetime(2026, 11, 24, 10, 0, tzinfo=tz),
+        "description": "Agenda: numbers",
+        "organizer": "bob@client.example",
+        "organizer_name": "Bob Builder",
+        "attendees": (model.Attendee("alice@example.com"), model.Attendee("bob@client.example", "ACCEPTED")),
+        "sequence": 2,
+    }
     base.update(over)
     return model.Occurrence(**base)
 
 
 def conflict(occ: model.Occurrence, decision: Decision = Decision.DECLINE, block: str = "prospecting", **over: Any) -> model.Conflict:
-    base: dict[str, Any] = dict(
-        occurrence=occ,
-        block=block,
-        blocks=(block,),
-        decision=decision,
-        reason="you are invited and the block declines",
-        message="Thanks for the invitation. I'm not available then; could we meet Wed 25 Nov at 11:00?",
-        alternatives=(occ.start + timedelta(days=1, hours=2),),
-    )
+    base: dict[str, Any] = {
+        "occurrence": occ,
+        "block": block,
+        "blocks": (block,),
+        "decision": decision,
+        "reason": "you are invited and the block declines",
+        "message": "Thanks for the invitation. I'm not available then; could we meet Wed 25 Nov at 11:00?",
+        "alternatives": (occ.start + timedelta(days=1, hours=2),),
+    }
     base.update(over)
     return model.Conflict(**base)

@@ -21,11 +21,14 @@ import warnings
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, TypeVar
 
 import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from typing_extensions import Self
+
+_S = TypeVar("_S", bound="SmtpServer")
 
 
 def free_port() -> int:
@@ -114,7 +117,7 @@ class SmtpServer:
         self.auth_attempts.append((f"{mechanism}:{login}", ok))
         return AuthResult(success=ok, handled=False)
 
-    def __enter__(self) -> SmtpServer:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
@@ -144,14 +147,14 @@ class SmtpServer:
 
     def config(self, **over: Any) -> SimpleNamespace:
         """An object shaped like ``rules.notify.email.smtp`` pointing at this server."""
-        cfg: dict[str, Any] = dict(
-            host="127.0.0.1",
-            port=self.port,
-            security=self.mode,
-            username=None,
-            password_file=None,
-            password_env=None,
-            timeout=5.0,
-        )
+        cfg: dict[str, Any] = {
+            "host": "127.0.0.1",
+            "port": self.port,
+            "security": self.mode,
+            "username": None,
+            "password_file": None,
+            "password_env": None,
+            "timeout": 5.0,
+        }
         cfg.update(over)
         return SimpleNamespace(**cfg)

@@ -10,11 +10,10 @@ import icalendar
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from mail_fixtures import conflict, load_rules, occurrence  # noqa: E402
-from smtp_server import SmtpServer  # noqa: E402
-
-from boundaryd.imip import build_reply, reply_problem  # noqa: E402
-from boundaryd.mail import Outbox, SmtpTransport, deliver  # noqa: E402
+from boundaryd.imip import build_reply, reply_problem
+from boundaryd.mail import Outbox, SmtpTransport, deliver
+from mail_fixtures import conflict, load_rules, occurrence
+from smtp_server import SmtpServer
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 

@@ -14,12 +14,11 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from mail_fixtures import conflict, load_rules, occurrence, week_blocks  # noqa: E402
-from smtp_server import SmtpServer  # noqa: E402
-
-from boundaryd.mail import MAX_MESSAGE_BYTES, Outbox, SmtpTransport, deliver  # noqa: E402
-from boundaryd.model import Decision  # noqa: E402
-from boundaryd.notice import build_notice, build_owner_alert, build_weekly_preview  # noqa: E402
+from boundaryd.mail import MAX_MESSAGE_BYTES, Outbox, SmtpTransport, deliver
+from boundaryd.model import Decision
+from boundaryd.notice import build_notice, build_owner_alert, build_weekly_preview
+from mail_fixtures import conflict, load_rules, occurrence, week_blocks
+from smtp_server import SmtpServer
 
 
 class _Html(HTMLParser):
@@ -165,7 +164,7 @@ def test_hostile_invitations(rules) -> None:  # type: ignore[no-untyped-def]
     raw = msg.as_bytes()
     assert len(raw) < 200_000
     head = raw.split(b"\n\n", 1)[0]
-    assert not re.search(rb"^(bcc|cc|content-type: text/html)", head, re.I | re.M)
+    assert not re.search(rb"^(bcc|cc|content-type: text/html)", head, re.IGNORECASE | re.MULTILINE)
     back = email.message_from_bytes(raw, policy=email.policy.default)
     assert back["Bcc"] is None
     assert back.get_content_type() == "multipart/alternative"

@@ -12,13 +12,12 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-
 from boundaryd.errors import BadInput, RuntimeFailure
 from boundaryd.mail import Outbox, SmtpTransport, deliver
 from boundaryd.secrets import read_secret
 
 sys.path.insert(0, str(Path(__file__).parent))
-from smtp_server import SmtpServer, free_port  # noqa: E402
+from smtp_server import SmtpServer, free_port
 
 
 def make_msg(n: int, to: str = "alice@example.com") -> EmailMessage:
@@ -235,9 +234,8 @@ def test_auth_on_plain_connection_when_server_allows_it(monkeypatch: pytest.Monk
 
 
 def test_starttls_required_but_not_offered() -> None:
-    with SmtpServer("none") as srv:
-        with pytest.raises(RuntimeFailure, match="does not offer STARTTLS"):
-            SmtpTransport(srv.config(security="starttls")).send(make_msg(1))
+    with SmtpServer("none") as srv, pytest.raises(RuntimeFailure, match="does not offer STARTTLS"):
+        SmtpTransport(srv.config(security="starttls")).send(make_msg(1))
 
 
 def test_server_down_then_up_sends_exactly_once(tmp_path: Path) -> None:
@@ -356,3 +354,20 @@ def test_credentials_directory_used_by_transport(tmp_path: Path, monkeypatch: py
     with SmtpServer("starttls", users={"alice": "pw-from-systemd"}) as srv:
         SmtpTransport(srv.config(username="alice"), ssl_context=srv.client_context).send(make_msg(1))
         assert srv.auth_attempts[0][1] is True
+
+
+def test_opening_and_delivering_nothing_writes_nothing(tmp_path: Path) -> None:
+    ob = Outbox(tmp_path / "o")
+    ob.put("k", make_msg(1))
+    deliver(ob, None)
+
+    def snapshot() -> dict[str, tuple[int, int]]:
+        return {str(p): (p.stat().st_mtime_ns, p.stat().st_size) for p in (tmp_path / "o").rglob("*")}
+
+    before = snapshot()
+    time.sleep(0.02)
+    ob2 = Outbox(tmp_path / "o")
+    assert deliver(ob2, None).outbox == 0
+    ob2.entries()
+    assert ob2.put("k", make_msg(1)) is False
+    assert snapshot() == before

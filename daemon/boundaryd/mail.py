@@ -55,14 +55,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
+
+from typing_extensions import Self
 
 from .errors import BadInput, RuntimeFailure
 from .secrets import read_secret
 
 __all__ = [
-    "DeliveryReport",
     "MAX_MESSAGE_BYTES",
+    "DeliveryReport",
     "MessageRejected",
     "Outbox",
     "OutboxEntry",
@@ -80,6 +82,7 @@ __all__ = [
 MAX_MESSAGE_BYTES = 1_000_000
 
 State = Literal["sent", "waiting", "outbox"]
+_T = TypeVar("_T", bound="SmtpTransport")
 
 _POLICY = email.policy.default  # \n line ends on disk; smtplib converts to CRLF on the wire
 
@@ -182,7 +185,9 @@ class Outbox:
             for d in (self.path, self.path / self.SENT):
                 for sub in ("", "tmp", "new", "cur"):
                     (d / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
-            (self.path / self.SENT / "maildirfolder").touch(mode=0o600, exist_ok=True)
+            marker = self.path / self.SENT / "maildirfolder"
+            if not marker.exists():  # opening an outbox writes nothing once it exists
+                marker.touch(mode=0o600)
         except OSError as e:
             raise RuntimeFailure(f"{self.path}: cannot create the outbox: {e.strerror or e}") from None
         self._recover()
@@ -423,7 +428,7 @@ class SmtpTransport:
     def name(self) -> str:
         return f"smtp {self.host}:{self.port}"
 
-    def __enter__(self) -> SmtpTransport:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -510,6 +515,10 @@ class SmtpTransport:
             raise RuntimeFailure(self._fail(_describe(e))) from None
 
 
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
 def _login(conn: smtplib.SMTP, user: str, password: str) -> None:
     """AUTH; smtplib's own when the credentials are ASCII, else PLAIN/LOGIN in UTF-8 (RFC 4616)."""
     if user.isascii() and password.isascii():
@@ -518,13 +527,12 @@ def _login(conn: smtplib.SMTP, user: str, password: str) -> None:
     if not conn.has_extn("auth"):
         raise smtplib.SMTPNotSupportedError("AUTH not offered")
     mechs = (conn.esmtp_features.get("auth") or "").upper().split()
-    b64 = lambda b: base64.b64encode(b).decode("ascii")  # noqa: E731
     if "PLAIN" in mechs:
-        code, resp = conn.docmd("AUTH", "PLAIN " + b64(b"\0" + user.encode() + b"\0" + password.encode()))
+        code, resp = conn.docmd("AUTH", "PLAIN " + _b64(b"\0" + user.encode() + b"\0" + password.encode()))
     elif "LOGIN" in mechs:
-        code, resp = conn.docmd("AUTH", "LOGIN " + b64(user.encode()))
+        code, resp = conn.docmd("AUTH", "LOGIN " + _b64(user.encode()))
         if code == 334:
-            code, resp = conn.docmd(b64(password.encode()))
+            code, resp = conn.docmd(_b64(password.encode()))
     else:
         raise smtplib.SMTPException("no AUTH mechanism for a non-ASCII password (server offers " + " ".join(mechs) + ")")
     if code not in (235, 503):

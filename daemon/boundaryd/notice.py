@@ -29,7 +29,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from . import model
-from .mail import MAX_MESSAGE_BYTES, clean_header, clean_text, format_address, message_id, usable_address
+from .mail import (
+    MAX_MESSAGE_BYTES,
+    clean_header,
+    clean_text,
+    format_address,
+    message_id,
+    usable_address,
+)
 from .model import Decision
 
 __all__ = ["MAX_DETAILED", "build_notice", "build_owner_alert", "build_weekly_preview"]
@@ -478,8 +485,10 @@ def _grid_html(
 
     th = "padding:3px 4px;font-size:11px;color:#3c4043;border-bottom:1px solid #dadce0;text-align:left"
     out = [
-        "<table role=\"presentation\" cellpadding=\"0\" cellspacing=\"0\" border=\"0\" "
-        "style=\"border-collapse:collapse;table-layout:fixed;width:100%;max-width:760px;margin:8px 0 4px 0\">",
+        (
+            "<table role=\"presentation\" cellpadding=\"0\" cellspacing=\"0\" border=\"0\" "
+            "style=\"border-collapse:collapse;table-layout:fixed;width:100%;max-width:760px;margin:8px 0 4px 0\">"
+        ),
         f"<tr><td style=\"{th};width:40px\"></td>",
     ]
     for d in days:
