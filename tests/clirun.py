@@ -75,6 +75,7 @@ class Env:
 
 
 def make_env(tmp_path: Path, smtp: str = "", replies: str = "auto") -> Env:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     e = Env(tmp_path, tmp_path / "rules.yaml", tmp_path / "state", tmp_path / "calendar.ics")
     e.write_rules(smtp=smtp, replies=replies)
     return e

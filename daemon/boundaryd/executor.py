@@ -167,9 +167,9 @@ class Executor:
             self.journal.done(a)
 
         result = SyncResult(plan=p, executed=True, queued=result_queued)
-        for m in self.journal.held():
+        for i, m in enumerate(self.journal.held()):
             result.queued.append(self._queue(m))
-            _step(f"queued:{m.kind}")
+            _step(f"queued:{i}")
         self._deliver(result)
         return result
 
