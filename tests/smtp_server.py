@@ -21,14 +21,15 @@ import warnings
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from types import SimpleNamespace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from typing_extensions import Self
 
-_S = TypeVar("_S", bound="SmtpServer")
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
 
 
 def free_port() -> int:

@@ -55,9 +55,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, Literal, Protocol, TypeVar
-
-from typing_extensions import Self
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from .errors import BadInput, RuntimeFailure
 from .secrets import read_secret
@@ -82,9 +80,11 @@ __all__ = [
 MAX_MESSAGE_BYTES = 1_000_000
 
 State = Literal["sent", "waiting", "outbox"]
-_T = TypeVar("_T", bound="SmtpTransport")
 
 _POLICY = email.policy.default  # \n line ends on disk; smtplib converts to CRLF on the wire
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 
 # --- text from strangers -------------------------------------------------------------------
