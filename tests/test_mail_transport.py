@@ -371,3 +371,58 @@ def test_opening_and_delivering_nothing_writes_nothing(tmp_path: Path) -> None:
     ob2.entries()
     assert ob2.put("k", make_msg(1)) is False
     assert snapshot() == before
+
+
+def test_temporary_failure_stops_and_the_rest_go_next_time(tmp_path: Path) -> None:
+    ob = Outbox(tmp_path / "o")
+    ob.put("a", make_msg(1))
+    ob.put("b", make_msg(2, to="busy@example.org"))
+    ob.put("c", make_msg(3))
+    with SmtpServer("none") as srv:
+        srv.handler.tempfail_rcpt.add("busy@example.org")
+        r = deliver(ob, SmtpTransport(srv.config()))
+        assert (r.sent, r.waiting, r.outbox) == (1, 2, 0)  # a went; b failed for now; c waits behind it
+        assert r.error is not None and "451" in r.error and "2 message(s) wait in" in r.error
+        assert {e.key: e.state for e in ob.entries()} == {"a": "sent", "b": "waiting", "c": "waiting"}
+        srv.handler.tempfail_rcpt.clear()
+        r = deliver(ob, SmtpTransport(srv.config()))
+        assert (r.sent, r.waiting, r.error) == (2, 0, None)
+        time.sleep(0.2)
+        assert sorted(str(m["Subject"]) for m in srv.messages) == ["message 1", "message 2", "message 3"]
+
+
+_KILL_CHILD = r"""
+import sys
+from email.message import EmailMessage
+from boundaryd.mail import Outbox
+ob = Outbox(sys.argv[1])
+for i in range(120):
+    m = EmailMessage()
+    m["From"] = "a@example.com"; m["To"] = "b@example.com"; m["Subject"] = f"n{i}"
+    m.set_content("x" * 20000)
+    ob.put(f"key-{i}", m)
+    if i % 3 == 0:
+        ob.mark_sent(f"key-{i}")
+"""
+
+
+def test_killed_at_random_points_never_duplicates_or_loses(tmp_path: Path) -> None:
+    import random
+    import signal
+    import subprocess
+
+    box = tmp_path / "o"
+    rnd = random.Random(7)
+    for _ in range(10):
+        p = subprocess.Popen([sys.executable, "-c", _KILL_CHILD, str(box)])
+        time.sleep(rnd.uniform(0.05, 0.3))
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+    subprocess.run([sys.executable, "-c", _KILL_CHILD, str(box)], check=True)  # an uninterrupted run
+    ob = Outbox(box)
+    entries = ob.entries()
+    assert sorted(e.key for e in entries) == sorted(f"key-{i}" for i in range(120))
+    assert {e.key for e in entries if e.state == "sent"} == {f"key-{i}" for i in range(0, 120, 3)}
+    md = mailbox.Maildir(box, create=False)
+    assert len(md) + len(md.get_folder("Sent")) == 120
+    assert list((box / "tmp").iterdir()) == []
