@@ -1001,6 +1001,11 @@ class _OAuthHandler(BaseHTTPRequestHandler):
             return self._reply(404, {}, b"not found")
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
         form = {k: v[0] for k, v in urllib.parse.parse_qs(raw).items()}
+        auth = self.headers.get("Authorization", "")
+        if auth.startswith("Basic "):  # client_secret_basic, as RFC 6749 prefers
+            cid, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
+            form.setdefault("client_id", urllib.parse.unquote_plus(cid))
+            form.setdefault("client_secret", urllib.parse.unquote_plus(secret))
         status, body = self.owner.token(form)
         self._reply(status, {"Content-Type": "application/json"}, json.dumps(body).encode())
 
