@@ -47,7 +47,7 @@ def test_reply_for_an_instance_of_a_series_through_smtp(tmp_path: Path) -> None:
     assert m["From"].addresses[0].addr_spec == "alice@example.com"
     assert m["To"].addresses[0].addr_spec == "bob@client.example"
     assert m["To"].addresses[0].display_name == "Bob Builder"
-    assert str(m["Subject"]) == "Declined: Quarterly sync"
+    assert str(m["Subject"]) == "Declined: Quarterly sync (Tue 24 Nov 2026)"
     assert m["Message-ID"] == msg["Message-ID"]
     assert m.get_body(("plain",)).get_content().startswith(c.message)
 
