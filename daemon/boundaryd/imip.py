@@ -98,7 +98,7 @@ def build_reply(
     msg = EmailMessage()
     msg["From"] = format_address(owner_name or "", owner)
     msg["To"] = format_address(occ.organizer_name, organizer)
-    title = clean_header(occ.summary, 150) or "(no title)"
+    title = clean_header(occ.summary, 120) or "(no title)"
     msg["Subject"] = f"Declined: {title} ({occ.start:%a} {occ.start.day} {occ.start:%b %Y})"  # which instance
     msg["Date"] = email.utils.format_datetime(now)
     msg["Message-ID"] = message_id(key, owner.rpartition("@")[2])
