@@ -205,8 +205,7 @@ class Executor:
         return str(msg.get("Subject", ""))
 
     def _deliver(self, result: SyncResult) -> None:
-        if self.transport is None:
-            return
+        """Send what waits; with no transport this marks queued messages as the owner's to read."""
         from .mail import deliver
 
         report = deliver(self.outbox(), self.transport)
@@ -220,6 +219,10 @@ class Executor:
             for c in p.declines:
                 o = c.occurrence
                 if not o.organizer or (mode == "auto" and self.backend.tells_organizer):
+                    continue
+                from .imip import reply_problem
+
+                if reply_problem(o):  # an organizer address no reply can go to: the notice says so
                     continue
                 key = reply_key(c)
                 if self.journal.message_known(key):
