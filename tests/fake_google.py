@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import googleapiclient
@@ -53,14 +53,14 @@ class Invalid(Exception):
 
 def _values_in(description: str) -> list[str]:
     """Enum values a discovery description lists as ``- "value" - ...`` lines."""
-    return re.findall(r'^- "(\w+)" -', description, flags=re.M)
+    return re.findall(r'^- "(\w+)" -', description, flags=re.MULTILINE)
 
 
 class Discovery:
     """The Calendar v3 discovery document, as a validator."""
 
     #: string fields whose allowed values the document names only in prose (checked to be there)
-    PROSE_ENUMS = {
+    PROSE_ENUMS: ClassVar[dict[tuple[str, str], list[str]]] = {
         ("EventFocusTimeProperties", "autoDeclineMode"): [
             "declineNone", "declineAllConflictingInvitations", "declineOnlyNewConflictingInvitations"],
         ("EventFocusTimeProperties", "chatStatus"): ["available", "doNotDisturb"],
@@ -361,7 +361,7 @@ class FakeGoogle:
 
     def _when(self, edt: dict[str, Any]) -> datetime:
         """An EventDateTime as an aware datetime (all-day: local midnight in the calendar's zone)."""
-        if "date" in edt and edt["date"]:
+        if edt.get("date"):
             return datetime.combine(date.fromisoformat(edt["date"]), datetime.min.time(), self.tz)
         dt = datetime.fromisoformat(edt["dateTime"].replace("Z", "+00:00"))
         if dt.tzinfo is None:
@@ -386,7 +386,7 @@ class FakeGoogle:
             if edt.get("timeZone"):
                 try:
                     ZoneInfo(edt["timeZone"])
-                except Exception:
+                except (ValueError, KeyError, OSError):
                     raise Invalid(f"Invalid time zone definition for {key} time.") from None
             if edt.get("dateTime") and not edt.get("timeZone"):
                 parse_rfc3339(edt["dateTime"], f"{key}.dateTime")
@@ -786,7 +786,7 @@ class _Handler(BaseHTTPRequestHandler):
     owner: FakeGoogle
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def _send(self, status: int, body: Any) -> None:
@@ -975,7 +975,7 @@ class _OAuthHandler(BaseHTTPRequestHandler):
     owner: FakeOAuth
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def _reply(self, status: int, headers: dict[str, str], data: bytes) -> None:

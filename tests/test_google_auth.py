@@ -8,14 +8,14 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
-from fake_google import CALENDAR_SCOPE, FakeGoogle, FakeOAuth, check_no_rejections
-
 from boundaryd import google_auth
 from boundaryd.errors import BadInput
+from fake_google import CALENDAR_SCOPE, FakeGoogle, FakeOAuth, check_no_rejections
 
 
 @pytest.fixture

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from fake_google import FakeGoogle, FakeOAuth, check_no_rejections, write_token_file
-
 from boundaryd.app import App
 from boundaryd.errors import RuntimeFailure
 from boundaryd.rules import load_rules
+from fake_google import FakeGoogle, FakeOAuth, check_no_rejections, write_token_file
 
 TZ = ZoneInfo("America/Toronto")
 NOW = datetime(2026, 11, 23, 7, 0, tzinfo=TZ)

@@ -22,7 +22,6 @@ import logging
 import os
 import random
 import re
-import socket
 import tempfile
 import time
 from collections.abc import Callable, Iterable
@@ -68,7 +67,7 @@ class RetryPolicy:
     quota_backoff: float = 900.0  # what the daemon should wait after 403 quotaExceeded
 
     def delay(self, attempt: int) -> float:
-        return min(self.cap, self.base * (2**attempt)) * (0.5 + random.random() / 2)
+        return float(min(self.cap, self.base * (2**attempt)) * (0.5 + random.random() / 2))
 
 
 def event_id_for(uid: str, variant: str = "") -> str:
@@ -282,12 +281,11 @@ class GoogleBackend:
         page: str | None = None
         while True:
             extra = {"pageToken": page} if page else {}
-            resp = self._execute(
-                what,
-                lambda ev, extra=extra: ev.list(
-                    calendarId=self.calendar_id, singleEvents=True, maxResults=PAGE_SIZE, **params, **extra
-                ),
-            )
+
+            def request(ev: Any, extra: dict[str, str] = extra) -> Any:
+                return ev.list(calendarId=self.calendar_id, singleEvents=True, maxResults=PAGE_SIZE, **params, **extra)
+
+            resp = self._execute(what, request)
             items.extend(resp.get("items", []))
             page = resp.get("nextPageToken")
             if not page:
@@ -452,7 +450,7 @@ class GoogleBackend:
         import icalendar
 
         try:
-            comp = icalendar.Event.from_ical(event.ical)
+            comp: Any = icalendar.Event.from_ical(event.ical)
         except ValueError as e:
             raise BadInput(f"{self.name}: block {event.block}: the block event cannot be parsed ({e})") from None
         dtstart = comp["DTSTART"]
@@ -535,7 +533,7 @@ class GoogleBackend:
                 ),
             )
         for old in sorted(self._owned_ids.get(event.uid, set()) - {eid}):
-            self._execute("delete", lambda ev, old=old: ev.delete(calendarId=self.calendar_id, eventId=old, sendUpdates="none"))
+            self._delete(old)
         self._owned_ids[event.uid] = {eid}
 
     def _write(self, eid: str, body: dict[str, Any]) -> dict[str, Any] | None:
@@ -558,11 +556,19 @@ class GoogleBackend:
         if re.fullmatch(r"[a-v0-9]{5,1024}", uid) and uid not in self._owned_ids:
             ids = {uid}
         for eid in sorted(ids):
-            try:
-                self._execute("delete", lambda ev, eid=eid: ev.delete(calendarId=self.calendar_id, eventId=eid, sendUpdates="none"))
-            except _HttpFailure as e:
-                raise RuntimeFailure(e.line) from None
+            self._delete(eid)
         self._owned_ids.pop(uid, None)
+
+    def _delete(self, eid: str) -> None:
+        """Delete one Google event; one already gone (404/410) is fine."""
+
+        def request(ev: Any) -> Any:
+            return ev.delete(calendarId=self.calendar_id, eventId=eid, sendUpdates="none")
+
+        try:
+            self._execute("delete", request)
+        except _HttpFailure as e:
+            raise RuntimeFailure(e.line) from None
 
     # --- answering ------------------------------------------------------------------------------
 
