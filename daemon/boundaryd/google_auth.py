@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 #: The only scope boundaryd asks for: read events (to see conflicts and its own blocks), write the
 #: blocks, and answer invitations (decline, colour). It needs no calendar metadata, settings or ACLs.
 SCOPES = ["https://www.googleapis.com/auth/calendar.events"]
-DEFAULT_PORT = 8085
+DEFAULT_PORT = 8765  # the CLI default of `auth google --port`
 TOKEN_NAME = "google-token.json"
 #: how long a token refresh may take (the daemon's watchdog must never fire on it)
 REFRESH_TIMEOUT = 15.0
