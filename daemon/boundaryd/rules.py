@@ -161,7 +161,9 @@ class CaldavCalendar(_Model):
 class GoogleCalendar(_Model):
     calendar_id: str = "primary"
     token_file: str | None = None
-    focus_time: Literal["auto", "off"] = "auto"
+    focus_time: Annotated[
+        Literal["auto", "off"], BeforeValidator(lambda v: "off" if v is False else "auto" if v is True else v)
+    ] = "auto"
     api_endpoint: str | None = None
 
 
