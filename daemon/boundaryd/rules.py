@@ -24,6 +24,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.functional_serializers import PlainSerializer
 from pydantic.functional_validators import BeforeValidator, PlainValidator
 from pydantic.json_schema import WithJsonSchema
 
@@ -83,16 +84,19 @@ def _parse_days(value: Any) -> frozenset[int]:
 Clock = Annotated[
     time,
     PlainValidator(_parse_time),
+    PlainSerializer(lambda t: f"{t:%H:%M}"),  # so schema defaults are valid values ("09:00")
     WithJsonSchema({"type": "string", "pattern": _TIME_RE.pattern, "examples": ["08:30"]}),
 ]
 Duration = Annotated[
     timedelta,
     PlainValidator(_parse_duration),
+    PlainSerializer(lambda d: f"{int(d.total_seconds()) // 60}m"),
     WithJsonSchema({"type": "string", "pattern": r"^(\d+h)?(\d+m)?$", "examples": ["30m", "1h30m"]}),
 ]
 Days = Annotated[
     frozenset[int],
     PlainValidator(_parse_days),
+    PlainSerializer(lambda ds: [WEEKDAYS[d] for d in sorted(ds)]),
     WithJsonSchema(
         {
             "anyOf": [
@@ -127,9 +131,10 @@ class Owner(_Model):
 
 
 class WorkingHours(_Model):
-    days: Days = DAY_SETS["weekdays"]
-    start: Clock = time(9, 0)
-    end: Clock = time(17, 0)
+    # defaults written as in a rules file, so the JSON Schema shows valid values
+    days: Days = Field(default="weekdays", validate_default=True)
+    start: Clock = Field(default="09:00", validate_default=True)
+    end: Clock = Field(default="17:00", validate_default=True)
 
     @model_validator(mode="after")
     def _order(self) -> WorkingHours:
