@@ -98,3 +98,38 @@ def test_demo_runs_from_scratch(tmp_path) -> None:
     assert "outbox" in out
     again = e.run("--rules", str(tmp_path / "d/rules.yaml"), "--state", str(tmp_path / "d/state"), "sync", "--now", "2026-11-22T19:00:00-05:00").stdout
     assert "Block events: up to date" in again
+
+
+def test_week_table_html_and_email(tmp_path) -> None:
+    e = make_env(tmp_path)
+    e.calendar.write_bytes(calendar_of(invite("single@t", "Listing <b>review</b>", at(1, 9))))
+    out = e.run("week", "--now", NOW, "--html", str(tmp_path / "week.html"), "--email").stdout
+    assert "Tue Nov 24" in out and "Known conflicts (1)" in out and "Listing <b>review</b>" in out
+    page = (tmp_path / "week.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and "Prospecting calls" in page
+    assert "Listing &lt;b&gt;review&lt;/b&gt;" in page and "<b>review</b>" not in page
+    assert "your week ahead" in out
+    assert "your week ahead" in e.run("notices").stdout
+
+
+def test_hostile_invitation_cannot_inject_headers(tmp_path) -> None:
+    import email
+    import email.policy
+
+    e = make_env(tmp_path)
+    evil = "Meeting\r\nBcc: victim@evil.example\r\nSubject: pwned"
+    e.calendar.write_bytes(
+        calendar_of(
+            invite("evil@t", evil, at(1, 9), organizer="mallory@evil.example", DESCRIPTION="<script>alert(1)</script>" * 1000)
+        )
+    )
+    out = e.run("sync", "--now", NOW).stdout
+    assert "Bcc:" not in out.replace("Bcc: victim", "")  # the terminal shows it on one line
+    for p in (e.state / "outbox").rglob("bd.*"):
+        if p.is_file() and p.parent.name != "tmp":
+            msg = email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+            assert msg.get_all("Bcc") is None and len(msg.get_all("Subject")) == 1
+            assert "pwned" not in str(msg["Subject"]) or "\n" not in str(msg["Subject"])
+            for part in msg.walk():
+                if part.get_content_type() == "text/html":
+                    assert "<script>" not in part.get_content()

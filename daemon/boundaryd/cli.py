@@ -187,9 +187,12 @@ def week(obj: Obj, now: str | None, html: Path | None, send: bool, calendar: str
         for c in conflicts:
             click.echo("\n".join(conflict_line(c)))
     if html:
-        from .notice import render_week_html
+        from .notice import build_weekly_preview
 
-        html.write_text(render_week_html(rules=rules, conflicts=conflicts, blocks=blocks, now=t), encoding="utf-8")
+        msg = build_weekly_preview(rules=rules, conflicts=conflicts, blocks=blocks, now=t, key="week", start=t.date())
+        page = msg.get_body(("html",))
+        assert page is not None
+        html.write_text(page.get_content(), encoding="utf-8")
         click.echo(f"Wrote {html}")
     if send:
         subject = ex.weekly_preview(t)
