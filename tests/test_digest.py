@@ -1,0 +1,34 @@
+"""notify.digest: hourly/daily collect conflicts and send them as one notice when the digest runs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import icalendar
+from boundaryd.app import App
+from boundaryd.mail import Outbox
+from boundaryd.rules import load_rules
+from clirun import calendar_of, invite, make_env
+from test_contract import NOW
+from test_sync import at
+
+
+def test_digest_collects_then_sends_one_notice(tmp_path) -> None:
+    e = make_env(tmp_path)
+    e.rules.write_text(e.rules.read_text().replace("  replies: auto", "  replies: off\n  digest: hourly"))
+    e.calendar.write_bytes(calendar_of(invite("a@t", "First", at(1, 9)), invite("b@t", "Second", at(2, 9))))
+    rules = load_rules(e.rules)
+    app = App(e.rules, e.state)
+    first = app.sync(rules, NOW)
+    assert first.declined == 2 and "2 conflict(s) for the next digest" in first.queued
+    assert Outbox(e.state / "outbox").entries() == []
+
+    cal = icalendar.Calendar.from_ical(e.calendar.read_bytes())  # a new invitation arrives
+    cal.add_component(invite("c@t", "Third", at(3, 11, 30), 30))
+    e.calendar.write_bytes(cal.to_ical())
+    app.sync(rules, NOW + timedelta(minutes=5))
+    app.flush_digest(rules, NOW + timedelta(minutes=60))
+    entries = Outbox(e.state / "outbox").entries()
+    assert len(entries) == 1 and "2 declined, 1 flagged" in entries[0].subject
+    app.flush_digest(rules, NOW + timedelta(minutes=120))  # nothing new: nothing sent
+    assert len(Outbox(e.state / "outbox").entries()) == 1
