@@ -322,7 +322,7 @@ def test_unquoted_times_are_clock_times() -> None:
     assert (r.working_hours.start, r.working_hours.end) == (dt.time(7, 30), dt.time(19))
 
 
-@pytest.mark.parametrize("value", ["off", "Off", "false", "no", '"off"'])
+@pytest.mark.parametrize("value", ["off", "Off", "OFF", "false", '"off"'])
 def test_weekly_preview_off(value: str) -> None:
     r = load_rules_text(rules_yaml(GOOD_BLOCK, extra=f"notify: {{weekly_preview: {value}}}\n"), "r.yaml")
     assert r.notify.weekly_preview == "off"
@@ -494,3 +494,27 @@ def test_schema_structure() -> None:
     assert {"id", "days", "rrule", "start", "end", "duration", "times", "all_day", "policy", "private", "allow"} <= set(block["properties"])
     email = s["$defs"]["EmailNotify"]["properties"]
     assert "from" in email and "from_" not in email
+
+
+@pytest.mark.parametrize(
+    ("snippet", "check"),
+    [
+        ("notify: {replies: off}\n", lambda r: r.notify.replies == "off"),
+        ("calendar: {google: {focus_time: off}}\n", lambda r: r.calendar.google.focus_time == "off"),
+        ("defaults: {decline_accepted: yes}\n", lambda r: r.defaults.decline_accepted is True),
+        ("defaults: {decline_accepted: off}\n", lambda r: r.defaults.decline_accepted is False),
+        ("defaults: {decline_accepted: true}\n", lambda r: r.defaults.decline_accepted is True),
+    ],
+    ids=["replies-off", "focus-off", "bool-yes", "bool-off", "bool-true"],
+)
+def test_yaml_yes_no_on_off(snippet: str, check: Any) -> None:
+    """YAML 1.1 reads unquoted off/no/yes/on as booleans; here they mean what they say."""
+    assert check(load_rules_text(rules_yaml(GOOD_BLOCK, extra=snippet), "r.yaml"))
+
+
+def test_yaml_boolean_words_as_names() -> None:
+    r = load_rules_text(
+        rules_yaml('- {id: off, title: No, days: [sun], all_day: on, allow: {keywords: [yes, on]}}\n'), "r.yaml"
+    )
+    (b,) = r.blocks
+    assert (b.id, b.title, b.all_day, b.allow.keywords) == ("off", "No", True, ["yes", "on"])

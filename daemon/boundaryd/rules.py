@@ -167,7 +167,7 @@ class GoogleCalendar(_Model):
     calendar_id: str = "primary"
     token_file: str | None = None
     focus_time: Annotated[
-        Literal["auto", "off"], BeforeValidator(lambda v: "off" if v is False else "auto" if v is True else v)
+        Literal["auto", "off"], BeforeValidator(lambda v: "off" if v is False else "auto" if v is True else v.lower() if isinstance(v, str) else v)
     ] = "auto"
     api_endpoint: str | None = None
 
@@ -202,7 +202,7 @@ class EmailNotify(_Model):
 
 
 def _preview(value: Any) -> str:
-    if value is False or value == "off":
+    if value is False or (isinstance(value, str) and value.strip().lower() == "off"):
         return "off"
     if isinstance(value, str):
         parts = value.split()
@@ -437,13 +437,21 @@ def _zone_names() -> list[str]:
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader without YAML 1.1 base-60 integers (so 11:30 stays "11:30")."""
+    """SafeLoader without YAML 1.1 base-60 integers (so 11:30 stays "11:30") and without its
+    yes/no/on/off booleans (so ``replies: off`` or ``id: off`` stay words; pydantic still reads
+    "yes"/"off" as booleans where a boolean is wanted)."""
 
 
 _Loader.yaml_implicit_resolvers = {
-    k: [(tag, rx) for tag, rx in v if not (tag.endswith((":int", ":float")) and ":" in rx.pattern.replace("(?:", ""))]
+    k: [
+        (tag, rx)
+        for tag, rx in v
+        if not (tag.endswith((":int", ":float")) and ":" in rx.pattern.replace("(?:", "")) and not tag.endswith(":bool")
+    ]
     for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+for _first in "tTfF":
+    _Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), [_first])
 for _first in list("-+0123456789."):
     _Loader.add_implicit_resolver(
         "tag:yaml.org,2002:int",
