@@ -31,6 +31,7 @@ UID_DOMAIN = "boundaryd"
 _TIME_PROPS = ("DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE", "RECURRENCE-ID")
 _BYDAY = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 MAX_TEXT = 64 * 1024  # longer invitation text is cut: it comes from strangers
+RRULE_EPOCH = date(2024, 1, 1)  # where `rrule:` blocks without `since:` start counting
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -281,7 +282,9 @@ def block_events(rules: Rules, block: Block, anchor: date) -> list[BlockEvent]:
     tz = rules.tz
     rrule = _rrule_of(block)
     skips = rules.skipped_dates(block.id)
-    first_day = max(anchor, block.since) if block.since else anchor
+    # An rrule's phase (INTERVAL, COUNT) counts from its first day: `since`, else a fixed epoch,
+    # never the day boundaryd happens to run (that would shift every-other-week blocks daily).
+    first_day = block.since or (RRULE_EPOCH if block.rrule is not None else anchor)
     spans: Sequence[tuple[time | None, timedelta]] = block.spans or [(None, timedelta(days=1))]
     out = []
     for span_start, length in spans:
