@@ -18,6 +18,7 @@ from test_daemon_helpers import (
     read_lines,
     start_driver,
     status_with,
+    stderr_of,
     stop,
     wait_until,
 )
@@ -46,7 +47,7 @@ def _notices(work: Path) -> list[dict[str, str]]:
 
 def _finish(proc, timeout: float = 5.0) -> str:  # type: ignore[no-untyped-def]
     code, took = stop(proc, timeout)
-    err = proc.stderr.read()
+    err = stderr_of(proc)
     assert code == 0, err
     assert took < 5.0
     return err
@@ -230,7 +231,6 @@ def test_sigint_stops_too(notify: NotifySocket, work: Path) -> None:
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=5) == 0
     assert time.monotonic() - t0 < 5
-    proc.stderr.read()  # type: ignore[union-attr]
 
 
 def test_syncs_keep_their_phase_without_drift(notify: NotifySocket, work: Path) -> None:

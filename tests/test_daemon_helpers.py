@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -33,7 +34,25 @@ class NotifySocket:
             self.env_value = path
         self.messages: list[list[str]] = []  # one list of KEY=value per datagram
 
+        self.sock.settimeout(0.2)
+        self._closed = threading.Event()
+        # read all the time, like systemd: a full queue would block (or drop) the sender's datagrams
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        while not self._closed.is_set():
+            try:
+                data = self.sock.recv(65536)
+            except (TimeoutError, socket.timeout):
+                continue
+            except OSError:
+                return
+            self.messages.append(data.decode().split("\n"))
+
     def close(self) -> None:
+        self._closed.set()
+        self._reader.join(2)
         self.sock.close()
         if self._dir:
             for f in os.listdir(self._dir):
@@ -41,14 +60,8 @@ class NotifySocket:
             os.rmdir(self._dir)
 
     def drain(self, timeout: float = 0.0) -> None:
-        self.sock.settimeout(timeout if timeout > 0 else 0.0001)
-        while True:
-            try:
-                data = self.sock.recv(65536)
-            except (TimeoutError, BlockingIOError, socket.timeout):
-                return
-            self.messages.append(data.decode().split("\n"))
-            self.sock.settimeout(0.0001)
+        """Let datagrams already sent arrive (the reader thread collects them)."""
+        time.sleep(max(timeout, 0.05))
 
     def flat(self) -> list[str]:
         return [f for m in self.messages for f in m]
@@ -65,7 +78,7 @@ class NotifySocket:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise AssertionError(f"no matching sd_notify message in {timeout}s; got {self.messages[start:]}")
-            self.drain(min(left, 0.2))
+            time.sleep(min(left, 0.05))
 
 
 def has(field: str) -> Callable[[list[str]], bool]:
@@ -123,10 +136,20 @@ def driver_cmd(rules: Path, work: Path, **daemon_kwargs: float) -> list[str]:
     return [PYTHON, "-c", DRIVER.format(tests=str(Path(__file__).parent)), str(rules), str(work), json.dumps(daemon_kwargs)]
 
 
+def spawn(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[str]:
+    """Start a daemon with stderr in a file (a pipe nobody reads would fill up and block it)."""
+    with open(log, "w") as err:
+        proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=err, stderr=err, text=True)
+    proc.errlog = log  # type: ignore[attr-defined]
+    return proc
+
+
+def stderr_of(proc: subprocess.Popen[str]) -> str:
+    return Path(proc.errlog).read_text()  # type: ignore[attr-defined]
+
+
 def start_driver(rules: Path, work: Path, env: dict[str, str], **daemon_kwargs: float) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        driver_cmd(rules, work, **daemon_kwargs), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    return spawn(driver_cmd(rules, work, **daemon_kwargs), env, work / "daemon.stderr")
 
 
 class _Summary:

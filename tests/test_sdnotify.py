@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 
 import pytest
@@ -59,3 +60,24 @@ def test_watchdog_interval() -> None:
     assert watchdog_interval({"WATCHDOG_USEC": "soon"}) is None
     assert watchdog_interval({"WATCHDOG_USEC": "2000000", "WATCHDOG_PID": str(os.getpid())}) == 2.0
     assert watchdog_interval({"WATCHDOG_USEC": "2000000", "WATCHDOG_PID": str(os.getpid() + 1)}) is None
+
+
+def test_a_manager_that_does_not_read_never_stalls_the_sender() -> None:
+    import socket
+
+    d = tempfile.mkdtemp(prefix="bdn", dir="/tmp")
+    path = os.path.join(d, "notify")
+    deaf = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    deaf.bind(path)
+    try:
+        n = Notifier(path)
+        t0 = time.monotonic()
+        results = [n.watchdog() for _ in range(200)]
+        assert time.monotonic() - t0 < 3.0  # one send timeout at most, then no more waiting
+        assert results[0] is True and results[-1] is False
+        deaf.recv(100)  # room again: messages flow
+        assert n.status("back") is True
+    finally:
+        deaf.close()
+        os.unlink(path)
+        os.rmdir(d)

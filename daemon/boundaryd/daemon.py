@@ -214,6 +214,7 @@ class Daemon:
         self._rules_notice_key: str | None = None
         self._scheduler: schedule.Scheduler | None = None
         self._last_status = ""
+        self._last_sync_text = ""
 
     # --- signals -------------------------------------------------------------------------
 
@@ -479,10 +480,12 @@ class Daemon:
             self.state.syncs += 1
             self.state.last_sync = self.wall()
             self.state.last_summary = summary
-            if summary is not None and (summary.declined or summary.flagged):
-                log.info("sync: %s", " ".join(str(summary.text).split()) or f"{summary.conflicts} conflicts")
+            text = " ".join(str(getattr(summary, "text", "")).split())
+            if summary is not None and (summary.declined or summary.flagged or text != self._last_sync_text):
+                log.info("sync: %s", text or f"{summary.conflicts} conflicts")
             else:
                 log.debug("sync: nothing new")
+            self._last_sync_text = text
             fault = self.state.fault
             if fault is not None:
                 log.info("sync works again after %d failures", fault.failures)

@@ -16,7 +16,8 @@ from collections.abc import Mapping
 
 log = logging.getLogger(__name__)
 
-_STATUS_MAX = 400  # systemctl shows one line; keep it readable and the datagram small
+_STATUS_MAX = 400
+SEND_TIMEOUT = 1.0  # seconds a datagram may wait for room in the manager's queue before it is dropped  # systemctl shows one line; keep it readable and the datagram small
 
 
 def _address(raw: str) -> str | bytes | None:
@@ -63,6 +64,7 @@ class Notifier:
     def __init__(self, address: str | None) -> None:
         self._addr = _address(address or "")
         self._sock: socket.socket | None = None
+        self._congested = False
         if address and self._addr is None:
             log.warning("NOTIFY_SOCKET=%s is not a path or @abstract name; not notifying systemd", address)
 
@@ -83,7 +85,21 @@ class Notifier:
         try:
             if self._sock is None:
                 self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
-            self._sock.sendto(payload, self._addr)
+                self._sock.setblocking(False)
+            # a manager that does not read (its queue is full) must not stall the main loop: wait
+            # up to SEND_TIMEOUT for room, then drop; after a drop, do not wait until one gets through
+            deadline = time.monotonic() + (0.0 if self._congested else SEND_TIMEOUT)
+            while True:
+                try:
+                    self._sock.sendto(payload, self._addr)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        log.debug("sd_notify %s dropped: the manager is not reading", fields[0] if fields else "")
+                        self._congested = True
+                        return False
+                    time.sleep(0.01)
+            self._congested = False
         except OSError as exc:
             log.debug("sd_notify %s failed: %s", fields[0] if fields else "", exc)
             self.close()
