@@ -109,3 +109,35 @@ def test_run_enforces_reloads_survives_a_lost_calendar_and_stops(tmp_path: Path,
     notify.drain(0.2)
     assert ["STOPPING=1"] in notify.messages[mark:]
     assert f"{env.rules}:" in err and "is a directory" in err
+
+
+SNIPPET = """
+import sys, threading, time
+from pathlib import Path
+from boundaryd.app import App
+from boundaryd.daemon import Daemon
+from boundaryd.sdnotify import Notifier
+d = Daemon(App(Path(sys.argv[1]), Path(sys.argv[2])), interval=60, notifier=Notifier(None))
+t = threading.Thread(target=d.run, daemon=True)
+t.start()
+deadline = time.monotonic() + 60
+while d.state.syncs < 1 and time.monotonic() < deadline:
+    time.sleep(0.05)
+d.request_stop()
+t.join(10)
+print(d.state.syncs, sorted({m.split(".")[0] for m in sys.modules} & {"googleapiclient", "google", "caldav"}))
+"""
+
+
+def test_the_daemon_on_an_ics_calendar_never_imports_the_google_or_caldav_clients(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    env = make_env(tmp_path)
+    env.calendar.write_bytes(calendar_of(invite("x@example.com", "Pitch", _next_weekday_at(9))))
+    out = subprocess.run(
+        [sys.executable, "-c", SNIPPET, str(env.rules), str(env.state)],
+        env=base_env(None), capture_output=True, text=True, timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[0] == "1 []", out.stdout + out.stderr
