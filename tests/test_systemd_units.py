@@ -151,3 +151,68 @@ def test_find_executable_prefers_the_running_one(tmp_path: Path) -> None:
     beside = Path(sys.executable).parent / "boundaryd"  # the venv's console script
     if beside.exists():
         assert service.find_executable("/usr/bin/python3") == Path(os.path.abspath(beside))
+
+
+BOUNDARYD = Path(sys.executable).parent / "boundaryd"
+needs_cli = pytest.mark.skipif(not BOUNDARYD.exists(), reason="the boundaryd console script is not installed")
+
+
+def _cli(tmp_path: Path, *args: str, path_dir: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "config"), HOME=str(tmp_path), USER="alice")
+    if path_dir is not None:
+        env["PATH"] = f"{path_dir}{os.pathsep}{env.get('PATH', '')}"
+    return subprocess.run(
+        [str(BOUNDARYD), "--rules", str(tmp_path / "rules.yaml"), "--state", str(tmp_path / "state"), *args],
+        env=env, capture_output=True, text=True, timeout=60,
+    )
+
+
+@needs_cli
+def test_cli_service_install_dry_run_prints_a_unit_that_verifies(tmp_path: Path) -> None:
+    (tmp_path / "rules.yaml").write_text((ROOT / "rules" / "minimal.yaml").read_text())
+    out = _cli(tmp_path, "service", "install", "--dry-run")
+    assert out.returncode == 0, out.stderr
+    exec_line = f"ExecStart={BOUNDARYD} --rules {tmp_path / 'rules.yaml'} --state {tmp_path / 'state'} run"
+    assert exec_line in out.stdout.splitlines()
+    assert out.stdout == service.unit_text(exec_line.removeprefix("ExecStart="))
+    assert not (tmp_path / "config").exists()  # a dry run writes nothing
+    if ANALYZE is not None:
+        (tmp_path / "boundaryd.service").write_text(out.stdout)
+        result = _analyze(tmp_path, "verify", "--user", str(tmp_path / "boundaryd.service"))
+        assert (result.returncode, result.stdout + result.stderr) == (0, "")
+
+
+@needs_cli
+def test_cli_service_install_and_uninstall(tmp_path: Path) -> None:
+    """Through the real CLI; `systemctl` is a recorder on PATH so the test never touches this machine's
+    user manager (a real `enable --now` here would install a service on the host)."""
+    rec = tmp_path / "bin"
+    rec.mkdir()
+    log = tmp_path / "systemctl.log"
+    (rec / "systemctl").write_text(f'#!/bin/sh\necho "$@" >> {log}\nexit 0\n')
+    (rec / "systemctl").chmod(0o755)
+    (tmp_path / "rules.yaml").write_text("version: 1\ntimezone: Nowhere/City\n")
+    bad = _cli(tmp_path, "service", "install", path_dir=rec)
+    assert bad.returncode == 2 and f"{tmp_path / 'rules.yaml'}:" in bad.stderr  # never installs a broken setup
+    assert not log.exists()
+    (tmp_path / "rules.yaml").write_text((ROOT / "rules" / "minimal.yaml").read_text())
+    out = _cli(tmp_path, "service", "install", "--interval", "120", path_dir=rec)
+    assert out.returncode == 0, out.stderr
+    unit = tmp_path / "config" / "systemd" / "user" / "boundaryd.service"
+    assert f"--state {tmp_path / 'state'} run --interval 120" in unit.read_text()
+    assert log.read_text().splitlines() == [
+        "--user show-environment", "--user daemon-reload", "--user enable --now boundaryd.service"
+    ]
+    assert "loginctl enable-linger alice" in out.stdout
+    out = _cli(tmp_path, "service", "uninstall", path_dir=rec)
+    assert out.returncode == 0, out.stderr
+    assert not unit.exists()
+    assert log.read_text().splitlines()[3:] == [
+        "--user show-environment", "--user disable --now boundaryd.service", "--user daemon-reload"
+    ]
+
+
+@needs_cli
+def test_cli_run_rejects_a_bad_interval(tmp_path: Path) -> None:
+    out = _cli(tmp_path, "run", "--interval", "0")
+    assert out.returncode == 2 and "--interval" in out.stderr
