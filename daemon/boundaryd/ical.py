@@ -43,6 +43,7 @@ def parse_calendar(data: bytes | str, name: str) -> icalendar.Calendar:
         text = data.decode("utf-8", errors="replace")
     else:
         text = data
+    text = text.lstrip("\ufeff")  # a byte order mark, as some Windows exports write
     if "BEGIN:VCALENDAR" not in text[:4096].upper():
         raise BadInput(f"{name}: not an iCalendar file (no BEGIN:VCALENDAR)")
     try:
