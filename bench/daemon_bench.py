@@ -124,7 +124,7 @@ def main() -> int:
             while not done.is_set():
                 try:
                     got.extend(notify.recv(65536).decode().split("\n"))
-                except (TimeoutError, socket.timeout):
+                except TimeoutError:
                     continue
                 except OSError:
                     return

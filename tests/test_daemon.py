@@ -140,7 +140,7 @@ def test_broken_rules_keep_the_last_good_ones_then_a_fixed_file_is_picked_up(not
         notify.wait_for(lambda m: any(f.startswith("STATUS=") and "invalid" not in f for f in m), start=i)
     finally:
         err = _finish(proc)
-    assert f"<" not in err  # not under systemd: readable lines
+    assert "<" not in err  # not under systemd: readable lines
     assert f"{rules}:2:" in err and "error" in err
 
 

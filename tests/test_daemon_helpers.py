@@ -44,7 +44,7 @@ class NotifySocket:
         while not self._closed.is_set():
             try:
                 data = self.sock.recv(65536)
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             except OSError:
                 return

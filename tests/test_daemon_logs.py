@@ -70,14 +70,11 @@ def test_terminal_format_is_readable_without_prefixes() -> None:
 
 
 def test_journal_stream_must_name_our_stderr() -> None:
-    buf = open(os.devnull, "w")
-    try:
+    with open(os.devnull, "w") as buf:
         st = os.fstat(buf.fileno())
         assert journal_stream(buf, {"JOURNAL_STREAM": f"{st.st_dev}:{st.st_ino}"})
         assert not journal_stream(buf, {"JOURNAL_STREAM": f"{st.st_dev}:{st.st_ino + 1}"})
         assert not journal_stream(buf, {})
-    finally:
-        buf.close()
 
 
 @pytest.fixture

@@ -38,9 +38,10 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from .errors import BadInput, BoundarydError
 from .sdnotify import Notifier, watchdog_interval
@@ -91,7 +92,7 @@ def boottime() -> float:
     clock = getattr(time, "CLOCK_BOOTTIME", None)
     if clock is not None:
         try:
-            return time.clock_gettime(clock)
+            return float(time.clock_gettime(clock))
         except OSError:
             pass
     return time.monotonic()
@@ -102,7 +103,7 @@ def backoff_delay(interval: float, failures: int, max_backoff: float) -> float:
     if failures <= 0:
         return interval
     base = max(min(interval, max_backoff), 1.0)
-    return max(min(base * 2 ** (failures - 1), max_backoff), min(interval, max_backoff))
+    return max(min(base * 2.0 ** (failures - 1), max_backoff), min(interval, max_backoff))
 
 
 def describe(exc: BaseException) -> str:
@@ -352,7 +353,7 @@ class Daemon:
                 return
             try:
                 task.result = task.func()
-            except BaseException as exc:  # handed to the main loop, never lost
+            except BaseException as exc:  # noqa: BLE001 - handed to the main loop, never lost
                 task.error = exc
             finally:
                 task.finished = True
@@ -559,12 +560,12 @@ class Daemon:
             if preview != "off":
                 day, hhmm = preview.split()
                 job = getattr(sched.every(), WEEKDAY_ATTR[day[:3].lower()])
-                self._at(job, hhmm, tz).do(self._guard("weekly preview", lambda r=rules: self.app.send_weekly_preview(r)))
+                self._at(job, hhmm, tz).do(self._guard("weekly preview", partial(self.app.send_weekly_preview, rules)))
             if digest == "hourly":
-                sched.every().hour.at(":00").do(self._guard("hourly digest", lambda r=rules: self.app.flush_digest(r)))
+                sched.every().hour.at(":00").do(self._guard("hourly digest", partial(self.app.flush_digest, rules)))
             elif digest.startswith("daily "):
                 self._at(sched.every().day, digest.split()[1], tz).do(
-                    self._guard("daily digest", lambda r=rules: self.app.flush_digest(r))
+                    self._guard("daily digest", partial(self.app.flush_digest, rules))
                 )
         except Exception as exc:  # the rules model validated these; this is a bug or a missing tz
             log.error("could not schedule the weekly preview/digest: %s", describe(exc), exc_info=exc)
@@ -576,10 +577,10 @@ class Daemon:
     def _at(job: schedule.Job, hhmm: str, tz: str | None) -> schedule.Job:
         if tz:
             try:
-                return job.at(hhmm, tz)
+                return cast("schedule.Job", job.at(hhmm, tz))
             except ImportError:  # schedule needs pytz for time zones: fall back to this machine's zone
                 log.warning("pytz is not installed: %s runs at %s in this machine's time zone", job, hhmm)
-        return job.at(hhmm)
+        return cast("schedule.Job", job.at(hhmm))
 
     def _guard(self, name: str, func: Callable[[], None], attempt: int = 0) -> Callable[[], Any]:
         """A scheduler job that only queues ``func``; a failure is logged and retried a few times, spaced."""
@@ -652,7 +653,7 @@ class Daemon:
 
 
 def _human(seconds: float) -> str:
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     if seconds < 120:
         return f"{seconds}s"
     if seconds < 7200:
