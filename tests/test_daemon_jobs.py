@@ -85,3 +85,29 @@ def test_a_failing_job_is_logged_retried_a_few_times_spaced_and_never_kills_the_
         d.request_stop()
         t.join(5)
     assert not t.is_alive()
+
+
+def test_without_pytz_the_jobs_still_run_at_the_rules_wall_clock(tmp_path: Path) -> None:
+    """schedule needs pytz for `.at(time, tz)`; without it the time is converted to the machine's zone."""
+    import subprocess
+    import sys
+
+    from test_daemon_helpers import base_env
+
+    code = (
+        "import sys; sys.modules['pytz'] = None\n"
+        "from types import SimpleNamespace as S; from pathlib import Path\n"
+        "from boundaryd.daemon import Daemon; from boundaryd.sdnotify import Notifier\n"
+        "app = S(rules_path=Path('/x'), send_weekly_preview=print, flush_digest=print)\n"
+        "d = Daemon(app, notifier=Notifier(None))\n"
+        "d._build_scheduler(S(timezone='Australia/Sydney', notify=S(weekly_preview='sun 08:00', digest='daily 07:30')))\n"
+        "print('\\n'.join(j.next_run.isoformat() for j in d._scheduler.jobs))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=base_env(None, TZ="UTC"), capture_output=True, text=True,
+                         timeout=60, check=False)
+    assert out.returncode == 0, out.stderr
+    assert "pytz is not installed" in out.stderr
+    preview, digest = (datetime.fromisoformat(x).replace(tzinfo=ZoneInfo("UTC")) for x in out.stdout.split())
+    sydney = ZoneInfo("Australia/Sydney")
+    assert (preview.astimezone(sydney).weekday(), f"{preview.astimezone(sydney):%H:%M}") == (6, "08:00")
+    assert f"{digest.astimezone(sydney):%H:%M}" == "07:30"

@@ -556,30 +556,41 @@ class Daemon:
         notify = getattr(rules, "notify", None)
         preview = str(getattr(notify, "weekly_preview", "off") or "off")
         digest = str(getattr(notify, "digest", "immediate") or "immediate")
-        try:
-            if preview != "off":
+        if preview != "off":
+            try:
                 day, hhmm = preview.split()
-                job = getattr(sched.every(), WEEKDAY_ATTR[day[:3].lower()])
-                self._at(job, hhmm, tz).do(self._guard("weekly preview", partial(self.app.send_weekly_preview, rules)))
+                self._at(sched, WEEKDAY_ATTR[day[:3].lower()], hhmm, tz).do(
+                    self._guard("weekly preview", partial(self.app.send_weekly_preview, rules))
+                )
+            except Exception as exc:  # the rules model validated it: a bug; the rest still runs
+                log.error("could not schedule the weekly preview %r: %s", preview, describe(exc), exc_info=exc)
+        try:
             if digest == "hourly":
                 sched.every().hour.at(":00").do(self._guard("hourly digest", partial(self.app.flush_digest, rules)))
             elif digest.startswith("daily "):
-                self._at(sched.every().day, digest.split()[1], tz).do(
+                self._at(sched, None, digest.split()[1], tz).do(
                     self._guard("daily digest", partial(self.app.flush_digest, rules))
                 )
-        except Exception as exc:  # the rules model validated these; this is a bug or a missing tz
-            log.error("could not schedule the weekly preview/digest: %s", describe(exc), exc_info=exc)
+        except Exception as exc:
+            log.error("could not schedule the digest %r: %s", digest, describe(exc), exc_info=exc)
         self._scheduler = sched
         for job in sched.get_jobs():
             log.debug("scheduled: %s, next at %s (local time)", job, job.next_run)
 
     @staticmethod
-    def _at(job: schedule.Job, hhmm: str, tz: str | None) -> schedule.Job:
+    def _at(sched: schedule.Scheduler, weekday: str | None, hhmm: str, tz: str | None) -> schedule.Job:
+        """``every().<weekday or day>.at(hhmm, tz)``; without pytz (which schedule needs for ``tz``),
+        the time is converted to this machine's zone now (right until the next DST change)."""
         if tz:
             try:
+                import pytz  # type: ignore[import-untyped,unused-ignore]  # noqa: F401
+            except ImportError:
+                log.warning("pytz is not installed: %s %s in %s is converted to this machine's zone once", weekday or "daily", hhmm, tz)
+                weekday, hhmm = _to_local(weekday, hhmm, tz)
+            else:
+                job = getattr(sched.every(), weekday) if weekday else sched.every().day
                 return cast("schedule.Job", job.at(hhmm, tz))
-            except ImportError:  # schedule needs pytz for time zones: fall back to this machine's zone
-                log.warning("pytz is not installed: %s runs at %s in this machine's time zone", job, hhmm)
+        job = getattr(sched.every(), weekday) if weekday else sched.every().day
         return cast("schedule.Job", job.at(hhmm))
 
     def _guard(self, name: str, func: Callable[[], None], attempt: int = 0) -> Callable[[], Any]:
@@ -650,6 +661,21 @@ class Daemon:
         if text != self._last_status or force:
             self._last_status = text
             self.notifier.status(text)
+
+
+def _to_local(weekday: str | None, hhmm: str, tz: str) -> tuple[str | None, str]:
+    """The next (weekday, HH:MM) in zone ``tz`` as this machine's local (weekday, HH:MM)."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(tz)
+    now = datetime.now(zone)
+    hour, minute = (int(x) for x in hhmm.split(":"))
+    target = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if weekday is not None:
+        names = list(WEEKDAY_ATTR.values())
+        target += timedelta(days=(names.index(weekday) - target.weekday()) % 7)
+    local = target.astimezone()
+    return (list(WEEKDAY_ATTR.values())[local.weekday()] if weekday else None), f"{local:%H:%M}"
 
 
 def _human(seconds: float) -> str:
