@@ -514,6 +514,9 @@ class Daemon:
             fault.failures += 1
             fault.error = text
             delay = backoff_delay(self.interval, fault.failures, self.max_backoff)
+            hint = getattr(exc, "retry_after", None)  # e.g. Google's quotaExceeded: wait longer
+            if isinstance(hint, (int, float)) and hint > delay:
+                delay = min(float(hint), max(self.max_backoff, float(hint)))
             if self._next_sync is None or self._next_sync == scheduled:
                 self._next_sync = now + delay
             if isinstance(exc, (BoundarydError, OSError)):
