@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import shutil
-from datetime import datetime, time, timedelta
+import sys
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import click
@@ -129,8 +130,7 @@ def _invite(
 def demo_calendar(now: datetime) -> icalendar.Calendar:
     """A week of invitations from tomorrow's next Monday: the situations boundaryd is for."""
     tz = now.tzinfo
-    d0 = now.date() + timedelta(days=1)
-    monday = d0 + timedelta(days=(7 - d0.weekday()) % 7)
+    monday = _demo_monday(now)
 
     def at(day: int, hh: int, mm: int = 0) -> datetime:
         return datetime.combine(monday + timedelta(days=day), time(hh, mm), tz)
@@ -163,6 +163,30 @@ def demo_calendar(now: datetime) -> icalendar.Calendar:
     return cal
 
 
+def _demo_monday(now: datetime) -> date:
+    """The week the demo fills: the Monday after today."""
+    d0 = now.date() + timedelta(days=1)
+    return d0 + timedelta(days=(7 - d0.weekday()) % 7)
+
+
+def _command() -> str:
+    """How the user can run boundaryd again: plain if it is on PATH, else the path they used."""
+    argv0 = Path(sys.argv[0])
+    found = shutil.which("boundaryd")
+    if found and argv0.name == "boundaryd" and Path(found).resolve() == argv0.resolve():
+        return "boundaryd"
+    if argv0.name == "boundaryd":
+        return _short(argv0)
+    return f"{_short(Path(sys.executable))} -m boundaryd"
+
+
+def _short(p: Path) -> str:
+    try:
+        return str(p.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(p)
+
+
 def run_demo(directory: Path, now: datetime | None) -> None:
     directory = directory.expanduser().resolve()
     state = directory / "state"
@@ -181,29 +205,31 @@ def run_demo(directory: Path, now: datetime | None) -> None:
     rules = app.load_rules()
     result = app.sync(rules, t)
     plan = result.plan
-    monday = t.date() - timedelta(days=t.weekday())
+    week_start = _demo_monday(t)
 
     def head(text: str) -> None:
         click.echo("")
         click.secho(text, bold=True)
 
     click.secho("boundaryd demo: Alice, a real-estate agent, and a week of invitations", bold=True)
-    click.echo(f"Rules:    {rules_path}")
-    click.echo(f"Calendar: {cal_path}  (open it in any calendar app)")
+    click.echo(f"Rules:    {_short(rules_path)}  (edit it, then run sync again)")
+    click.echo(f"Calendar: {_short(cal_path)}  (open it in any calendar app)")
     head("Her protected week")
-    click.echo(week_table([b for b in plan.blocks if b.start.date() >= monday], max(t.date(), monday), 7))
+    click.echo(week_table([b for b in plan.blocks if b.start.date() >= week_start], week_start, 7))
     head("What one sync did")
     click.echo(plan_summary(plan, executed=True))
     head("Mail")
     outbox = state / "outbox"
-    click.echo(f"{len(result.queued)} message(s) written to the outbox, a Maildir any mail client opens: {outbox}")
+    click.echo(f"{len(result.queued)} message(s) in the outbox, a Maildir any mail client opens: {_short(outbox)}")
     for s in result.queued:
         click.echo(f"  - {s}")
-    if result.queued:
-        click.echo("Each declined organizer gets an iCalendar REPLY with the message above; the notice to Alice")
-        click.echo("lists every decision with its reason.")
+    declined = plan.declines
+    if declined:
+        click.echo("Each declined organizer gets an iCalendar REPLY (their calendar updates itself) saying:")
+        click.echo(f'  "{declined[0].message}"')
+        click.echo("The notice to Alice (text and HTML with a picture of the week) lists every decision and why.")
     head("Try next")
-    base = f"boundaryd --rules {rules_path} --state {state}"
+    base = f"{_command()} --rules {_short(rules_path)} --state {_short(state)}"
     first = next((c for c in plan.conflicts), None)
     if first is not None:
         click.echo(f"  {base} why {first.occurrence.uid}")

@@ -43,6 +43,7 @@ def week_table(blocks: Sequence[BlockInstance], first_day: date, days: int = 7) 
     width = max(60, min(shutil.get_terminal_size((100, 24)).columns, 120))
     lines = []
     total: dict[str, timedelta] = defaultdict(timedelta)
+    whole: dict[str, int] = defaultdict(int)
     for i in range(days):
         d = first_day + timedelta(days=i)
         items = sorted(by_day.get(d, []), key=lambda b: (not b.all_day, b.start))
@@ -60,8 +61,14 @@ def week_table(blocks: Sequence[BlockInstance], first_day: date, days: int = 7) 
                 cur += piece
         lines.append(cur)
         for b in items:
-            total[b.kind] += b.end - b.start
-    summary = ", ".join(f"{_hours(v)} {k}" for k, v in sorted(total.items(), key=lambda kv: -kv[1]))
+            if b.all_day:
+                whole[b.kind] += 1
+            else:
+                total[b.kind] += b.end - b.start
+    summary = ", ".join(
+        [f"{_hours(v)} {k}" for k, v in sorted(total.items(), key=lambda kv: -kv[1])]
+        + [f"{n} day{'s' if n > 1 else ''} off" if k == "day-off" else f"{n} all-day {k}" for k, n in sorted(whole.items())]
+    )
     if summary:
         lines.append("")
         lines.append(f"Protected this week: {summary}")
