@@ -87,7 +87,7 @@ def plan(rules: Rules, snapshot: Snapshot, now: datetime, memory: Memory = Memor
             alts = _alternatives(rules, c.occurrence, busy, now, window_end)
             length = c.occurrence.end - c.occurrence.start
             for a in alts:  # a slot offered once is not offered to anyone else
-                busy.add(a, a + (length if not c.occurrence.all_day else timedelta(days=1)))
+                busy.add(a, a + length)  # all-day: local midnights, as many days as the event
             block = rules.block(c.block)
             msg = render_message(rules.message_of(block), rules, block, alts, c.occurrence.all_day, next_call)
             c = Conflict(c.occurrence, c.block, c.blocks, c.decision, c.reason, msg, alts)
@@ -272,11 +272,16 @@ def _alternatives(
     wh = rules.working_hours
     if occ.all_day:
         out: list[datetime] = []
+        n = max(1, (occ.end.date() - occ.start.date()).days)  # as many days as the event
         d = max(occ.start, now).date() + timedelta(days=1)
-        while len(out) < MAX_ALTERNATIVES and datetime.combine(d, time(0), tz) < window_end:
-            if d.weekday() in wh.days and busy.day_free(d):
+        # the whole span inside the window: beyond it, blocks and busy events are unknown
+        while len(out) < MAX_ALTERNATIVES and datetime.combine(d + timedelta(days=n), time(0), tz) <= window_end:
+            span = [d + timedelta(days=k) for k in range(n)]
+            if all(x.weekday() in wh.days and busy.day_free(x) for x in span):
                 out.append(datetime.combine(d, time(0), tz))
-            d += timedelta(days=1)
+                d += timedelta(days=n)
+            else:
+                d += timedelta(days=1)
         return tuple(out)
     length = occ.end - occ.start
     earliest = max(occ.start, now)
