@@ -421,7 +421,7 @@ def _html_conflicts(
             if f.details:
                 lines.append(("Details", f.details))
             cells = "".join(
-                f"<tr><td style=\"color:#5f6368;padding:1px 12px 1px 0;vertical-align:top;white-space:nowrap\">{_e(k)}</td>"
+                f"<tr><td width=\"90\" style=\"color:#5f6368;padding:1px 12px 1px 0;vertical-align:top;white-space:nowrap;width:90px\">{_e(k)}</td>"
                 f"<td style=\"padding:1px 0;vertical-align:top\">{_e(v)}</td></tr>"
                 for k, v in lines
             )
