@@ -284,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
         return e.exit_code
     except KeyboardInterrupt:
         return 130
-    except Exception as e:  # a bug: one line, traceback with -v
+    except Exception as e:  # noqa: BLE001 - a bug: one line, traceback with -v
         if verbose:
             traceback.print_exc()
         click.echo(f"boundaryd: error: internal error: {type(e).__name__}: {e} (run with -v for details)", err=True)

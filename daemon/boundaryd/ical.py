@@ -48,7 +48,7 @@ def parse_calendar(data: bytes | str, name: str) -> icalendar.Calendar:
         raise BadInput(f"{name}: not an iCalendar file (no BEGIN:VCALENDAR)")
     try:
         cals = icalendar.Calendar.from_ical(text, multiple=True)
-    except Exception as e:  # icalendar raises ValueError and friends on structural damage
+    except Exception as e:  # noqa: BLE001 - icalendar raises ValueError and friends on damage
         raise BadInput(f"{name}: cannot be read as iCalendar ({_one_line(e)})") from None
     if not cals:
         raise BadInput(f"{name}: no VCALENDAR in the file")
@@ -59,7 +59,7 @@ def parse_calendar(data: bytes | str, name: str) -> icalendar.Calendar:
     if cal.get("X-WR-TIMEZONE"):
         try:
             cal = x_wr_timezone.to_standard(cal)
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - a broken event must not stop the rest
             raise BadInput(f"{name}: X-WR-TIMEZONE could not be applied ({_one_line(e)})") from None
     return cal
 
@@ -210,7 +210,7 @@ def occurrences_of(
     for instance in _expand(others, good, start, end, skipped):
         try:
             occ = occurrence_from(instance, tz, str(instance.get("UID")) in series)
-        except Exception as e:  # one unreadable instance must not stop the rest
+        except Exception as e:  # noqa: BLE001 - a broken event must not stop the rest  # one unreadable instance must not stop the rest
             skipped.append(Skipped(uid=str(instance.get("UID", ""))[:200], reason=_one_line(e)))
             continue
         if start <= occ.start < end:
@@ -232,7 +232,7 @@ def _expand(
     lo, hi = start - timedelta(days=1), end + timedelta(days=1)
     try:
         return list(recurring_ical_events.of(cal).between(lo, hi))
-    except Exception:
+    except Exception:  # noqa: BLE001, S110 - fall back to per-UID expansion below
         pass
     by_uid: dict[str, list[icalendar.Component]] = defaultdict(list)
     for e in events:
@@ -243,7 +243,7 @@ def _expand(
         one.subcomponents = [*others, *comps]
         try:
             out.extend(recurring_ical_events.of(one).between(lo, hi))
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - a broken event must not stop the rest
             skipped.append(Skipped(uid=uid[:200], reason=f"recurrence cannot be expanded ({_one_line(e)})"))
     return out
 

@@ -177,8 +177,8 @@ class Journal:
     def message_known(self, key: str) -> bool:
         return self.db.execute("SELECT 1 FROM messages WHERE key=?", (key,)).fetchone() is not None
 
-    def notified_keys(self) -> set[str]:
-        return {r[0] for r in self.db.execute("SELECT key FROM notified")}
+    def notified_keys(self) -> frozenset[str]:
+        return frozenset(r[0] for r in self.db.execute("SELECT key FROM notified"))
 
     # -- digest ---------------------------------------------------------------------------
     def add_digest(self, rows: Sequence[tuple[str, str]]) -> None:

@@ -223,10 +223,6 @@ def _decide(rules: Rules, occ: Occurrence, hit: list[BlockInstance], memory: Mem
     for b in sorted(hit, key=lambda b: (b.start, b.block)):
         if b.block not in ids:
             ids.append(b.block)
-    first_start = {}
-    for b in hit:
-        first_start.setdefault(b.block, b.start)
-        first_start[b.block] = min(first_start[b.block], b.start)
     best: tuple[Decision, str, str] | None = None
     for bid in ids:
         d = _block_decision(rules, rules.block(bid), occ, memory)

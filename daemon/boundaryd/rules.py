@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, time, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -533,8 +533,7 @@ def _message(err: dict[str, Any]) -> tuple[tuple[Any, ...], str, bool]:
         return loc[:-1], f"missing key {loc[-1]!r}", True
     text = str(err["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
-        if text.startswith(prefix):
-            text = text[len(prefix) :]
+        text = text.removeprefix(prefix)
     if typ == "literal_error":
         text = f"{err.get('input')!r} is not allowed here ({text[0].lower() + text[1:]})"
     name = ".".join(str(p) for p in loc)
