@@ -21,10 +21,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE.parent / "daemon"))
 
-from fake_google import FakeGoogle, FakeOAuth, write_token_file  # noqa: E402
-
-from boundaryd.app import App  # noqa: E402
-from boundaryd.rules import load_rules  # noqa: E402
+from boundaryd.app import App
+from boundaryd.rules import load_rules
+from fake_google import FakeGoogle, FakeOAuth, write_token_file
 
 TZ = ZoneInfo("America/Toronto")
 NOW = datetime(2026, 11, 23, 7, 0, tzinfo=TZ)
