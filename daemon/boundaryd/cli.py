@@ -94,6 +94,8 @@ def _plan_or_sync(obj: Obj, calendar: str | None, now: str | None, as_json: bool
         result = None
     for s in plan.skipped:
         click.echo(f"boundaryd: warning: {ex.backend.name}: event {s.uid}: {s.reason} (skipped)", err=True)
+    for text in result.refused if result is not None else ():
+        click.echo(f"boundaryd: warning: {text}", err=True)
     if as_json:
         click.echo(json.dumps(plan_to_json(plan, rules.tz), indent=2, ensure_ascii=False))
         return

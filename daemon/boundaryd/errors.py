@@ -33,3 +33,11 @@ class RuntimeFailure(BoundarydError):
 
 class Conflict412(RuntimeFailure):
     """Someone else changed an event between our read and our write: re-read and re-plan."""
+
+
+class ChangeRefused(Exception):
+    """The calendar server refuses one edit for good (not a fault to retry): the sync goes on.
+
+    E.g. a scheduling server that lets an attendee change only their own reply, and so refuses
+    the override that declines one occurrence of a series.
+    """

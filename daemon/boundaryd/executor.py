@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .backends.base import CalendarBackend
+from .errors import ChangeRefused
 from .journal import Journal, PendingMessage
 from .jsonout import conflict_from_json, conflict_to_json
 from .model import Conflict, Decision, Occurrence, Plan, Snapshot
@@ -50,6 +51,7 @@ class SyncResult:
     sent: int = 0
     waiting: int = 0
     mail_error: str | None = None
+    refused: list[str] = field(default_factory=list)  # edits the server refuses for good
 
     @property
     def conflicts(self) -> int:
@@ -153,9 +155,15 @@ class Executor:
                 assert ch.event is not None
                 self.backend.put_block(ch.event)
             _step(f"change:{i}")
+        refused: list[str] = []
         for i, c in enumerate(p.declines):
-            actions.append(self.journal.intent(sync_id, "decline", c.occurrence.uid, c.occurrence.key[1]))
-            self.backend.decline(c.occurrence, owners, c.message)
+            action = self.journal.intent(sync_id, "decline", c.occurrence.uid, c.occurrence.key[1])
+            try:
+                self.backend.decline(c.occurrence, owners, c.message)
+                actions.append(action)
+            except ChangeRefused as e:  # this server will never take it: say so, go on with the rest
+                self.journal.done(action, "refused")
+                refused.append(str(e))
             _step(f"decline:{i}")
         for i, c in enumerate(p.flags):
             actions.append(self.journal.intent(sync_id, "flag", c.occurrence.uid, c.occurrence.key[1]))
@@ -166,7 +174,7 @@ class Executor:
         for a in actions:
             self.journal.done(a)
 
-        result = SyncResult(plan=p, executed=True, queued=result_queued)
+        result = SyncResult(plan=p, executed=True, queued=result_queued, refused=refused)
         for i, m in enumerate(self.journal.held()):
             result.queued.append(self._queue(m))
             _step(f"queued:{i}")

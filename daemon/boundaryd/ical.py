@@ -435,8 +435,12 @@ def _length(comp: icalendar.Component) -> timedelta:
     return timedelta(days=1) if not isinstance(start, datetime) else timedelta(0)
 
 
-def decline_in(cal: icalendar.Calendar, occ: Occurrence, owner_emails: Sequence[str], comment: str, tz: ZoneInfo) -> bool:
-    """Set the owner's PARTSTAT=DECLINED on this occurrence only. Returns whether anything changed."""
+def decline_in(
+    cal: icalendar.Calendar, occ: Occurrence, owner_emails: Sequence[str], comment: str | None, tz: ZoneInfo
+) -> bool:
+    """Set the owner's PARTSTAT=DECLINED on this occurrence only, with ``comment`` as COMMENT
+    (None: leave COMMENT alone, for servers that let attendees change nothing else).
+    Returns whether anything changed."""
     comp = _instance_component(cal, occ, tz)
     if comp is None:
         return False
@@ -449,7 +453,7 @@ def decline_in(cal: icalendar.Calendar, occ: Occurrence, owner_emails: Sequence[
             a.params["PARTSTAT"] = "DECLINED"
             a.params.pop("RSVP", None)
             changed = True
-    if changed or str(comp.get("COMMENT", "")) != comment:
+    if comment is not None and (changed or str(comp.get("COMMENT", "")) != comment):
         comp.pop("COMMENT", None)
         comp.add("COMMENT", comment)
         changed = True

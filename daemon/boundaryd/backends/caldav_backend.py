@@ -1,0 +1,403 @@
+"""CalDAV (Nextcloud, Fastmail, iCloud, Radicale, Xandikos) through the caldav client's HTTP layer.
+
+A cycle with nothing new costs one request: a sync-collection REPORT (RFC 6578) with the token
+from the last cycle, asking for ETags and calendar data of whatever changed. The resources read
+so far, their ETags and the token are kept together in the journal, so they never disagree.
+Every write is conditional: If-None-Match: * to create, If-Match: <etag> to change or delete. A
+412 means someone else changed the event; the executor re-reads and re-plans.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import urllib.parse
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import icalendar
+
+from .. import ical
+from ..errors import BadInput, ChangeRefused, Conflict412, RuntimeFailure
+from ..model import BlockEvent, Occurrence, Skipped, Snapshot
+from .base import SyncState
+
+DAV = "DAV:"
+CALDAV = "urn:ietf:params:xml:ns:caldav"
+TIMEOUT = 15  # seconds, each request; well under the daemon's watchdog interval
+REQUESTS = {"count": 0}  # every HTTP request made, for tests and bench/
+
+SYNC_BODY = """<?xml version="1.0" encoding="utf-8"?>
+<d:sync-collection xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
+  <d:sync-token>{token}</d:sync-token>
+  <d:sync-level>1</d:sync-level>
+  <d:prop><d:getetag/><c:calendar-data/></d:prop>
+</d:sync-collection>"""
+
+MULTIGET_BODY = """<?xml version="1.0" encoding="utf-8"?>
+<c:calendar-multiget xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
+  <d:prop><d:getetag/><c:calendar-data/></d:prop>
+  {hrefs}
+</c:calendar-multiget>"""
+
+
+@dataclass
+class _Resource:
+    etag: str
+    data: str
+
+
+class CaldavBackend:
+    def __init__(
+        self,
+        url: str,
+        username: str | None,
+        password: str | None,
+        state: SyncState | None,
+        timeout: int = TIMEOUT,
+    ) -> None:
+        from caldav import DAVClient
+
+        self.url = url if url.endswith("/") else url + "/"
+        self.name = f"caldav:{self.url}"
+        self.state = state
+        self.client = DAVClient(
+            url=self.url,
+            username=username,
+            password=password,
+            auth_type="basic" if username else None,
+            timeout=timeout,
+            require_tls=False,
+            enable_rfc6764=False,
+        )
+        self._key = "caldav:" + hashlib.sha256(self.url.encode()).hexdigest()[:16]
+        self._items: dict[str, _Resource] = {}
+        self._token = ""
+        self._uid_href: dict[str, str] = {}
+        self._tz: ZoneInfo | None = None
+        self._tells: bool | None = None
+        self._stale: set[str] = set()  # written by us in this sync: re-read before another edit
+        self._attendee_only = False  # the server lets attendees change only their PARTSTAT
+
+    @classmethod
+    def from_rules(cls, rules: Any, url: str, sync_state: SyncState | None) -> CaldavBackend:
+        from ..secrets import read_secret
+
+        cfg = rules.calendar.caldav if rules.calendar is not None else None
+        username = password = None
+        if cfg is not None:
+            username = cfg.username
+            password = read_secret(
+                file=cfg.password_file, env=cfg.password_env, credential="caldav-password", what="CalDAV password"
+            )
+            if username and password is None:
+                raise BadInput(f"caldav {url}: username {username!r} has no password (set password_env or password_file)")
+        return cls(url, username, password, sync_state)
+
+    # -- HTTP -----------------------------------------------------------------------------
+    def _request(self, method: str, href: str, body: str = "", headers: dict[str, str] | None = None) -> Any:
+        from caldav.lib import error as dav_error
+
+        # hrefs are kept decoded (as listed by the server); they are encoded on the wire only
+        url = href if href.startswith(("http://", "https://")) else urllib.parse.urljoin(
+            self.url, urllib.parse.quote(href, safe="/:@!$&'()*+,;=-._~")
+        )
+        REQUESTS["count"] += 1
+        try:
+            resp = self.client.request(url, method, body, headers or {})
+        except dav_error.AuthorizationError as e:
+            status = getattr(e, "status", None) or ""
+            raise _Refused(str(status)) from None
+        except dav_error.RateLimitError:
+            raise RuntimeFailure(f"caldav {self.url}: the server asks us to slow down (will retry)") from None
+        except Exception as e:  # noqa: BLE001 - connection refused, timeout, reset, TLS: all one line
+            raise RuntimeFailure(f"caldav {self.url}: {method} failed ({_describe(e)})") from None
+        if resp.status >= 500:
+            raise RuntimeFailure(f"caldav {self.url}: the server answered {resp.status} to {method} (will retry)")
+        return resp
+
+    # -- reading ------------------------------------------------------------------------------
+    def _load_state(self) -> None:
+        raw = self.state.get(self._key) if self.state is not None else None
+        if raw:
+            try:
+                saved = json.loads(raw)
+                self._token = saved.get("token", "")
+                self._items = {h: _Resource(v["etag"], v["data"]) for h, v in saved.get("items", {}).items()}
+                self._tells = saved.get("scheduling")
+                return
+            except (ValueError, KeyError, TypeError):
+                pass
+        self._token, self._items, self._tells = "", {}, None
+
+    def _save_state(self) -> None:
+        if self.state is None:
+            return
+        blob = {
+            "token": self._token,
+            "scheduling": self._tells,
+            "items": {h: {"etag": r.etag, "data": r.data} for h, r in sorted(self._items.items())},
+        }
+        self.state.set(self._key, json.dumps(blob, sort_keys=True))
+
+    def _sync(self) -> bool:
+        """Bring the cache up to date. Returns whether anything changed."""
+        try:
+            resp = self._request("REPORT", self.url, SYNC_BODY.format(token=_xml_escape(self._token)), {"Depth": "1"})
+        except _Refused:
+            resp = None
+        if resp is None or resp.status in (403, 409, 400) and self._token:
+            # the token is no longer valid (RFC 6578 3.2): read everything again
+            self._token, self._items = "", {}
+            try:
+                resp = self._request("REPORT", self.url, SYNC_BODY.format(token=""), {"Depth": "1"})
+            except _Refused:
+                raise RuntimeFailure(
+                    f"caldav {self.url}: the server refused the credentials (check username and password_env/password_file)"
+                ) from None
+        if resp.status == 404:
+            raise BadInput(f"caldav {self.url}: no calendar at this URL (check the calendar's URL)")
+        if resp.status not in (200, 207):
+            raise RuntimeFailure(f"caldav {self.url}: the server answered {resp.status} to REPORT sync-collection")
+        token, changed, gone = _parse_multistatus(_raw(resp))
+        missing = [h for h, r in changed.items() if r.data == ""]
+        if missing:  # a server that lists changes without their data: fetch them in one more request
+            fetched = self._multiget(missing)
+            changed.update(fetched)
+        for h in gone:
+            self._items.pop(h, None)
+        self._items.update({h: r for h, r in changed.items() if r.data})
+        dirty = bool(changed or gone or token != self._token)
+        self._token = token or self._token
+        return dirty
+
+    def _multiget(self, hrefs: list[str]) -> dict[str, _Resource]:
+        body = MULTIGET_BODY.format(hrefs="".join(f"<d:href>{_xml_escape(h)}</d:href>" for h in hrefs))
+        resp = self._request("REPORT", self.url, body, {"Depth": "1"})
+        _, found, _ = _parse_multistatus(_raw(resp))
+        return found
+
+    def snapshot(self, start: datetime, end: datetime, tz: ZoneInfo) -> Snapshot:
+        self._tz = tz
+        self._load_state()
+        if self._sync():
+            self._save_state()
+        combined = ical.new_calendar()
+        zones: set[str] = set()
+        skipped: list[Skipped] = []
+        self._uid_href = {}
+        for href, res in sorted(self._items.items()):
+            try:
+                cal = ical.parse_calendar(res.data, href)
+            except BadInput as e:
+                skipped.append(Skipped(uid=href.rsplit("/", 1)[-1], reason=e.problems[0]))
+                continue
+            for comp in cal.subcomponents:
+                if comp.name == "VTIMEZONE":
+                    tzid = str(comp.get("TZID"))
+                    if tzid in zones:
+                        continue
+                    zones.add(tzid)
+                elif comp.name == "VEVENT":
+                    self._uid_href.setdefault(str(comp.get("UID", "")).strip(), href)
+                combined.add_component(comp)
+        occs, owned, bad = ical.occurrences_of(combined, start, end, tz)
+        return Snapshot(tuple(occs), tuple(owned), tuple(skipped + bad))
+
+    @property
+    def tells_organizer(self) -> bool:
+        """Whether the server does CalDAV scheduling (RFC 6638): asked once, then remembered."""
+        if self._tells is None:
+            resp = self._request("OPTIONS", self.url)
+            dav = ",".join(str(v) for k, v in resp.headers.items() if k.lower() == "dav")
+            self._tells = "calendar-auto-schedule" in dav
+            self._save_state()
+        return bool(self._tells)
+
+    # -- writing --------------------------------------------------------------------------------
+    def _put(self, href: str, cal: icalendar.Calendar, *, create: bool) -> None:
+        headers = {"Content-Type": "text/calendar; charset=utf-8"}
+        if create:
+            headers["If-None-Match"] = "*"
+        else:
+            headers["If-Match"] = self._items[href].etag
+        data = cal.to_ical().decode("utf-8")
+        resp = self._request("PUT", href, data, headers)
+        if resp.status in (403, 409, 412) and (pre := _precondition(_raw(resp))):
+            raise _Precondition(pre)
+        if resp.status == 412:
+            raise Conflict412(f"caldav {self.url}: {href} was changed by someone else (the next sync re-reads it)")
+        if resp.status not in (200, 201, 204):
+            raise RuntimeFailure(f"caldav {self.url}: the server answered {resp.status} to PUT {href}")
+        # A scheduling server may rewrite what we stored (RFC 6638), so the ETag of our PUT need
+        # not be the stored one: a second edit in this sync reads the resource again first.
+        self._items[href] = _Resource("", data)
+        self._stale.add(href)
+        self._save_state()
+
+    def _resource(self, uid: str) -> tuple[str, icalendar.Calendar] | None:
+        href = self._uid_href.get(uid)
+        if href is None or href not in self._items:
+            return None
+        if href in self._stale:
+            resp = self._request("GET", href)
+            if resp.status == 404:
+                self._items.pop(href, None)
+                return None
+            if resp.status != 200:
+                raise RuntimeFailure(f"caldav {self.url}: the server answered {resp.status} to GET {href}")
+            self._items[href] = _Resource(resp.headers.get("ETag") or "", _raw(resp).decode("utf-8", "replace"))
+            self._stale.discard(href)
+        return href, ical.parse_calendar(self._items[href].data, href)
+
+    def put_block(self, event: BlockEvent) -> None:
+        found = self._resource(event.uid)
+        cal = ical.block_calendar(event, datetime.now(timezone.utc))
+        if found is None:
+            href = urllib.parse.urlparse(self.url).path + _resource_name(event.uid)
+            if href in self._items:  # already there from an interrupted sync: replace it
+                self._put(href, cal, create=False)
+            else:
+                self._put(href, cal, create=True)
+            self._uid_href[event.uid] = href
+        else:
+            self._put(found[0], cal, create=False)
+
+    def delete_block(self, uid: str) -> None:
+        href = self._uid_href.get(uid)
+        if href is None or href not in self._items:
+            return
+        resp = self._request("DELETE", href, "", {"If-Match": self._items[href].etag})
+        if resp.status == 412:
+            raise Conflict412(f"caldav {self.url}: {href} was changed by someone else (the next sync re-reads it)")
+        if resp.status not in (200, 204, 404, 410):
+            raise RuntimeFailure(f"caldav {self.url}: the server answered {resp.status} to DELETE {href}")
+        self._items.pop(href, None)
+        self._uid_href.pop(uid, None)
+        self._save_state()
+
+    def decline(self, occ: Occurrence, owner_emails: tuple[str, ...], comment: str) -> None:
+        """PARTSTAT=DECLINED with the message as COMMENT. A scheduling server that lets attendees
+        change only their ATTENDEE entry (RFC 6638 3.1, e.g. Xandikos) gets PARTSTAT alone."""
+        for text in ((comment, None) if not self._attendee_only else (None,)):
+            found = self._resource(occ.uid)
+            if found is None or self._tz is None:
+                return
+            href, cal = found
+            try:
+                if ical.decline_in(cal, occ, owner_emails, text, self._tz):
+                    self._put(href, cal, create=False)
+                return
+            except _Precondition as e:
+                if e.name == "attendee-allowed" and text is not None:
+                    self._attendee_only = True  # try again with PARTSTAT alone
+                    continue
+                raise ChangeRefused(
+                    f"caldav {self.url}: the server refuses the decline of {occ.uid}"
+                    + (f" on {occ.start:%Y-%m-%d %H:%M}" if occ.recurrence_id is not None else "")
+                    + f" ({e.name}: it lets an attendee change only their reply to the whole event)"
+                ) from None
+
+    def flag(self, occ: Occurrence) -> None:
+        """CATEGORIES:Conflict, where the server lets the attendee change it."""
+        if self._attendee_only:
+            return
+        found = self._resource(occ.uid)
+        if found is None or self._tz is None:
+            return
+        href, cal = found
+        try:
+            if ical.flag_in(cal, occ, self._tz):
+                self._put(href, cal, create=False)
+        except _Precondition as e:
+            if e.name != "attendee-allowed":
+                raise RuntimeFailure(f"caldav {self.url}: the server refused the flag on {href} ({e.name})") from None
+            self._attendee_only = True  # the notice still lists it
+
+    def flush(self) -> None:
+        """Every change was already written, one conditional request each."""
+
+
+class _Refused(Exception):
+    """401/403 from the server (caldav raises instead of returning)."""
+
+
+class _Precondition(Exception):
+    """The server refused a write for a CalDAV/WebDAV precondition (not an ETag mismatch)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def _precondition(body: bytes) -> str | None:
+    """The name of the precondition in an error body (``attendee-allowed``), if there is one."""
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError:
+        return None
+    if not root.tag.endswith("}error"):
+        return None
+    for child in root:
+        name = child.tag.rsplit("}", 1)[-1]
+        if name != "responsedescription":
+            return name
+    return None
+
+
+def _raw(resp: Any) -> bytes:
+    raw = resp.raw
+    return raw.encode("utf-8") if isinstance(raw, str) else bytes(raw or b"")
+
+
+def _parse_multistatus(data: bytes) -> tuple[str, dict[str, _Resource], list[str]]:
+    """(new sync token, {href: resource} changed or present, [hrefs gone])."""
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as e:
+        raise RuntimeFailure(f"caldav: the server's answer is not XML ({e})") from None
+    token = (root.findtext(f"{{{DAV}}}sync-token") or "").strip()
+    changed: dict[str, _Resource] = {}
+    gone: list[str] = []
+    for r in root.findall(f"{{{DAV}}}response"):
+        href = urllib.parse.unquote((r.findtext(f"{{{DAV}}}href") or "").strip())
+        if not href or href.endswith("/"):
+            continue
+        status = r.findtext(f"{{{DAV}}}status") or ""
+        if " 404" in status or " 410" in status:
+            gone.append(href)
+            continue
+        etag = data_text = ""
+        for ps in r.findall(f"{{{DAV}}}propstat"):
+            if " 200" not in (ps.findtext(f"{{{DAV}}}status") or ""):
+                continue
+            prop = ps.find(f"{{{DAV}}}prop")
+            if prop is None:
+                continue
+            etag = (prop.findtext(f"{{{DAV}}}getetag") or etag).strip()
+            data_text = prop.findtext(f"{{{CALDAV}}}calendar-data") or data_text
+        changed[href] = _Resource(etag, data_text)
+    return token, changed, gone
+
+
+def _resource_name(uid: str) -> str:
+    """A file name for a new resource: the UID where it is safe, else its hash."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in uid)
+    return (safe if safe == uid.replace("@", "-") else hashlib.sha256(uid.encode()).hexdigest()[:32]) + ".ics"
+
+
+def _xml_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _describe(e: BaseException) -> str:
+    text = " ".join(str(e).split())
+    name = type(e).__name__
+    if "timed out" in text.lower() or "timeout" in name.lower():
+        return "timed out"
+    if "refused" in text.lower():
+        return "connection refused"
+    return f"{name}: {text[:200]}" if text else name
