@@ -1,0 +1,220 @@
+"""The CalDAV backend on real servers: request counts, scheduling, faults, concurrent edits."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import urllib.request
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import icalendar
+import pytest
+from boundaryd.app import App
+from boundaryd.backends import caldav_backend
+from boundaryd.errors import RuntimeFailure
+from boundaryd.rules import load_rules
+from clirun import OWNER, calendar_of, invite
+from dav_servers import DavServer, free_port, put_event, start_radicale, start_xandikos
+from smtp_server import SmtpServer
+from test_contract import BLOCKS, RULES
+
+TZ = ZoneInfo("America/Toronto")
+NOW = datetime(2026, 11, 23, 7, 0, tzinfo=TZ)
+
+
+def at(day: int, hh: int, mm: int = 0) -> datetime:
+    return datetime(2026, 11, 23, hh, mm, tzinfo=TZ) + timedelta(days=day)
+
+
+def rules_for(tmp_path: Path, url: str, auth: str = "") -> object:
+    path = tmp_path / "rules.yaml"
+    path.write_text(RULES.format(owner=OWNER, calendar=f"  caldav: {{url: {url}{auth}}}", blocks=BLOCKS))
+    return load_rules(path)
+
+
+def sync(tmp_path: Path, rules: object, minutes: int = 0):
+    return App(tmp_path / "rules.yaml", tmp_path / "state").sync(rules, NOW + timedelta(minutes=minutes))
+
+
+@pytest.fixture
+def radicale(tmp_path: Path) -> Iterator[DavServer]:
+    server = start_radicale(tmp_path / "radicale")
+    yield server
+    server.stop()
+
+
+def test_a_quiet_cycle_costs_one_request_and_writes_nothing(tmp_path: Path, radicale: DavServer) -> None:
+    put_event(radicale, "single.ics", calendar_of(invite("single@t", "Listing review", at(1, 9))))
+    rules = rules_for(tmp_path, radicale.url)
+    sync(tmp_path, rules)  # writes blocks, declines
+    sync(tmp_path, rules, 1)  # reads back its own writes
+    journal = tmp_path / "state" / "journal.sqlite3"
+    before = (journal.stat().st_mtime_ns, (tmp_path / "state" / "journal.sqlite3-wal").stat().st_size)
+    start = caldav_backend.REQUESTS["count"]
+    quiet = sync(tmp_path, rules, 2)
+    assert caldav_backend.REQUESTS["count"] - start == 1  # one sync-collection REPORT
+    assert quiet.plan.calendar_changes == () and quiet.declined == 0
+    assert (journal.stat().st_mtime_ns, (tmp_path / "state" / "journal.sqlite3-wal").stat().st_size) == before
+
+    # one new conflicting invitation: the REPORT, then the PUT of the decline
+    put_event(radicale, "new.ics", calendar_of(invite("new@t", "New one", at(2, 9))))
+    start = caldav_backend.REQUESTS["count"]
+    busy = sync(tmp_path, rules, 3)
+    assert busy.declined == 1
+    assert caldav_backend.REQUESTS["count"] - start == 2
+
+
+def test_xandikos_tells_the_organizer_by_imip(tmp_path: Path) -> None:
+    with SmtpServer(mode="none") as smtp:
+        server = start_xandikos(tmp_path / "x", email=OWNER, smtp_port=smtp.port)
+        try:
+            put_event(server, "single.ics", calendar_of(invite("single@t", "Listing review", at(1, 9))))
+            rules = rules_for(tmp_path, server.url)
+            result = sync(tmp_path, rules)
+            assert result.declined == 1 and result.refused == []
+            assert not [s for s in result.queued if s.startswith("Declined")]  # the server replies, not us
+            (got,) = smtp.wait_for(1)
+            assert got.rcpt_tos == ["bob@client.example"]
+            part = next(p for p in got.message.walk() if p.get_content_type() == "text/calendar")
+            cal = icalendar.Calendar.from_ical(part.get_payload(decode=True))
+            assert str(cal["METHOD"]) == "REPLY"
+            ev = next(iter(cal.walk("VEVENT")))
+            atts = ev["ATTENDEE"] if isinstance(ev["ATTENDEE"], list) else [ev["ATTENDEE"]]
+            assert [a.params["PARTSTAT"] for a in atts if OWNER in str(a).lower()] == ["DECLINED"]
+            sync(tmp_path, rules, 1)
+            assert len(smtp.received) == 1  # never twice
+        finally:
+            server.stop()
+
+
+def test_htpasswd_and_a_wrong_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    server = start_radicale(tmp_path / "r", htpasswd=True)
+    try:
+        auth = ", username: alice, password_env: TEST_CALDAV_PASSWORD"
+        rules = rules_for(tmp_path, server.url, auth)
+        monkeypatch.setenv("TEST_CALDAV_PASSWORD", "wrong")
+        with pytest.raises(RuntimeFailure) as e:
+            sync(tmp_path, rules)
+        assert "refused the credentials" in str(e.value) and "wrong" not in str(e.value)
+        monkeypatch.setenv("TEST_CALDAV_PASSWORD", server.password or "")
+        assert len(sync(tmp_path, rules).plan.calendar_changes) == 3
+    finally:
+        server.stop()
+
+
+def test_someone_elses_change_is_never_overwritten(tmp_path: Path, radicale: DavServer, monkeypatch) -> None:
+    """A 412 on our conditional PUT: the sync stops, the next one re-reads and wins cleanly."""
+    put_event(radicale, "single.ics", calendar_of(invite("single@t", "Listing review", at(1, 9))))
+    rules = rules_for(tmp_path, radicale.url)
+    real_put = caldav_backend.CaldavBackend._put
+
+    def racing_put(self, href, cal, *, create):  # the organizer updates the event just before us
+        if href.endswith("single.ics"):
+            moved = invite("single@t", "Listing review (moved)", at(1, 9, 30))
+            put_event(radicale, "single.ics", calendar_of(moved))
+        return real_put(self, href, cal, create=create)
+
+    monkeypatch.setattr(caldav_backend.CaldavBackend, "_put", racing_put)
+    with pytest.raises(RuntimeFailure, match="changed by someone else"):
+        sync(tmp_path, rules)
+    monkeypatch.setattr(caldav_backend.CaldavBackend, "_put", real_put)
+    result = sync(tmp_path, rules, 1)
+    (c,) = [c for c in result.plan.conflicts if c.occurrence.uid == "single@t"]
+    assert c.occurrence.summary == "Listing review (moved)" and c.occurrence.start == at(1, 9, 30)
+    body = urllib.request.urlopen(radicale.url + "single.ics").read().decode()
+    assert "Listing review (moved)" in body and "PARTSTAT=DECLINED" in body
+
+
+def _pump(src: socket.socket, dst: socket.socket) -> None:
+    src.settimeout(10)
+    try:
+        while chunk := src.recv(65536):
+            dst.sendall(chunk)
+    except OSError:
+        pass
+    try:
+        dst.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+
+
+class FaultyProxy:
+    """A TCP proxy in front of a server that can refuse, hang, answer 503 or cut a connection."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target = target_port
+        self.mode = "pass"  # pass | hang | cut | error
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.stop = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        self.sock.settimeout(0.2)
+        while not self.stop.is_set():
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._handle, args=(client,), daemon=True).start()
+
+    def _handle(self, client: socket.socket) -> None:
+        mode = self.mode
+        with client:
+            if mode == "hang":
+                self.stop.wait(30)
+                return
+            if mode == "error":
+                client.recv(65536)
+                client.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target))
+            with upstream:
+                if mode == "cut":  # the request reaches the server; the answer never comes back
+                    upstream.sendall(client.recv(1 << 20))
+                    return
+                back = threading.Thread(target=_pump, args=(upstream, client), daemon=True)
+                back.start()
+                _pump(client, upstream)
+                back.join(10)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.sock.close()
+
+
+@pytest.mark.parametrize("fault", ["down", "hang", "cut", "error"])
+def test_faults_fail_in_one_line_and_the_next_sync_finishes(
+    tmp_path: Path, radicale: DavServer, monkeypatch: pytest.MonkeyPatch, fault: str
+) -> None:
+    put_event(radicale, "single.ics", calendar_of(invite("single@t", "Listing review", at(1, 9))))
+    server_port = int(radicale.root.rsplit(":", 1)[1].strip("/"))
+    proxy = FaultyProxy(server_port)
+    url = radicale.url.replace(str(server_port), str(proxy.port if fault != "down" else free_port()))
+    monkeypatch.setattr(caldav_backend, "TIMEOUT", 2)
+    rules = rules_for(tmp_path, url)
+    try:
+        if fault != "down":
+            proxy.mode = "pass"
+            sync(tmp_path, rules)  # a first good cycle: blocks written
+            put_event(radicale, "late.ics", calendar_of(invite("late@t", "Late one", at(2, 9))))
+            proxy.mode = fault
+        with pytest.raises(RuntimeFailure) as e:
+            sync(tmp_path, rules, 1)
+        assert str(e.value).startswith(f"caldav {url}") and "\n" not in str(e.value)
+        if fault == "down":
+            return
+        proxy.mode = "pass"
+        done = sync(tmp_path, rules, 2)
+        assert {c.occurrence.uid for c in done.plan.declines} == {"late@t"}
+        again = sync(tmp_path, rules, 3)
+        assert again.plan.calendar_changes == () and again.declined == 0
+        owned = [o for o in App(tmp_path / "rules.yaml", tmp_path / "state").executor(rules).snapshot(NOW).owned]
+        assert len(owned) == 3  # nothing doubled
+    finally:
+        proxy.close()
