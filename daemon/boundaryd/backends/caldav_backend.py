@@ -98,7 +98,9 @@ class CaldavBackend:
         return cls(url, username, password, sync_state)
 
     # -- HTTP -----------------------------------------------------------------------------
-    def _request(self, method: str, href: str, body: str = "", headers: dict[str, str] | None = None) -> Any:
+    def _request(
+        self, method: str, href: str, body: str = "", headers: dict[str, str] | None = None, *, refused_ok: bool = False
+    ) -> Any:
         from caldav.lib import error as dav_error
 
         # hrefs are kept decoded (as listed by the server); they are encoded on the wire only
@@ -109,8 +111,11 @@ class CaldavBackend:
         try:
             resp = self.client.request(url, method, body, headers or {})
         except dav_error.AuthorizationError as e:
-            status = getattr(e, "status", None) or ""
-            raise _Refused(str(status)) from None
+            if refused_ok:  # a 403 to a sync token may only mean the token expired
+                raise _Refused(str(getattr(e, "status", "") or "")) from None
+            raise RuntimeFailure(
+                f"caldav {self.url}: the server refused the credentials (check username and password_env/password_file)"
+            ) from None
         except dav_error.RateLimitError:
             raise RuntimeFailure(f"caldav {self.url}: the server asks us to slow down (will retry)") from None
         except Exception as e:  # noqa: BLE001 - connection refused, timeout, reset, TLS: all one line
@@ -146,18 +151,15 @@ class CaldavBackend:
     def _sync(self) -> bool:
         """Bring the cache up to date. Returns whether anything changed."""
         try:
-            resp = self._request("REPORT", self.url, SYNC_BODY.format(token=_xml_escape(self._token)), {"Depth": "1"})
+            resp = self._request(
+                "REPORT", self.url, SYNC_BODY.format(token=_xml_escape(self._token)), {"Depth": "1"}, refused_ok=bool(self._token)
+            )
         except _Refused:
             resp = None
         if resp is None or resp.status in (403, 409, 400) and self._token:
             # the token is no longer valid (RFC 6578 3.2): read everything again
             self._token, self._items = "", {}
-            try:
-                resp = self._request("REPORT", self.url, SYNC_BODY.format(token=""), {"Depth": "1"})
-            except _Refused:
-                raise RuntimeFailure(
-                    f"caldav {self.url}: the server refused the credentials (check username and password_env/password_file)"
-                ) from None
+            resp = self._request("REPORT", self.url, SYNC_BODY.format(token=""), {"Depth": "1"})
         if resp.status == 404:
             raise BadInput(f"caldav {self.url}: no calendar at this URL (check the calendar's URL)")
         if resp.status not in (200, 207):
@@ -183,6 +185,8 @@ class CaldavBackend:
     def snapshot(self, start: datetime, end: datetime, tz: ZoneInfo) -> Snapshot:
         self._tz = tz
         self._load_state()
+        if self._tells is None:  # asked once, with the first full read
+            _ = self.tells_organizer
         if self._sync():
             self._save_state()
         combined = ical.new_calendar()
