@@ -74,6 +74,8 @@ class SyncResult:
             f"{self.flagged} flagged",
             f"{sum(1 for c in p.conflicts if c.decision is Decision.ALLOW)} allowed",
         ]
+        if self.refused:
+            parts.append(f"{len(self.refused)} refused by the server: {self.refused[0]}")
         if self.mail_error:
             parts.append(f"mail waiting: {self.mail_error}")
         return ", ".join(parts)
