@@ -39,7 +39,7 @@ test-slow: $(TSTAMP)
 bench: $(TSTAMP)
 	$(BIN)/python bench/plan_bench.py
 	$(BIN)/python bench/google_requests_bench.py
-	$(BIN)/python bench/daemon_bench.py
+	$(BIN)/python bench/caldav_requests_bench.py
 
 schema: $(STAMP)
 	$(BIN)/python -m boundaryd.rules > rules/schema.json
