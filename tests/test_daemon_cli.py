@@ -141,3 +141,37 @@ def test_the_daemon_on_an_ics_calendar_never_imports_the_google_or_caldav_client
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split("\n")[0] == "1 []", out.stdout + out.stderr
+
+
+@pytest.mark.skipif(not BOUNDARYD.exists(), reason="the boundaryd console script is not installed in .venv")
+def test_run_survives_a_caldav_server_taken_away_and_brought_back(tmp_path: Path, notify: NotifySocket) -> None:
+    from dav_servers import put_event, start_radicale
+
+    server = start_radicale(tmp_path / "radicale")
+    port = int(server.root.rsplit(":", 1)[1].strip("/"))
+    env = make_env(tmp_path)
+    env.write_rules(text=env.rules.read_text().replace(f"ics: {{path: {env.calendar}}}", f"caldav: {{url: {server.url}}}"))
+    start = _next_weekday_at(9)
+    put_event(server, "clash.ics", calendar_of(invite("clash@example.com", "Vendor pitch", start)))
+    proc = spawn(
+        [str(BOUNDARYD), "--rules", str(env.rules), "--state", str(env.state), "run", "--interval", "1"],
+        base_env(notify, WATCHDOG_USEC="20000000"),
+        tmp_path / "daemon.stderr",
+    )
+    try:
+        ready = notify.wait_for(has("READY=1"), timeout=30)
+        notify.wait_for(status_with("1 declined"), start=ready, timeout=30)
+        server.stop()  # the server goes away: a fault, STATUS says so, the daemon keeps running
+        mark = len(notify.messages)
+        notify.wait_for(status_with("sync failing since"), start=mark, timeout=30)
+        assert proc.poll() is None
+        server = start_radicale(tmp_path / "radicale", port=port)  # back, with the same storage
+        put_event(server, "late.ics", calendar_of(invite("late@example.com", "Late pitch", start + timedelta(days=1))))
+        mark = len(notify.messages)
+        notify.wait_for(status_with("1 declined"), start=mark, timeout=60)
+    finally:
+        code, took = stop(proc)
+        err = stderr_of(proc)
+        server.stop()
+    assert code == 0 and took < 5, err
+    assert "caldav http://127.0.0.1" in err  # the fault, in one line of the log
