@@ -266,6 +266,7 @@ def test_declines_one_occurrence_flags_and_allows(world: World) -> None:
     assert len(replies) == (0 if world.tells_organizer else 3)
 
     second = world.sync(rules, 1)
+    assert second.refused == []  # a refused decline is reported once, not tried every cycle
     assert second.plan.calendar_changes == ()
     assert second.declined == (0 if world.declines_instances else 2)
     assert second.plan.notices == () and second.queued == []

@@ -158,7 +158,11 @@ class Executor:
                 self.backend.put_block(ch.event)
             _step(f"change:{i}")
         refused: list[str] = []
+        refused_before = self.journal.refused("decline")
         for i, c in enumerate(p.declines):
+            if c.occurrence.key in refused_before:  # this server will not take it: reported once
+                _step(f"decline:{i}")
+                continue
             action = self.journal.intent(sync_id, "decline", c.occurrence.uid, c.occurrence.key[1])
             try:
                 self.backend.decline(c.occurrence, owners, c.message)

@@ -130,6 +130,11 @@ class Journal:
         with self.tx():
             self.db.execute("UPDATE actions SET state=?, updated=? WHERE id=?", (state, time.time(), action_id))
 
+    def refused(self, kind: str) -> set[tuple[str, str]]:
+        """(uid, occurrence) of the ``kind`` actions a server refused for good: not tried again."""
+        rows = self.db.execute("SELECT target, detail FROM actions WHERE kind=? AND state='refused'", (kind,))
+        return {(t, d) for t, d in rows}
+
     def actions(self, limit: int = 50) -> list[tuple[str, str, str, str, float]]:
         return self.db.execute(
             "SELECT kind, target, detail, state, updated FROM actions ORDER BY id DESC LIMIT ?", (limit,)
