@@ -15,7 +15,33 @@ import icalendar
 NOW = "2026-11-23T07:00:00-05:00"  # a Monday morning in Toronto
 OWNER = "alice@example.com"
 
-RULES = """\
+BLOCKS = """\
+  - id: prospecting
+    title: Prospecting calls
+    kind: prospecting
+    days: weekdays
+    start: "08:30"
+    end: "11:00"
+    policy: decline
+    allow: {people: ["*@bigclient.com"], keywords: [urgent]}
+  - id: call-return
+    title: Return calls
+    kind: call-return
+    days: weekdays
+    times: ["11:30", "16:30"]
+    duration: 30m
+    policy: flag
+"""
+SUNDAY = """\
+  - id: sunday
+    title: Day off
+    kind: day-off
+    days: [sun]
+    all_day: true
+    policy: decline
+"""
+RULES = (
+    """\
 version: 1
 timezone: America/Toronto
 owner: {{name: Alice Agent, emails: [{owner}]}}
@@ -27,30 +53,12 @@ notify:
   email: {{to: {owner}, from: boundaryd@example.com{smtp}}}
   replies: {replies}
 blocks:
-  - id: prospecting
-    title: Prospecting calls
-    kind: prospecting
-    days: weekdays
-    start: "08:30"
-    end: "11:00"
-    policy: decline
-    allow: {{people: ["*@bigclient.com"], keywords: [urgent]}}
-  - id: call-return
-    title: Return calls
-    kind: call-return
-    days: weekdays
-    times: ["11:30", "16:30"]
-    duration: 30m
-    policy: flag
-  - id: sunday
-    title: Day off
-    kind: day-off
-    days: [sun]
-    all_day: true
-    policy: decline
-skip:
+"""
+    + (BLOCKS + SUNDAY).replace("{", "{{").replace("}", "}}")
+    + """skip:
   - {{date: 2026-12-24, blocks: [prospecting]}}
 """
+)
 
 
 @dataclass

@@ -91,33 +91,3 @@ def occurrence(
         attendees=tuple(attendees),
         **kw,  # type: ignore[arg-type]
     )
-
-
-@pytest.fixture
-def toronto_rules() -> Rules:
-    """A small professional's week in Toronto (prospecting decline, call-return flag, Sunday off)."""
-    return make_rules(
-        """
-        - id: prospecting
-          title: Prospecting calls
-          kind: prospecting
-          days: weekdays
-          start: "08:30"
-          end: "11:00"
-          policy: decline
-          allow: {people: ["*@bigclient.com"], keywords: [urgent]}
-        - id: call-return
-          title: Return calls
-          kind: call-return
-          days: weekdays
-          times: ["11:30", "16:30"]
-          duration: 30m
-          policy: flag
-        - id: sunday
-          title: Day off
-          kind: day-off
-          days: [sun]
-          all_day: true
-          policy: decline
-        """
-    )

@@ -18,7 +18,7 @@ import pytest
 from boundaryd.app import App
 from boundaryd.model import Occurrence, Snapshot
 from boundaryd.rules import load_rules
-from clirun import OWNER, calendar_of, invite
+from clirun import BLOCKS, OWNER, calendar_of, invite
 
 TZ = ZoneInfo("America/Toronto")
 NOW = datetime(2026, 11, 23, 7, 0, tzinfo=TZ)
@@ -35,23 +35,6 @@ notify:
 blocks:
 {blocks}"""
 
-BLOCKS = """\
-  - id: prospecting
-    title: Prospecting calls
-    kind: prospecting
-    days: weekdays
-    start: "08:30"
-    end: "11:00"
-    policy: decline
-    allow: {people: ["*@bigclient.com"]}
-  - id: call-return
-    title: Return calls
-    kind: call-return
-    days: weekdays
-    times: ["11:30", "16:30"]
-    duration: 30m
-    policy: flag
-"""
 
 
 def at(day: int, hh: int, mm: int = 0) -> datetime:
