@@ -7,6 +7,8 @@ rules + snapshot into a :class:`Plan`; the executor applies a plan through a bac
 from __future__ import annotations
 
 import enum
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -25,6 +27,13 @@ class Decision(str, enum.Enum):
 
 
 _RANK = {Decision.KEEP: 0, Decision.ALLOW: 1, Decision.FLAG: 2, Decision.DECLINE: 3}
+PAST_TENSE = {Decision.DECLINE: "declined", Decision.FLAG: "flagged", Decision.ALLOW: "allowed", Decision.KEEP: "noted"}
+
+
+def counts_text(decisions: Iterable[Decision]) -> str:
+    """ "2 declined, 1 flagged": the counts a notice's subject and summary give, strictest first."""
+    counts = Counter(decisions)
+    return ", ".join(f"{counts[d]:,} {PAST_TENSE[d]}" for d in sorted(counts, key=lambda d: -d.rank))
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ GRID_MAX_DAYS = 7
 _SLOT = timedelta(minutes=30)
 
 _LABEL = {Decision.DECLINE: "Declined", Decision.FLAG: "Flagged", Decision.ALLOW: "Allowed", Decision.KEEP: "Noted"}
-_PAST = {Decision.DECLINE: "declined", Decision.FLAG: "flagged", Decision.ALLOW: "allowed", Decision.KEEP: "noted"}
+_PAST = model.PAST_TENSE
 _ORDER = (Decision.DECLINE, Decision.FLAG, Decision.ALLOW, Decision.KEEP)
 _DECISION_BG = {Decision.DECLINE: "#d93025", Decision.FLAG: "#f29900", Decision.ALLOW: "#188038", Decision.KEEP: "#5f6368"}
 _KIND_BG = {
@@ -218,7 +218,7 @@ def _notify_from(rules: Any) -> str | None:
 
 
 def _counts(counts: Counter[Decision]) -> str:
-    return ", ".join(f"{counts[d]:,} {_PAST[d]}" for d in _ORDER if counts.get(d))
+    return model.counts_text(counts.elements())
 
 
 def _footer_text() -> str:

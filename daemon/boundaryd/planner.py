@@ -22,6 +22,7 @@ from .model import (
     Conflict,
     Decision,
     Notice,
+    counts_text,
     Occurrence,
     Plan,
     Snapshot,
@@ -380,9 +381,6 @@ def _notices(rules: Rules, conflicts: Sequence[Conflict], memory: Memory) -> tup
     if not new:
         return ()
     allowed = [c for c in conflicts if c.decision is Decision.ALLOW and notice_key(c) not in notified]
-    declined = sum(1 for c in new if c.decision is Decision.DECLINE)
-    flagged = len(new) - declined
-    parts = [f"{declined} declined" if declined else "", f"{flagged} flagged" if flagged else ""]
-    subject = "boundaryd: " + ", ".join(p for p in parts if p)
     shown = tuple(new + allowed)
+    subject = "boundaryd: " + counts_text(c.decision for c in shown)  # as the notice itself says
     return (Notice(to=rules.notify_to, subject=subject, conflicts=shown, keys=tuple(notice_key(c) for c in shown)),)
