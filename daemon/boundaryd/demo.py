@@ -14,12 +14,13 @@ from .app import App
 from .backends.ics import write_atomic
 from .ical import new_calendar
 from .render import plan_summary, week_table
+from .rules import schema_text
 
 TZ = "America/Toronto"
 OWNER = "alice@example.com"
 
 RULES = """\
-# yaml-language-server: $schema=https://json-schema.org/draft/2020-12/schema
+# yaml-language-server: $schema=schema.json
 # boundaryd demo rules: edit me and run `boundaryd --rules {rules} --state {state} sync` again.
 version: 1
 timezone: {tz}
@@ -196,6 +197,7 @@ def run_demo(directory: Path, now: datetime | None) -> None:
 
     t = (now or datetime.now(ZoneInfo(TZ))).astimezone(ZoneInfo(TZ))
     directory.mkdir(parents=True, exist_ok=True)
+    (directory / "schema.json").write_text(schema_text(), encoding="utf-8")  # editors check the file
     rules_path.write_text(RULES.format(tz=TZ, owner=OWNER, calendar=cal_path, rules=rules_path, state=state), encoding="utf-8")
     write_atomic(cal_path, demo_calendar(t).to_ical(), mode=0o644)
     if state.exists():  # a demo starts afresh each time
