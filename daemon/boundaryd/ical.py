@@ -10,7 +10,7 @@ import copy
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -77,7 +77,7 @@ def _broken_reason(comp: icalendar.Component) -> str | None:
     return None
 
 
-def _text(comp: icalendar.Component, prop: str) -> str:
+def _text(comp: Mapping[str, Any], prop: str) -> str:
     v = comp.get(prop)
     if v is None:
         return ""
@@ -102,7 +102,7 @@ def _as_local(value: date | datetime, tz: ZoneInfo) -> datetime:
     return datetime.combine(value, time(0), tz)
 
 
-def _attendees(comp: icalendar.Component) -> tuple[Attendee, ...]:
+def _attendees(comp: Mapping[str, Any]) -> tuple[Attendee, ...]:
     raw = comp.get("ATTENDEE")
     if raw is None:
         return ()
@@ -120,7 +120,7 @@ def _attendees(comp: icalendar.Component) -> tuple[Attendee, ...]:
     return tuple(out)
 
 
-def _categories(comp: icalendar.Component) -> tuple[str, ...]:
+def _categories(comp: Mapping[str, Any]) -> tuple[str, ...]:
     raw = comp.get("CATEGORIES")
     if raw is None:
         return ()
@@ -133,43 +133,46 @@ def _categories(comp: icalendar.Component) -> tuple[str, ...]:
 
 def occurrence_from(comp: icalendar.Component, tz: ZoneInfo, in_series: bool) -> Occurrence:
     """The planner's view of one expanded instance (a component recurring-ical-events returned)."""
-    start_v = comp["DTSTART"].dt
+    # a plain dict of the (upper-case) property names: icalendar's case-folding get() raises and
+    # catches KeyError on every absent property, which was most of this function's cost
+    props: dict[str, Any] = dict(comp)
+    start_v = props["DTSTART"].dt
     all_day = not isinstance(start_v, datetime)
     start = _as_local(start_v, tz)
-    end_p = comp.get("DTEND")
+    end_p = props.get("DTEND")
     if end_p is not None:
         end = _as_local(end_p.dt, tz)
-    elif comp.get("DURATION") is not None:
-        end = start + comp["DURATION"].dt
+    elif props.get("DURATION") is not None:
+        end = start + props["DURATION"].dt
     else:
         end = start + (timedelta(days=1) if all_day else timedelta(0))
     if all_day:  # a local day, whatever DST does to its length
         end = datetime.combine(end.date(), time(0), tz)
     rid: date | datetime | None = None
-    if in_series and comp.get("RECURRENCE-ID") is not None:
-        r = comp["RECURRENCE-ID"].dt
+    if in_series and props.get("RECURRENCE-ID") is not None:
+        r = props["RECURRENCE-ID"].dt
         rid = _as_local(r, tz) if isinstance(r, datetime) else r
-    organizer = comp.get("ORGANIZER")
-    block = comp.get(BLOCK_PROP)
+    organizer = props.get("ORGANIZER")
+    block = props.get(BLOCK_PROP)
     try:
-        seq = int(comp.get("SEQUENCE", 0))
+        seq = int(props.get("SEQUENCE", 0))
     except (TypeError, ValueError):
         seq = 0
     return Occurrence(
-        uid=str(comp.get("UID", ""))[:1024],
+        uid=str(props.get("UID", ""))[:1024],
         recurrence_id=rid,
-        summary=_text(comp, "SUMMARY"),
-        description=_text(comp, "DESCRIPTION"),
+        summary=_text(props, "SUMMARY"),
+        description=_text(props, "DESCRIPTION"),
         start=start,
         end=max(end, start),
         all_day=all_day,
         organizer=_email(organizer) if organizer is not None else "",
         organizer_name=str(getattr(organizer, "params", {}).get("CN", ""))[:256] if organizer is not None else "",
-        attendees=_attendees(comp),
-        status=str(comp.get("STATUS", "CONFIRMED")).upper(),
-        transparent=str(comp.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT",
+        attendees=_attendees(props),
+        status=str(props.get("STATUS", "CONFIRMED")).upper(),
+        transparent=str(props.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT",
         owned_block=str(block) if block is not None else None,
-        categories=_categories(comp),
+        categories=_categories(props),
         sequence=seq,
     )
 
