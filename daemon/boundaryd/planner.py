@@ -255,8 +255,12 @@ class _BusyIndex:
             if datetime.combine(d, time(0), s.tzinfo) >= e:
                 break
 
-    def free(self, start: datetime, end: datetime) -> bool:
-        return all(not (s < end and e > start) for s, e in self.by_day.get(start.date(), ()))
+    def busy_until(self, start: datetime, end: datetime) -> datetime | None:
+        """The end of a busy interval overlapping ``[start, end)``; None when the slot is free."""
+        for s, e in self.by_day.get(start.date(), ()):
+            if s < end and e > start:
+                return e
+        return None
 
     def day_free(self, d: date) -> bool:
         return not self.by_day.get(d)
@@ -318,9 +322,14 @@ def _first_free_on(
         t = day_start + steps * SLOT_STEP
     while t + length <= day_end and t + length <= window_end:
         end = t + length
-        if busy.free(t, end) and all(not (x < end and x + length > t) for x in taken):
-            return t
-        t += SLOT_STEP
+        until = busy.busy_until(t, end)
+        if until is None:
+            until = next((x + length for x in taken if x < end and x + length > t), None)
+            if until is None:
+                return t
+        # every later step that starts before `until` overlaps the same interval: skip them unchecked
+        while t < until:
+            t += SLOT_STEP
     return None
 
 
