@@ -67,7 +67,9 @@ def _wait(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
     raise RuntimeError(f"server did not start: {log.read_text()[-2000:]}")
 
 
-def start_radicale(tmp: Path, *, htpasswd: bool = False, port: int | None = None) -> DavServer:
+def start_radicale(tmp: Path, *, htpasswd: bool = False, port: int | None = None, encryption: str = "plain") -> DavServer:
+    """Radicale on 127.0.0.1; with ``htpasswd``, user alice in a file made here (``encryption``:
+    ``plain``, or ``sha512`` for a sha512-crypt hash made with passlib, which Radicale requires)."""
     port = port or free_port()
     tmp.mkdir(parents=True, exist_ok=True)
     storage = tmp / "radicale-storage"
@@ -80,9 +82,14 @@ def start_radicale(tmp: Path, *, htpasswd: bool = False, port: int | None = None
     user, password = "alice", None
     if htpasswd:
         password = "test-only-password"
-        (tmp / "htpasswd").write_text(f"{user}:{password}\n")
+        stored = password
+        if encryption == "sha512":
+            from passlib.hash import sha512_crypt
+
+            stored = sha512_crypt.using(rounds=5000).hash(password)  # fast to check
+        (tmp / "htpasswd").write_text(f"{user}:{stored}\n")
         args += ["--auth-type", "htpasswd", "--auth-htpasswd-filename", str(tmp / "htpasswd"),
-                 "--auth-htpasswd-encryption", "plain"]
+                 "--auth-htpasswd-encryption", encryption]
     else:
         args += ["--auth-type", "none"]
     log = tmp / "radicale.log"

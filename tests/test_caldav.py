@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
+
 from boundaryd.app import App
 from boundaryd.backends import caldav_backend
 from boundaryd.errors import RuntimeFailure

@@ -57,9 +57,9 @@ class CaldavBackend:
         username: str | None,
         password: str | None,
         state: SyncState | None,
-        timeout: int = TIMEOUT,
+        timeout: int | None = None,
     ) -> None:
-        from caldav import DAVClient
+        from caldav.davclient import DAVClient
 
         self.url = url if url.endswith("/") else url + "/"
         self.name = f"caldav:{self.url}"
@@ -69,7 +69,7 @@ class CaldavBackend:
             username=username,
             password=password,
             auth_type="basic" if username else None,
-            timeout=timeout,
+            timeout=timeout if timeout is not None else TIMEOUT,  # read at call time: tests lower it
             require_tls=False,
             enable_rfc6764=False,
         )
@@ -156,8 +156,9 @@ class CaldavBackend:
             )
         except _Refused:
             resp = None
-        if resp is None or resp.status in (403, 409, 400) and self._token:
-            # the token is no longer valid (RFC 6578 3.2): read everything again
+        if resp is None or resp.status in (400, 403, 409, 412) and self._token:
+            # the token is no longer valid (RFC 6578 3.2: 403 valid-sync-token; Xandikos says 412,
+            # others 400/409): read everything again
             self._token, self._items = "", {}
             resp = self._request("REPORT", self.url, SYNC_BODY.format(token=""), {"Depth": "1"})
         if resp.status == 404:
