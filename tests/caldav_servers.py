@@ -84,6 +84,7 @@ def xandikos_server(tmp_path: Path) -> Iterator[DavServer]:
 
 # --- faults ----------------------------------------------------------------------------------
 
+
 def _read_head(sock: socket.socket) -> tuple[bytes, bytes]:
     """(request head up to and including the blank line, whatever body bytes came with it)."""
     buf = b""
@@ -106,24 +107,27 @@ def _content_length(head: bytes) -> int:
 
 def _close_after(head: bytes) -> bytes:
     """The same head with ``Connection: close``, so the server ends its answer by closing."""
-    lines = [ln for ln in head.rstrip(b"\r\n").split(b"\r\n") if not ln.lower().startswith((b"connection:", b"keep-alive:"))]
+    lines = [
+        ln for ln in head.rstrip(b"\r\n").split(b"\r\n") if not ln.lower().startswith((b"connection:", b"keep-alive:"))
+    ]
     return b"\r\n".join(lines + [b"Connection: close"]) + b"\r\n\r\n"
 
 
 class FaultProxy:
     """An HTTP/1.1 proxy on 127.0.0.1 in front of ``target_port`` that can misbehave per request.
 
-    ``rule(method, path) -> action`` decides (default: everything passes); or set ``mode`` for all.
+    ``rule(method, path, body) -> action | None`` decides (None: ``mode``, which is ``pass``).
     - ``pass``: forward, answer; ``("slow", s)``: the same after ``s`` seconds;
     - ``hang``: read the request, never answer (a timeout);
     - ``cut``: forward the request (the server applies it), then close without answering;
-    - ``error``: answer 500 in the server's place; ``drop``: close at once, nothing forwarded.
+    - ``error``: answer 500 in the server's place; ``("status", code)``: answer ``code`` instead;
+    - ``drop``: close at once, nothing forwarded.
     """
 
     def __init__(self, target_port: int) -> None:
         self.target = target_port
         self.mode: str | tuple[str, float] = "pass"
-        self.rule: Callable[[str, str], str | tuple[str, float] | None] | None = None
+        self.rule: Callable[[str, str, bytes], str | tuple[str, float] | None] | None = None
         self.requests: list[tuple[str, str]] = []
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
@@ -161,12 +165,18 @@ class FaultProxy:
                     body += chunk
                 method, path = head.split(b" ", 2)[:2]
                 self.requests.append((method.decode(), path.decode()))
-                action = (self.rule(method.decode(), path.decode()) if self.rule else None) or self.mode
+                action = (self.rule(method.decode(), path.decode(), body) if self.rule else None) or self.mode
                 self._act(action, client, _close_after(head) + body)
             except OSError:
                 return
 
     def _act(self, action: str | tuple[str, float], client: socket.socket, request: bytes) -> None:
+        if isinstance(action, tuple) and action[0] == "status":
+            reason = {403: "Forbidden", 404: "Not Found", 501: "Not Implemented"}.get(int(action[1]), "Error")
+            client.sendall(
+                f"HTTP/1.1 {int(action[1])} {reason}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode()
+            )
+            return
         if isinstance(action, tuple):
             self.stopping.wait(action[1])
             action = "pass"

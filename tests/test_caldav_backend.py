@@ -170,7 +170,9 @@ def test_a_resource_deleted_by_someone_else_leaves_the_snapshot(server: DavServe
     if server.username:
         import base64
 
-        req.add_header("Authorization", "Basic " + base64.b64encode(f"{server.username}:{server.password}".encode()).decode())
+        req.add_header(
+            "Authorization", "Basic " + base64.b64encode(f"{server.username}:{server.password}".encode()).decode()
+        )
     urllib.request.urlopen(req, timeout=5).close()
     b, wire = backend_for(server, state)
     assert [o.uid for o in b.snapshot(NOW, END, TZ).occurrences] == ["one@t"]
@@ -274,9 +276,7 @@ def test_a_decline_of_one_instance_leaves_the_series_alone(which: str, request: 
     assert wire.calls[-3][2].get("If-Match") and wire.calls[-1][2].get("If-Match")
 
     stored = get(server, "series.ics")
-    by_rid = {
-        (c["RECURRENCE-ID"].dt if "RECURRENCE-ID" in c else None): c for c in stored.walk("VEVENT")
-    }
+    by_rid = {(c["RECURRENCE-ID"].dt if "RECURRENCE-ID" in c else None): c for c in stored.walk("VEVENT")}
     assert set(by_rid) == {None, at(2, 10), at(4, 10)}
 
     def owner_of(c: icalendar.Component) -> Any:
@@ -309,7 +309,10 @@ def test_a_flag_marks_only_the_owners_copy_of_that_occurrence(radicale: DavServe
     b, wire = backend_for(server, state)
     occs = b.snapshot(NOW, END, TZ).occurrences
     assert {o.start: "Conflict" in o.categories for o in occs} == {
-        at(1, 10): False, at(2, 14): False, at(4, 10): False, at(5, 10): True
+        at(1, 10): False,
+        at(2, 14): False,
+        at(4, 10): False,
+        at(5, 10): True,
     }
     (day5,) = [o for o in occs if o.start == at(5, 10)]
     b.flag(day5)  # idempotent
@@ -356,7 +359,9 @@ def outbox_replies(tmp_path: Path) -> list[str]:
     return out
 
 
-def test_a_quiet_cycle_is_one_request_on_the_wire(server: DavServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_quiet_cycle_is_one_request_on_the_wire(
+    server: DavServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     port = int(server.root.rsplit(":", 1)[1].strip("/"))
     with FaultProxy(port) as proxy:
         rules = rules_at(tmp_path, proxy.url_for(server), server, monkeypatch)
@@ -382,7 +387,7 @@ def test_an_answer_lost_after_the_server_applied_a_decline(
         rules = rules_at(tmp_path, proxy.url_for(server), server, monkeypatch)
         sync(tmp_path, rules)  # blocks written
         put_event(server, "late.ics", calendar_of(invite("late@t", "Late one", at(2, 9))))
-        proxy.rule = lambda method, path: "cut" if method == "PUT" and path.endswith("late.ics") else None
+        proxy.rule = lambda method, path, body: "cut" if method == "PUT" and path.endswith("late.ics") else None
         with pytest.raises(RuntimeFailure) as e:
             sync(tmp_path, rules, 1)
         assert "\n" not in str(e.value) and str(e.value).startswith("caldav http://127.0.0.1")
@@ -407,7 +412,7 @@ def test_a_fault_in_the_middle_of_writing_blocks(
     port = int(server.root.rsplit(":", 1)[1].strip("/"))
     puts = []
 
-    def second_put(method: str, path: str) -> str | None:
+    def second_put(method: str, path: str, body: bytes) -> str | None:
         if method == "PUT":
             puts.append(path)
             if len(puts) == 2:
@@ -437,3 +442,42 @@ def test_the_command_line_says_one_line_and_exits_1(tmp_path: Path) -> None:
     p = env.run("sync", "--calendar", f"caldav:{url}", "--now", "2026-11-23T07:00:00-05:00", check=1)
     lines = p.stderr.strip().splitlines()
     assert len(lines) == 1 and url in lines[0] and "connection refused" in lines[0], p.stderr
+
+
+def no_sync_collection(method: str, path: str, body: bytes) -> tuple[str, float] | None:
+    return ("status", 501) if method == "REPORT" and b"sync-collection" in body else None
+
+
+@pytest.mark.parametrize("which", ["radicale", "xandikos"])
+def test_a_server_without_sync_collection_is_read_by_etags(
+    which: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server: DavServer = request.getfixturevalue(f"{which}_server")
+    put_event(server, "series.ics", series_with_exceptions())
+    port = int(server.root.rsplit(":", 1)[1].strip("/"))
+    with FaultProxy(port) as proxy:
+        proxy.rule = no_sync_collection
+        state = MemoryState()
+        b, _ = backend_for(server, state, proxy.url_for(server))
+        assert len(b.snapshot(NOW, END, TZ).occurrences) == 4
+        assert [m for m, _ in proxy.requests] == ["OPTIONS", "REPORT", "PROPFIND", "REPORT"]  # asked, listed, fetched
+        proxy.requests.clear()
+        b, _ = backend_for(server, state, proxy.url_for(server))
+        assert len(b.snapshot(NOW, END, TZ).occurrences) == 4
+        assert [m for m, _ in proxy.requests] == ["PROPFIND"]  # quiet: one request
+
+        put_event(server, "one.ics", calendar_of(invite("one@t", "One", at(1, 9))))
+        proxy.requests.clear()
+        b, _ = backend_for(server, state, proxy.url_for(server))
+        (one,) = [o for o in b.snapshot(NOW, END, TZ).occurrences if o.uid == "one@t"]
+        assert [m for m, _ in proxy.requests] == ["PROPFIND", "REPORT"]  # listed, fetched the new one
+        b.decline(one, (OWNER,), "no")
+        assert "DECLINED" in get(server, "one.ics").to_ical().decode()
+
+        # whole syncs: the quiet cycle is still one request
+        rules = rules_at(tmp_path, proxy.url_for(server), server, monkeypatch)
+        sync(tmp_path, rules)
+        sync(tmp_path, rules, 1)
+        proxy.requests.clear()
+        quiet = sync(tmp_path, rules, 2)
+        assert [m for m, _ in proxy.requests] == ["PROPFIND"] and quiet.plan.calendar_changes == ()

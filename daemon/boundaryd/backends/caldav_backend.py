@@ -2,7 +2,12 @@
 
 A cycle with nothing new costs one request: a sync-collection REPORT (RFC 6578) with the token
 from the last cycle, asking for ETags and calendar data of whatever changed. The resources read
-so far, their ETags and the token are kept together in the journal, so they never disagree.
+so far, their ETags and the token are kept together in the journal (one JSON value under
+``caldav:<hash of the URL>``), so they never disagree. A server without sync-collection gets a
+PROPFIND of the collection's ETags instead, and a calendar-multiget of what changed: still one
+request when nothing did, two when something did.
+Our own writes are not saved to the journal: the next cycle's REPORT (or PROPFIND) brings them
+back from the server, which is the truth, so a sync cut short after a write loses nothing.
 Every write is conditional: If-None-Match: * to create, If-Match: <etag> to change or delete. A
 412 means someone else changed the event; the executor re-reads and re-plans.
 """
@@ -36,6 +41,9 @@ SYNC_BODY = """<?xml version="1.0" encoding="utf-8"?>
   <d:sync-level>1</d:sync-level>
   <d:prop><d:getetag/><c:calendar-data/></d:prop>
 </d:sync-collection>"""
+
+PROPFIND_BODY = """<?xml version="1.0" encoding="utf-8"?>
+<d:propfind xmlns:d="DAV:"><d:prop><d:getetag/><d:resourcetype/></d:prop></d:propfind>"""
 
 MULTIGET_BODY = """<?xml version="1.0" encoding="utf-8"?>
 <c:calendar-multiget xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
@@ -79,6 +87,7 @@ class CaldavBackend:
         self._uid_href: dict[str, str] = {}
         self._tz: ZoneInfo | None = None
         self._tells: bool | None = None
+        self._by_etags = False  # the server has no sync-collection: list ETags with PROPFIND
         self._stale: set[str] = set()  # written by us in this sync: re-read before another edit
         self._attendee_only = False  # the server lets attendees change only their PARTSTAT
 
@@ -94,35 +103,48 @@ class CaldavBackend:
                 file=cfg.password_file, env=cfg.password_env, credential="caldav-password", what="CalDAV password"
             )
             if username and password is None:
-                raise BadInput(f"caldav {url}: username {username!r} has no password (set password_env or password_file)")
+                raise BadInput(
+                    f"caldav {url}: username {username!r} has no password (set password_env or password_file)"
+                )
         return cls(url, username, password, sync_state)
 
     # -- HTTP -----------------------------------------------------------------------------
     def _request(
-        self, method: str, href: str, body: str = "", headers: dict[str, str] | None = None, *, refused_ok: bool = False
+        self,
+        method: str,
+        href: str,
+        body: str = "",
+        headers: dict[str, str] | None = None,
+        *,
+        refused_ok: bool = False,
+        not_implemented_ok: bool = False,
     ) -> Any:
         from caldav.lib import error as dav_error
 
         # hrefs are kept decoded (as listed by the server); they are encoded on the wire only
-        url = href if href.startswith(("http://", "https://")) else urllib.parse.urljoin(
-            self.url, urllib.parse.quote(href, safe="/:@!$&'()*+,;=-._~")
+        url = (
+            href
+            if href.startswith(("http://", "https://"))
+            else urllib.parse.urljoin(self.url, urllib.parse.quote(href, safe="/:@!$&'()*+,;=-._~"))
         )
         REQUESTS["count"] += 1
         try:
             resp = self.client.request(url, method, body, headers or {})
         except dav_error.AuthorizationError as e:
             if refused_ok:  # a 403 to a sync token may only mean the token expired
-                raise _Refused(str(getattr(e, "status", "") or "")) from None
-            raise RuntimeFailure(
-                f"caldav {self.url}: the server refused the credentials (check username and password_env/password_file)"
-            ) from None
+                raise _Refused(_status_of(e)) from None
+            raise RuntimeFailure(self._bad_credentials) from None
         except dav_error.RateLimitError:
             raise RuntimeFailure(f"caldav {self.url}: the server asks us to slow down (will retry)") from None
         except Exception as e:  # noqa: BLE001 - connection refused, timeout, reset, TLS: all one line
             raise RuntimeFailure(f"caldav {self.url}: {method} failed ({_describe(e)})") from None
-        if resp.status >= 500:
+        if resp.status >= 500 and not (not_implemented_ok and resp.status == 501):
             raise RuntimeFailure(f"caldav {self.url}: the server answered {resp.status} to {method} (will retry)")
         return resp
+
+    @property
+    def _bad_credentials(self) -> str:
+        return f"caldav {self.url}: the server refused the credentials (check username and password_env/password_file)"
 
     # -- reading ------------------------------------------------------------------------------
     def _load_state(self) -> None:
@@ -133,10 +155,11 @@ class CaldavBackend:
                 self._token = saved.get("token", "")
                 self._items = {h: _Resource(v["etag"], v["data"]) for h, v in saved.get("items", {}).items()}
                 self._tells = saved.get("scheduling")
+                self._by_etags = saved.get("mode") == "etags"
                 return
             except (ValueError, KeyError, TypeError):
                 pass
-        self._token, self._items, self._tells = "", {}, None
+        self._token, self._items, self._tells, self._by_etags = "", {}, None, False
 
     def _save_state(self) -> None:
         if self.state is None:
@@ -144,25 +167,44 @@ class CaldavBackend:
         blob = {
             "token": self._token,
             "scheduling": self._tells,
+            "mode": "etags" if self._by_etags else "sync-collection",
             "items": {h: {"etag": r.etag, "data": r.data} for h, r in sorted(self._items.items())},
         }
         self.state.set(self._key, json.dumps(blob, sort_keys=True))
 
+    def _sync_report(self, token: str) -> Any:
+        """The sync-collection REPORT, or None when the server refuses it (401 is raised)."""
+        try:
+            return self._request(
+                "REPORT",
+                self.url,
+                SYNC_BODY.format(token=_xml_escape(token)),
+                {"Depth": "1"},
+                refused_ok=True,
+                not_implemented_ok=True,
+            )
+        except _Refused as e:
+            if e.args and e.args[0] == "401":
+                raise RuntimeFailure(self._bad_credentials) from None
+            return None
+
     def _sync(self) -> bool:
         """Bring the cache up to date. Returns whether anything changed."""
-        try:
-            resp = self._request(
-                "REPORT", self.url, SYNC_BODY.format(token=_xml_escape(self._token)), {"Depth": "1"}, refused_ok=bool(self._token)
-            )
-        except _Refused:
-            resp = None
-        if resp is None or resp.status in (400, 403, 409, 412) and self._token:
+        if self._by_etags:
+            return self._sync_by_etags()
+        resp = self._sync_report(self._token)
+        if self._token and (resp is None or resp.status in (400, 403, 409, 412)):
             # the token is no longer valid (RFC 6578 3.2: 403 valid-sync-token; Xandikos says 412,
             # others 400/409): read everything again
             self._token, self._items = "", {}
-            resp = self._request("REPORT", self.url, SYNC_BODY.format(token=""), {"Depth": "1"})
-        if resp.status == 404:
+            resp = self._sync_report("")
+        if resp is not None and resp.status == 404:
             raise BadInput(f"caldav {self.url}: no calendar at this URL (check the calendar's URL)")
+        if resp is None or resp.status in (400, 403, 405, 415, 501):
+            # no sync-collection here (or not on this collection): compare ETags instead
+            self._token, self._items, self._by_etags = "", {}, True
+            self._sync_by_etags()
+            return True
         if resp.status not in (200, 207):
             raise RuntimeFailure(f"caldav {self.url}: the server answered {resp.status} to REPORT sync-collection")
         token, changed, gone = _parse_multistatus(_raw(resp))
@@ -176,6 +218,23 @@ class CaldavBackend:
         dirty = bool(changed or gone or token != self._token)
         self._token = token or self._token
         return dirty
+
+    def _sync_by_etags(self) -> bool:
+        """PROPFIND the collection's ETags; fetch what is new or changed in one multiget."""
+        resp = self._request("PROPFIND", self.url, PROPFIND_BODY, {"Depth": "1"})
+        if resp.status == 404:
+            raise BadInput(f"caldav {self.url}: no calendar at this URL (check the calendar's URL)")
+        if resp.status not in (200, 207):
+            raise RuntimeFailure(f"caldav {self.url}: the server answered {resp.status} to PROPFIND")
+        _, listed, _ = _parse_multistatus(_raw(resp))
+        etags = {h: r.etag for h, r in listed.items() if h.endswith(".ics") or r.etag}
+        changed = [h for h, e in etags.items() if h not in self._items or not e or self._items[h].etag != e]
+        gone = [h for h in self._items if h not in etags]
+        for h in gone:
+            del self._items[h]
+        if changed:
+            self._items.update({h: r for h, r in self._multiget(changed).items() if r.data})
+        return bool(changed or gone)
 
     def _multiget(self, hrefs: list[str]) -> dict[str, _Resource]:
         body = MULTIGET_BODY.format(hrefs="".join(f"<d:href>{_xml_escape(h)}</d:href>" for h in hrefs))
@@ -241,7 +300,6 @@ class CaldavBackend:
         # not be the stored one: a second edit in this sync reads the resource again first.
         self._items[href] = _Resource("", data)
         self._stale.add(href)
-        self._save_state()
 
     def _resource(self, uid: str) -> tuple[str, icalendar.Calendar] | None:
         href = self._uid_href.get(uid)
@@ -282,12 +340,11 @@ class CaldavBackend:
             raise RuntimeFailure(f"caldav {self.url}: the server answered {resp.status} to DELETE {href}")
         self._items.pop(href, None)
         self._uid_href.pop(uid, None)
-        self._save_state()
 
     def decline(self, occ: Occurrence, owner_emails: tuple[str, ...], comment: str) -> None:
         """PARTSTAT=DECLINED with the message as COMMENT. A scheduling server that lets attendees
         change only their ATTENDEE entry (RFC 6638 3.1, e.g. Xandikos) gets PARTSTAT alone."""
-        for text in ((comment, None) if not self._attendee_only else (None,)):
+        for text in (comment, None) if not self._attendee_only else (None,):
             found = self._resource(occ.uid)
             if found is None or self._tz is None:
                 return
@@ -351,6 +408,17 @@ def _precondition(body: bytes) -> str | None:
         if name != "responsedescription":
             return name
     return None
+
+
+def _status_of(e: BaseException) -> str:
+    """The HTTP status of a caldav AuthorizationError ("401" or "403"), as far as it tells."""
+    for attr in ("status", "reason"):
+        text = str(getattr(e, attr, "") or "")
+        for code in ("401", "403"):
+            if code in text:
+                return code
+    text = str(e)
+    return "401" if "401" in text or "Unauthorized" in text else "403" if "403" in text or "Forbidden" in text else ""
 
 
 def _raw(resp: Any) -> bytes:
