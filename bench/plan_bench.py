@@ -5,7 +5,7 @@ recurring-ical-events' expansion of the window. boundaryd's planning is the ICS 
 snapshot (parse, expand, map to occurrences) plus the planner (blocks, conflicts, decisions,
 alternatives). Both run on the same generated calendar, interleaved, several times; medians.
 
-    make bench            # or: .venv/bin/python bench/plan_bench.py [--series 500 --singles 5000]
+    make bench            # or: .venv/bin/python bench/plan_bench.py [--series 500 --singles 5000] [--profile]
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ import statistics
 import tempfile
 import time
 import tracemalloc
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import icalendar
 import recurring_ical_events
+
 from boundaryd.backends.ics import IcsBackend
 from boundaryd.planner import plan
 from boundaryd.rules import load_rules
@@ -66,8 +67,12 @@ def generate(series: int, singles: int, seed: int = 7) -> bytes:
         return (base + timedelta(days=days)).replace(minute=rnd.choice([0, 15, 30, 45]), second=0, microsecond=0)
 
     for i in range(series):
-        start = when(rnd.uniform(-200, 0))
+        start: date | datetime = when(rnd.uniform(-200, 0))
         ev = event(f"s{i}@bench", start, rnd.choice([15, 30, 45, 60, 90]))
+        if rnd.random() < 0.05:  # an all-day series: a weekly day off, a monthly report day
+            start = (NOW + timedelta(days=rnd.uniform(-200, 0))).date()
+            ev["DTSTART"] = icalendar.vDDDTypes(start)
+            ev["DTEND"] = icalendar.vDDDTypes(start + timedelta(days=1))
         freq = rnd.choice(["WEEKLY"] * 5 + ["DAILY", "MONTHLY"])
         ev.add("RRULE", {"FREQ": [freq], "INTERVAL": [rnd.choice([1, 1, 1, 2])]})
         if rnd.random() < 0.3:
@@ -76,11 +81,13 @@ def generate(series: int, singles: int, seed: int = 7) -> bytes:
         if rnd.random() < 0.3:  # an override moving one instance in the window
             ov = event(f"s{i}@bench", start, 60)
             step = {"WEEKLY": 7, "DAILY": 1, "MONTHLY": 31}[freq]
-            k = max(1, int(((NOW.replace(tzinfo=None) - start.replace(tzinfo=None)).days + 3) // step))
+            first_day = start.date() if isinstance(start, datetime) else start
+            k = max(1, ((NOW.date() - first_day).days + 3) // step)
             rid = start + timedelta(days=step * k) if freq != "MONTHLY" else start
             ov.add("RECURRENCE-ID", rid)
-            ov["DTSTART"] = icalendar.vDDDTypes(rid + timedelta(hours=1))
-            ov["DTEND"] = icalendar.vDDDTypes(rid + timedelta(hours=2))
+            moved = timedelta(hours=1) if isinstance(rid, datetime) else timedelta(days=1)  # all-day: the next day
+            ov["DTSTART"] = icalendar.vDDDTypes(rid + moved)
+            ov["DTEND"] = icalendar.vDDDTypes(rid + moved + (timedelta(hours=1) if isinstance(rid, datetime) else moved))
             cal.add_component(ov)
     for i in range(singles):
         if rnd.random() < 0.05:
@@ -111,6 +118,7 @@ def main() -> None:
     ap.add_argument("--series", type=int, default=500)
     ap.add_argument("--singles", type=int, default=5000)
     ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--profile", action="store_true", help="also profile one planning run (cProfile, by own time)")
     args = ap.parse_args()
     data = generate(args.series, args.singles)
     path = Path(tempfile.mkdtemp(prefix="bd-bench-")) / "calendar.ics"
@@ -142,6 +150,13 @@ def main() -> None:
     print(f"floor (icalendar parse + recurring-ical-events expansion): {f * 1000:8.0f} ms  peak {mem_floor / 1e6:6.1f} MB")
     print(f"boundaryd (ICS snapshot + plan):                          {p * 1000:8.0f} ms  peak {mem_plan / 1e6:6.1f} MB")
     print(f"ratio: {p / f:.2f}x the floor (target <= 1.3x); medians of {args.reps} interleaved runs")
+    if args.profile:
+        import cProfile
+        import pstats
+
+        prof = cProfile.Profile()
+        prof.runcall(planning, path, rules)
+        pstats.Stats(prof).sort_stats("tottime").print_stats(25)
 
 
 if __name__ == "__main__":
