@@ -22,10 +22,10 @@ from .model import (
     Conflict,
     Decision,
     Notice,
-    counts_text,
     Occurrence,
     Plan,
     Snapshot,
+    counts_text,
 )
 from .rules import Block, Rules
 
