@@ -481,3 +481,33 @@ def test_a_server_without_sync_collection_is_read_by_etags(
         proxy.requests.clear()
         quiet = sync(tmp_path, rules, 2)
         assert [m for m, _ in proxy.requests] == ["PROPFIND"] and quiet.plan.calendar_changes == ()
+
+
+def test_a_scheduling_server_that_does_not_know_the_owner_leaves_the_reply_to_us(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Xandikos replies only for its own user's addresses: for another owner boundaryd replies."""
+    from dav_servers import start_xandikos
+    from smtp_server import SmtpServer
+
+    with SmtpServer(mode="none") as smtp:
+        server = start_xandikos(tmp_path / "x", email="someone.else@example.com", smtp_port=smtp.port)
+        try:
+            put_event(server, "one.ics", calendar_of(invite("one@t", "One", at(1, 9))))
+            b, wire = backend_for(server, MemoryState())
+            b.owner_emails = frozenset({OWNER})
+            assert b.tells_organizer is False
+            assert wire.methods() == ["OPTIONS", "PROPFIND", "PROPFIND"]
+            b2, _ = backend_for(server, MemoryState())
+            b2.owner_emails = frozenset({"Someone.Else@example.com".lower()})
+            assert b2.tells_organizer is True
+
+            rules = rules_at(tmp_path, server.url, server, monkeypatch)
+            result = sync(tmp_path, rules)
+            assert result.declined == 1
+            assert [s for s in result.queued if s.startswith("Declined")] != []  # ours, to the outbox
+            assert len(outbox_replies(tmp_path)) == 1
+            assert "DECLINED" in get(server, "one.ics").to_ical().decode()
+            assert smtp.received == []  # and none from the server
+        finally:
+            server.stop()

@@ -18,6 +18,7 @@ import hashlib
 import json
 import urllib.parse
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -45,6 +46,14 @@ SYNC_BODY = """<?xml version="1.0" encoding="utf-8"?>
 PROPFIND_BODY = """<?xml version="1.0" encoding="utf-8"?>
 <d:propfind xmlns:d="DAV:"><d:prop><d:getetag/><d:resourcetype/></d:prop></d:propfind>"""
 
+PRINCIPAL_BODY = """<?xml version="1.0" encoding="utf-8"?>
+<d:propfind xmlns:d="DAV:"><d:prop><d:current-user-principal/></d:prop></d:propfind>"""
+
+ADDRESSES_BODY = """<?xml version="1.0" encoding="utf-8"?>
+<d:propfind xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
+  <d:prop><c:calendar-user-address-set/></d:prop>
+</d:propfind>"""
+
 MULTIGET_BODY = """<?xml version="1.0" encoding="utf-8"?>
 <c:calendar-multiget xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
   <d:prop><d:getetag/><c:calendar-data/></d:prop>
@@ -66,12 +75,14 @@ class CaldavBackend:
         password: str | None,
         state: SyncState | None,
         timeout: int | None = None,
+        owner_emails: Sequence[str] = (),
     ) -> None:
         from caldav.davclient import DAVClient
 
         self.url = url if url.endswith("/") else url + "/"
         self.name = f"caldav:{self.url}"
         self.state = state
+        self.owner_emails = frozenset(e.lower() for e in owner_emails)
         self.client = DAVClient(
             url=self.url,
             username=username,
@@ -106,7 +117,7 @@ class CaldavBackend:
                 raise BadInput(
                     f"caldav {url}: username {username!r} has no password (set password_env or password_file)"
                 )
-        return cls(url, username, password, sync_state)
+        return cls(url, username, password, sync_state, owner_emails=rules.owner.emails)
 
     # -- HTTP -----------------------------------------------------------------------------
     def _request(
@@ -273,13 +284,41 @@ class CaldavBackend:
 
     @property
     def tells_organizer(self) -> bool:
-        """Whether the server does CalDAV scheduling (RFC 6638): asked once, then remembered."""
+        """Whether the server tells organizers of our declines: asked once, then remembered.
+
+        It does when it does CalDAV scheduling (RFC 6638: ``calendar-auto-schedule`` in the DAV
+        header) and the account's calendar user addresses include one of the owner's: a server
+        only replies for its own user, so for an owner it does not know, boundaryd replies."""
         if self._tells is None:
             resp = self._request("OPTIONS", self.url)
             dav = ",".join(str(v) for k, v in resp.headers.items() if k.lower() == "dav")
             self._tells = "calendar-auto-schedule" in dav
+            if self._tells and self.owner_emails:
+                addresses = self._user_addresses()
+                if addresses is not None:  # unreadable: trust the DAV header
+                    self._tells = bool(addresses & self.owner_emails)
             self._save_state()
         return bool(self._tells)
+
+    def _user_addresses(self) -> frozenset[str] | None:
+        """The e-mail addresses in the principal's calendar-user-address-set (RFC 6638 2.4.1)."""
+        resp = self._request("PROPFIND", self.url, PRINCIPAL_BODY, {"Depth": "0"})
+        if resp.status != 207:
+            return None
+        root = _xml(_raw(resp))
+        href = root.findtext(f".//{{{DAV}}}current-user-principal/{{{DAV}}}href") if root is not None else None
+        if not href:
+            return None
+        resp = self._request("PROPFIND", urllib.parse.unquote(href.strip()), ADDRESSES_BODY, {"Depth": "0"})
+        root = _xml(_raw(resp)) if resp.status == 207 else None
+        if root is None:
+            return None
+        found = root.findall(f".//{{{CALDAV}}}calendar-user-address-set/{{{DAV}}}href")
+        return frozenset(
+            urllib.parse.unquote(h.text.strip()).lower().removeprefix("mailto:")
+            for h in found
+            if h.text and h.text.strip().lower().startswith("mailto:")
+        )
 
     # -- writing --------------------------------------------------------------------------------
     def _put(self, href: str, cal: icalendar.Calendar, *, create: bool) -> None:
@@ -419,6 +458,13 @@ def _status_of(e: BaseException) -> str:
                 return code
     text = str(e)
     return "401" if "401" in text or "Unauthorized" in text else "403" if "403" in text or "Forbidden" in text else ""
+
+
+def _xml(data: bytes) -> ET.Element | None:
+    try:
+        return ET.fromstring(data)
+    except ET.ParseError:
+        return None
 
 
 def _raw(resp: Any) -> bytes:
