@@ -129,6 +129,8 @@ class FaultProxy:
         self.mode: str | tuple[str, float] = "pass"
         self.rule: Callable[[str, str, bytes], str | tuple[str, float] | None] | None = None
         self.requests: list[tuple[str, str]] = []
+        #: rewrites each whole answer (head and body) on its way back, e.g. :func:`weaken_etags`
+        self.transform: Callable[[bytes], bytes] | None = None
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(32)
@@ -195,7 +197,7 @@ class FaultProxy:
                 answer += chunk
         if action == "cut":  # the server did it; the client never hears so
             return
-        client.sendall(answer)
+        client.sendall(self.transform(answer) if self.transform else answer)
 
     def close(self) -> None:
         self.stopping.set()
@@ -207,6 +209,34 @@ class FaultProxy:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def weaken_etags(answer: bytes) -> bytes:
+    """Every ETag in an HTTP answer made weak (``W/"..."``), headers and DAV:getetag alike, as a
+    compressing front-end does. Content-Length is fixed up; chunked answers are left alone."""
+    head, sep, body = answer.partition(b"\r\n\r\n")
+    if b"transfer-encoding: chunked" in head.lower():
+        return answer
+    lines = []
+    for line in head.split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"etag" and not value.strip().startswith(b"W/"):
+            line = name + b": W/" + value.strip()
+        lines.append(line)
+    encoding = [ln for ln in lines if ln.lower().startswith(b"content-encoding:")]
+    if encoding and b"gzip" in encoding[0].lower():  # Radicale compresses when asked
+        import gzip
+
+        body = gzip.decompress(body)
+        lines.remove(encoding[0])
+    for quote in (b'"', b"&quot;"):
+        body = body.replace(b"getetag>" + quote, b"getetag>W/" + quote)
+    out = []
+    for line in lines:
+        if line.lower().startswith(b"content-length:"):
+            line = b"Content-Length: " + str(len(body)).encode()
+        out.append(line)
+    return b"\r\n".join(out) + sep + body
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 10) -> bool:

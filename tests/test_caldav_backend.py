@@ -511,3 +511,51 @@ def test_a_scheduling_server_that_does_not_know_the_owner_leaves_the_reply_to_us
             assert smtp.received == []  # and none from the server
         finally:
             server.stop()
+
+
+def test_weak_etags_are_checked_by_reading_before_writing(radicale: DavServer) -> None:
+    """Behind a front-end that weakens ETags, If-Match could never match: boundaryd checks with a
+    GET just before each write instead, and still never overwrites someone else's change."""
+    from caldav_servers import weaken_etags
+
+    server = radicale
+    put_event(server, "series.ics", series_with_exceptions())
+    port = int(server.root.rsplit(":", 1)[1].strip("/"))
+    with FaultProxy(port) as proxy:
+        proxy.transform = weaken_etags
+        state = MemoryState()
+        b, wire = backend_for(server, state, proxy.url_for(server))
+        occs = b.snapshot(NOW, END, TZ).occurrences
+        assert all(r["etag"].startswith('W/"') for r in json.loads(next(iter(state.data.values())))["items"].values())
+        (day4,) = [o for o in occs if o.start == at(4, 10)]
+        b.decline(day4, (OWNER,), "no")
+        assert [(c[0], "If-Match" in c[2]) for c in wire.calls[-2:]] == [("GET", False), ("PUT", False)]
+        assert "DECLINED" in get(server, "series.ics").to_ical().decode()
+
+        (event,) = prospecting_events()
+        b.put_block(event)
+        b, wire = backend_for(server, state, proxy.url_for(server))
+        b.snapshot(NOW, END, TZ)
+        (renamed,) = prospecting_events("Prospecting")
+        b.put_block(renamed)
+        assert [c[0] for c in wire.calls[-2:]] == ["GET", "PUT"] and wire.calls[-1][3] in (200, 204)
+
+        # someone else's change between our read and our write: a 412, nothing overwritten
+        b, _ = backend_for(server, state, proxy.url_for(server))
+        occs = b.snapshot(NOW, END, TZ).occurrences
+        theirs = get(server, "series.ics")
+        for comp in theirs.walk("VEVENT"):
+            comp["LOCATION"] = icalendar.vText("Room 12")
+        put_event(server, "series.ics", theirs.to_ical())
+        (day5,) = [o for o in occs if o.start == at(5, 10)]
+        with pytest.raises(Conflict412):
+            b.decline(day5, (OWNER,), "no")
+        assert "Room 12" in get(server, "series.ics").to_ical().decode()
+        name = b._uid_href[renamed.uid].rsplit("/", 1)[1]
+        block = get(server, name)
+        for comp in block.walk("VEVENT"):
+            comp["DESCRIPTION"] = icalendar.vText("my notes")
+        put_event(server, name, block.to_ical())
+        with pytest.raises(Conflict412):
+            b.delete_block(renamed.uid)
+        assert "my notes" in get(server, name).to_ical().decode()

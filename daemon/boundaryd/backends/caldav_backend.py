@@ -326,7 +326,7 @@ class CaldavBackend:
         if create:
             headers["If-None-Match"] = "*"
         else:
-            headers["If-Match"] = self._items[href].etag
+            headers.update(self._if_match(href))
         data = cal.to_ical().decode("utf-8")
         resp = self._request("PUT", href, data, headers)
         if resp.status in (403, 409, 412) and (pre := _precondition(_raw(resp))):
@@ -339,6 +339,30 @@ class CaldavBackend:
         # not be the stored one: a second edit in this sync reads the resource again first.
         self._items[href] = _Resource("", data)
         self._stale.add(href)
+
+    def _if_match(self, href: str) -> dict[str, str]:
+        """``If-Match`` with the ETag we read. A weak ETag (``W/"..."``, e.g. behind a proxy that
+        compresses) can never match (RFC 9110 13.1.1): then a GET just before the write checks
+        that the resource is still what we read, and the write goes without the header."""
+        etag = self._items[href].etag
+        if etag and not etag.startswith("W/"):
+            return {"If-Match": etag}
+        resp = self._request("GET", href)
+        changed = f"caldav {self.url}: {href} was changed by someone else (the next sync re-reads it)"
+        if resp.status in (404, 410):
+            raise Conflict412(changed)
+        if resp.status != 200:
+            raise RuntimeFailure(f"caldav {self.url}: the server answered {resp.status} to GET {href}")
+        now = resp.headers.get("ETag") or ""
+        if etag and now:
+            same = now.removeprefix("W/") == etag.removeprefix("W/")  # the weak comparison
+        else:
+            same = _raw(resp).decode("utf-8", "replace").replace("\r\n", "\n").strip() == (
+                self._items[href].data.replace("\r\n", "\n").strip()
+            )
+        if not same:
+            raise Conflict412(changed)
+        return {}
 
     def _resource(self, uid: str) -> tuple[str, icalendar.Calendar] | None:
         href = self._uid_href.get(uid)
@@ -372,7 +396,7 @@ class CaldavBackend:
         href = self._uid_href.get(uid)
         if href is None or href not in self._items:
             return
-        resp = self._request("DELETE", href, "", {"If-Match": self._items[href].etag})
+        resp = self._request("DELETE", href, "", self._if_match(href))
         if resp.status == 412:
             raise Conflict412(f"caldav {self.url}: {href} was changed by someone else (the next sync re-reads it)")
         if resp.status not in (200, 204, 404, 410):
