@@ -21,7 +21,7 @@ from boundaryd import ical
 from boundaryd.app import App
 from boundaryd.backends import caldav_backend
 from boundaryd.backends.caldav_backend import CaldavBackend
-from boundaryd.errors import Conflict412, RuntimeFailure
+from boundaryd.errors import BadInput, Conflict412, RuntimeFailure
 from boundaryd.model import Occurrence
 from boundaryd.rules import load_rules
 from caldav_servers import FaultProxy, radicale_htpasswd_server, radicale_server, xandikos_server  # noqa: F401
@@ -559,3 +559,31 @@ def test_weak_etags_are_checked_by_reading_before_writing(radicale: DavServer) -
         with pytest.raises(Conflict412):
             b.delete_block(renamed.uid)
         assert "my notes" in get(server, name).to_ical().decode()
+
+
+def test_the_password_from_a_file_or_a_systemd_credential(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server: DavServer = request.getfixturevalue("radicale_htpasswd_server")
+    secret = tmp_path / "caldav-pass"
+    secret.write_text((server.password or "") + "\n")
+    secret.chmod(0o600)
+    path = tmp_path / "rules.yaml"
+    calendar = f"  caldav: {{url: {server.url}, username: {server.username}, password_file: {secret}}}"
+    path.write_text(RULES.format(owner=OWNER, calendar=calendar, blocks=BLOCKS))
+    assert len(sync(tmp_path, load_rules(path)).plan.calendar_changes) == 3
+
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    (creds / "caldav-password").write_text(server.password or "")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
+    path.write_text(
+        RULES.format(
+            owner=OWNER, calendar=f"  caldav: {{url: {server.url}, username: {server.username}}}", blocks=BLOCKS
+        )
+    )
+    assert sync(tmp_path, load_rules(path), 1).plan.calendar_changes == ()
+
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY")
+    with pytest.raises(BadInput, match="has no password"):
+        sync(tmp_path, load_rules(path), 2)
