@@ -134,6 +134,7 @@ def test_a_recurring_invitation_with_an_override_and_an_exdate(server: DavServer
     ]
     assert all(mine(o) == "NEEDS-ACTION" and o.organizer == "bob@client.example" for o in snap.occurrences)
     assert wire.methods()[0] == "OPTIONS" and wire.methods().count("REPORT") in (1, 2)  # + a multiget on Xandikos
+    assert next(c[2] for c in wire.calls if c[0] == "REPORT").get("Depth") == "0"  # sync-collection: RFC 6578 3.2
     assert b.tells_organizer is (server.name == "xandikos")
     # no 401 round trip with a password: the credentials go with the first request
     assert all(c[3] != 401 for c in wire.calls)

@@ -190,7 +190,7 @@ class CaldavBackend:
                 "REPORT",
                 self.url,
                 SYNC_BODY.format(token=_xml_escape(token)),
-                {"Depth": "1"},
+                {"Depth": "0"},  # RFC 6578 3.2: Depth 0; the depth is sync-level
                 refused_ok=True,
                 not_implemented_ok=True,
             )
