@@ -100,7 +100,7 @@ class CaldavBackend:
         self._tells: bool | None = None
         self._by_etags = False  # the server has no sync-collection: list ETags with PROPFIND
         self._stale: set[str] = set()  # written by us in this sync: re-read before another edit
-        self._attendee_only = False  # the server lets attendees change only their PARTSTAT
+        self._no_flag_marks = False  # the server refused CATEGORIES on an attendee's copy
 
     @classmethod
     def from_rules(cls, rules: Any, url: str, sync_state: SyncState | None) -> CaldavBackend:
@@ -405,9 +405,10 @@ class CaldavBackend:
         self._uid_href.pop(uid, None)
 
     def decline(self, occ: Occurrence, owner_emails: tuple[str, ...], comment: str) -> None:
-        """PARTSTAT=DECLINED with the message as COMMENT. A scheduling server that lets attendees
-        change only their ATTENDEE entry (RFC 6638 3.1, e.g. Xandikos) gets PARTSTAT alone."""
-        for text in (comment, None) if not self._attendee_only else (None,):
+        """PARTSTAT=DECLINED with the message as COMMENT; where a scheduling server refuses that
+        (RFC 6638 3.1), PARTSTAT alone. Xandikos refuses an attendee's override for one instance
+        of a series whatever it holds: that is a ChangeRefused, reported once."""
+        for text in (comment, None):
             found = self._resource(occ.uid)
             if found is None or self._tz is None:
                 return
@@ -418,8 +419,7 @@ class CaldavBackend:
                 return
             except _Precondition as e:
                 if e.name == "attendee-allowed" and text is not None:
-                    self._attendee_only = True  # try again with PARTSTAT alone
-                    continue
+                    continue  # try again with PARTSTAT alone
                 raise ChangeRefused(
                     f"caldav {self.url}: the server refuses the decline of {occ.uid}"
                     + (f" on {occ.start:%Y-%m-%d %H:%M}" if occ.recurrence_id is not None else "")
@@ -428,7 +428,7 @@ class CaldavBackend:
 
     def flag(self, occ: Occurrence) -> None:
         """CATEGORIES:Conflict, where the server lets the attendee change it."""
-        if self._attendee_only:
+        if self._no_flag_marks:
             return
         found = self._resource(occ.uid)
         if found is None or self._tz is None:
@@ -440,7 +440,7 @@ class CaldavBackend:
         except _Precondition as e:
             if e.name != "attendee-allowed":
                 raise RuntimeFailure(f"caldav {self.url}: the server refused the flag on {href} ({e.name})") from None
-            self._attendee_only = True  # the notice still lists it
+            self._no_flag_marks = True  # CATEGORIES is the organizer's here; the notice lists the flag
 
     def flush(self) -> None:
         """Every change was already written, one conditional request each."""
