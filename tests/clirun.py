@@ -72,7 +72,7 @@ class Env:
         cmd = [sys.executable, "-m", "boundaryd", "--rules", str(self.rules), "--state", str(self.state), *args]
         full = {**os.environ, "PYTHONIOENCODING": "utf-8", **(env or {})}
         full.pop("NOTIFY_SOCKET", None)
-        p = subprocess.run(cmd, capture_output=True, text=True, env=full, timeout=120)
+        p = subprocess.run(cmd, capture_output=True, text=True, env=full, timeout=120, check=False)
         if check is not None and p.returncode != check:
             raise AssertionError(f"{cmd} exited {p.returncode}\nstdout:\n{p.stdout}\nstderr:\n{p.stderr}")
         return p

@@ -9,8 +9,6 @@ import textwrap
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from boundaryd.ical import block_events, expand_blocks
 from boundaryd.model import Attendee, BlockInstance, Occurrence
 from boundaryd.rules import Rules, load_rules_text

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
+
 from boundaryd.app import App
 from boundaryd.model import Occurrence, Snapshot
 from boundaryd.rules import load_rules

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import icalendar
 import pytest
+
 from clirun import NOW, calendar_of, invite, make_env
 from test_sync import at
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import icalendar
+
 from boundaryd.app import App
 from boundaryd.mail import Outbox
 from boundaryd.rules import load_rules

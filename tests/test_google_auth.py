@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from boundaryd import google_auth
 from boundaryd.errors import BadInput
 from fake_google import CALENDAR_SCOPE, FakeGoogle, FakeOAuth, check_no_rejections

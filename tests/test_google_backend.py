@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from boundaryd.backends import google_backend as gb
 from boundaryd.backends.google_backend import GoogleBackend, RetryPolicy, event_id_for
 from boundaryd.errors import BadInput, RuntimeFailure

@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from boundaryd.app import App
 from boundaryd.errors import RuntimeFailure
 from boundaryd.rules import load_rules

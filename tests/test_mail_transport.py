@@ -12,6 +12,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+
 from boundaryd.errors import BadInput, RuntimeFailure
 from boundaryd.mail import Outbox, SmtpTransport, deliver
 from boundaryd.secrets import read_secret

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 import recurring_ical_events
+
 from clirun import NOW, OWNER, calendar_of, invite, make_env
 
 TZ = ZoneInfo("America/Toronto")

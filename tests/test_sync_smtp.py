@@ -4,6 +4,7 @@ nothing the second time, and nothing lost while the mail server is down."""
 from __future__ import annotations
 
 import icalendar
+
 from clirun import NOW, OWNER, calendar_of, invite, make_env
 from smtp_server import SmtpServer, free_port
 from test_sync import at

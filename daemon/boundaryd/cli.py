@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 import sys
 import traceback
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -293,12 +292,3 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     return 0
 
-
-def entry() -> None:
-    sys.exit(main())
-
-
-def _json_default(o: Any) -> Any:  # pragma: no cover
-    if isinstance(o, (date, datetime)):
-        return o.isoformat()
-    raise TypeError(o)
