@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import threading
 import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -17,6 +15,7 @@ from boundaryd.app import App
 from boundaryd.backends import caldav_backend
 from boundaryd.errors import RuntimeFailure
 from boundaryd.rules import load_rules
+from caldav_servers import FaultProxy
 from clirun import OWNER, calendar_of, invite
 from dav_servers import DavServer, free_port, put_event, start_radicale, start_xandikos
 from smtp_server import SmtpServer
@@ -129,73 +128,13 @@ def test_someone_elses_change_is_never_overwritten(tmp_path: Path, radicale: Dav
     assert "Listing review (moved)" in body and "PARTSTAT=DECLINED" in body
 
 
-def _pump(src: socket.socket, dst: socket.socket) -> None:
-    src.settimeout(10)
-    try:
-        while chunk := src.recv(65536):
-            dst.sendall(chunk)
-    except OSError:
-        pass
-    try:
-        dst.shutdown(socket.SHUT_WR)
-    except OSError:
-        pass
-
-
-class FaultyProxy:
-    """A TCP proxy in front of a server that can refuse, hang, answer 503 or cut a connection."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target = target_port
-        self.mode = "pass"  # pass | hang | cut | error
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        self.stop = threading.Event()
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        self.sock.settimeout(0.2)
-        while not self.stop.is_set():
-            try:
-                client, _ = self.sock.accept()
-            except OSError:
-                continue
-            threading.Thread(target=self._handle, args=(client,), daemon=True).start()
-
-    def _handle(self, client: socket.socket) -> None:
-        mode = self.mode
-        with client:
-            if mode == "hang":
-                self.stop.wait(30)
-                return
-            if mode == "error":
-                client.recv(65536)
-                client.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-                return
-            upstream = socket.create_connection(("127.0.0.1", self.target))
-            with upstream:
-                if mode == "cut":  # the request reaches the server; the answer never comes back
-                    upstream.sendall(client.recv(1 << 20))
-                    return
-                back = threading.Thread(target=_pump, args=(upstream, client), daemon=True)
-                back.start()
-                _pump(client, upstream)
-                back.join(10)
-
-    def close(self) -> None:
-        self.stop.set()
-        self.sock.close()
-
-
 @pytest.mark.parametrize("fault", ["down", "hang", "cut", "error"])
 def test_faults_fail_in_one_line_and_the_next_sync_finishes(
     tmp_path: Path, radicale: DavServer, monkeypatch: pytest.MonkeyPatch, fault: str
 ) -> None:
     put_event(radicale, "single.ics", calendar_of(invite("single@t", "Listing review", at(1, 9))))
     server_port = int(radicale.root.rsplit(":", 1)[1].strip("/"))
-    proxy = FaultyProxy(server_port)
+    proxy = FaultProxy(server_port)
     url = radicale.url.replace(str(server_port), str(proxy.port if fault != "down" else free_port()))
     monkeypatch.setattr(caldav_backend, "TIMEOUT", 2)
     rules = rules_for(tmp_path, url)

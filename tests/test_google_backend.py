@@ -20,6 +20,7 @@ from boundaryd.errors import BadInput, RuntimeFailure
 from boundaryd.model import BlockEvent
 from boundaryd.rules import load_rules_text
 from fake_google import FakeGoogle, FakeOAuth, check_no_rejections, write_token_file
+from test_google_sync import BLOCKS
 
 TZ = ZoneInfo("America/Toronto")
 NOW = datetime(2026, 11, 23, 7, 0, tzinfo=TZ)  # a Monday
@@ -41,26 +42,17 @@ class MemState:
             self.data[key] = value
 
 
-RULES = """\
+RULES = (
+    """\
 version: 1
 timezone: America/Toronto
 owner: {{name: Alice Agent, emails: [alice@example.com]}}
 calendar:
   google: {{calendar_id: primary, token_file: {token}, api_endpoint: "{endpoint}"{extra}}}
 blocks:
-  - id: prospecting
-    title: Prospecting calls
-    kind: prospecting
-    days: weekdays
-    start: "08:30"
-    end: "11:00"
-    policy: decline
-  - id: call-return
-    kind: call-return
-    days: weekdays
-    times: ["11:30", "16:30"]
-    duration: 30m
-    policy: flag
+"""
+    + BLOCKS
+    + """\
   - id: family
     kind: family
     days: daily
@@ -74,6 +66,7 @@ blocks:
     all_day: true
     policy: decline
 """
+)
 
 
 @pytest.fixture
