@@ -13,9 +13,8 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
@@ -23,46 +22,9 @@ sys.path.insert(0, str(HERE.parent / "daemon"))
 
 from boundaryd.app import App
 from boundaryd.rules import load_rules
+from clirun import BLOCKS  # ordinary block events (allow lists rule out focus time)
 from fake_google import FakeGoogle, FakeOAuth, write_token_file
-
-TZ = ZoneInfo("America/Toronto")
-NOW = datetime(2026, 11, 23, 7, 0, tzinfo=TZ)
-
-RULES = """\
-version: 1
-timezone: America/Toronto
-owner: {{name: Alice Agent, emails: [alice@example.com]}}
-calendar:
-  google: {{calendar_id: primary, token_file: {token}, api_endpoint: "{endpoint}"}}
-notify:
-  replies: auto
-blocks:
-  - id: prospecting
-    title: Prospecting calls
-    kind: prospecting
-    days: weekdays
-    start: "08:30"
-    end: "11:00"
-    policy: decline
-    allow: {{people: ["*@bigclient.example"]}}
-  - id: call-return
-    kind: call-return
-    days: weekdays
-    times: ["11:30", "16:30"]
-    duration: 30m
-    policy: flag
-"""
-
-
-def invitation(summary: str, start: datetime) -> dict[str, object]:
-    return {
-        "summary": summary,
-        "start": {"dateTime": start.isoformat(), "timeZone": "America/Toronto"},
-        "end": {"dateTime": (start + timedelta(hours=1)).isoformat(), "timeZone": "America/Toronto"},
-        "organizer": {"email": "bob@partner.example"},
-        "attendees": [{"email": "bob@partner.example", "responseStatus": "accepted"},
-                      {"email": "alice@example.com", "responseStatus": "needsAction"}],
-    }
+from test_google_sync import NOW, RULES, invitation
 
 
 def main() -> int:
@@ -74,9 +36,9 @@ def main() -> int:
         token = state / "google-token.json"
         write_token_file(token, oauth)
         rules_path = Path(tmp) / "rules.yaml"
-        rules_path.write_text(RULES.format(token=token, endpoint=google.api_endpoint))
+        rules_path.write_text(RULES.format(token=token, endpoint=google.api_endpoint, blocks=BLOCKS))
         rules = load_rules(rules_path)
-        google.add_event(invitation("Existing meeting", datetime(2026, 11, 24, 14, 0, tzinfo=TZ)))
+        google.add_event(invitation("Existing meeting", NOW.replace(day=24, hour=14)))
 
         results: list[tuple[str, int, int]] = []
 
@@ -90,7 +52,7 @@ def main() -> int:
         cycle("first sync (writes the blocks)", -1, 0)
         cycle("unchanged calendar", 1, 1)
         cycle("unchanged calendar, again", 1, 2)
-        google.add_event(invitation("Intrusion on prospecting", datetime(2026, 11, 25, 9, 0, tzinfo=TZ)))
+        google.add_event(invitation("Intrusion on prospecting", NOW.replace(day=25, hour=9)))
         cycle("one new conflicting invitation", 2, 3)
         cycle("unchanged calendar after the decline", 1, 4)
         oauth.stop()

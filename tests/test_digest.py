@@ -33,3 +33,14 @@ def test_digest_collects_then_sends_one_notice(tmp_path) -> None:
     assert len(entries) == 1 and "2 declined, 1 flagged" in entries[0].subject
     app.flush_digest(rules, NOW + timedelta(minutes=120))  # nothing new: nothing sent
     assert len(Outbox(e.state / "outbox").entries()) == 1
+
+
+def test_owner_alert_needs_no_calendar_and_goes_out_once(tmp_path) -> None:
+    e = make_env(tmp_path)
+    e.calendar.mkdir()  # the calendar is what is broken
+    rules = load_rules(e.rules)
+    app = App(e.rules, e.state)
+    for _ in range(2):
+        app.notify_owner(rules, "sync is failing", "caldav: connection refused\r\nBcc: x@evil.example", "fault-1")
+    (entry,) = Outbox(e.state / "outbox").entries()
+    assert entry.subject == "boundaryd: sync is failing" and entry.state == "outbox"

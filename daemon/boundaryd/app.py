@@ -7,8 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import BadInput
-from .executor import Executor, SyncResult
+from .executor import Executor, SyncResult, send_owner_alert
 from .journal import Journal
 from .rules import Rules, load_rules
 
@@ -76,15 +75,4 @@ class App:
         self.executor(rules).flush_digest(now_in(rules, now))
 
     def notify_owner(self, rules: Rules, subject: str, text: str, key: str) -> None:
-        ex = Executor(rules, _NoCalendar(), self.journal, self.state_dir, self.transport(rules))
-        ex.owner_alert(subject, text, now_in(rules, None), key)
-
-
-class _NoCalendar:
-    """Owner alerts need no calendar (it may be the very thing that is down)."""
-
-    name = "none"
-    tells_organizer = False
-
-    def __getattr__(self, item: str) -> Any:
-        raise BadInput("internal: no calendar for owner alerts")
+        send_owner_alert(rules, self.state_dir, self.transport(rules), subject, text, now_in(rules, None), key)

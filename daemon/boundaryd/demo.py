@@ -11,7 +11,7 @@ import click
 import icalendar
 
 from .app import App
-from .backends.ics import write_atomic
+from .fsutil import write_atomic
 from .ical import new_calendar
 from .render import plan_summary, week_table
 from .rules import schema_text

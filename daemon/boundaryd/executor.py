@@ -297,13 +297,17 @@ class Executor:
         self._deliver(result)
         return str(msg["Subject"])
 
-    def owner_alert(self, subject: str, text: str, now: datetime, key: str) -> None:
-        from .notice import build_owner_alert
 
-        if self.journal.message_known("alert-" + key):
-            return
-        msg = build_owner_alert(rules=self.rules, subject=subject, text=text, now=now, key=key)
-        self.journal.hold_messages("alert", [PendingMessage("alert-" + key, "alert", [], [], b"")])
-        self.outbox().put("alert-" + key, msg)
-        self.journal.message_queued("alert-" + key)
-        self._deliver(SyncResult(plan=Plan(now, now, now, (), (), ()), executed=False))
+def send_owner_alert(
+    rules: Rules, state_dir: Path, transport: Any | None, subject: str, text: str, now: datetime, key: str
+) -> None:
+    """A one-off email to the owner (the daemon failing, a rules file that does not validate).
+
+    It needs no calendar (that may be what is down); the outbox refuses a second copy of a key.
+    """
+    from .mail import Outbox, deliver
+    from .notice import build_owner_alert
+
+    box = Outbox(state_dir / "outbox")
+    if box.put("alert-" + key, build_owner_alert(rules=rules, subject=subject, text=text, now=now, key=key)):
+        deliver(box, transport)

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import getpass
 import json
-import os
 import socket
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import BadInput, RuntimeFailure
+from .fsutil import write_atomic
 
 if TYPE_CHECKING:
     from google.oauth2.credentials import Credentials
@@ -34,24 +33,8 @@ def default_token_file(state_dir: str | Path) -> Path:
     return Path(state_dir) / TOKEN_NAME
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Write atomically, mode 0600 from the start (never readable by others, not even briefly)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".google-token.", dir=str(path.parent))
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_credentials(creds: Credentials, token_file: Path) -> None:
-    _write_private(token_file, creds.to_json())
+    write_atomic(token_file, creds.to_json().encode(), mode=0o600)  # never readable by others
 
 
 def _read_client_secrets(client_secrets: Path) -> dict[str, Any]:

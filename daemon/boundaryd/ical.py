@@ -94,7 +94,7 @@ def _email(value: Any) -> str:
     return s.strip().lower()[:320]
 
 
-def _as_local(value: date | datetime, tz: ZoneInfo) -> datetime:
+def as_local(value: date | datetime, tz: ZoneInfo) -> datetime:
     if isinstance(value, datetime):
         if value.tzinfo is None:  # floating: the owner's wall clock
             return value.replace(tzinfo=tz)
@@ -138,10 +138,10 @@ def occurrence_from(comp: icalendar.Component, tz: ZoneInfo, in_series: bool) ->
     props: dict[str, Any] = dict(comp)
     start_v = props["DTSTART"].dt
     all_day = not isinstance(start_v, datetime)
-    start = _as_local(start_v, tz)
+    start = as_local(start_v, tz)
     end_p = props.get("DTEND")
     if end_p is not None:
-        end = _as_local(end_p.dt, tz)
+        end = as_local(end_p.dt, tz)
     elif props.get("DURATION") is not None:
         end = start + props["DURATION"].dt
     else:
@@ -151,7 +151,7 @@ def occurrence_from(comp: icalendar.Component, tz: ZoneInfo, in_series: bool) ->
     rid: date | datetime | None = None
     if in_series and props.get("RECURRENCE-ID") is not None:
         r = props["RECURRENCE-ID"].dt
-        rid = _as_local(r, tz) if isinstance(r, datetime) else r
+        rid = as_local(r, tz) if isinstance(r, datetime) else r
     organizer = props.get("ORGANIZER")
     block = props.get(BLOCK_PROP)
     try:
@@ -370,12 +370,12 @@ def expand_blocks(
     for inst in recurring_ical_events.of(cal).between(start - timedelta(days=2), end + timedelta(days=1)):
         bid = str(inst[BLOCK_PROP])
         block = rules.block(bid)
-        s = _as_local(inst["DTSTART"].dt, tz)
+        s = as_local(inst["DTSTART"].dt, tz)
         all_day = not isinstance(inst["DTSTART"].dt, datetime)
         if all_day:
             e_ = datetime.combine(s.date() + timedelta(days=1), time(0), tz)
         else:
-            e_ = (s.astimezone(timezone.utc) + inst["DURATION"].dt).astimezone(tz) if inst.get("DURATION") else _as_local(inst["DTEND"].dt, tz)
+            e_ = (s.astimezone(timezone.utc) + inst["DURATION"].dt).astimezone(tz) if inst.get("DURATION") else as_local(inst["DTEND"].dt, tz)
         if s < end and e_ > start:
             out.append(BlockInstance(block=bid, title=block.label, kind=block.kind, start=s, end=e_, all_day=all_day))
     out.sort(key=lambda b: (b.start, b.block))
@@ -393,7 +393,7 @@ def _same_instant(a: date | datetime, b: date | datetime, tz: ZoneInfo) -> bool:
     if isinstance(a, datetime) != isinstance(b, datetime):
         return False
     if isinstance(a, datetime) and isinstance(b, datetime):
-        return _as_local(a, tz) == _as_local(b, tz)
+        return as_local(a, tz) == as_local(b, tz)
     return a == b
 
 

@@ -40,7 +40,6 @@ import contextlib
 import email
 import email.policy
 import email.utils
-import errno
 import fcntl
 import hashlib
 import json
@@ -58,6 +57,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from .errors import BadInput, RuntimeFailure
+from .fsutil import fsync_dir, write_synced
 from .secrets import read_secret
 
 __all__ = [
@@ -204,11 +204,11 @@ class Outbox:
                 return False
             data = msg.as_bytes(policy=_POLICY)
             tmp = self.path / "tmp" / f"bd.{h}"
-            _write_synced(tmp, data)
+            write_synced(tmp, data)
             self._append({"h": h, "k": key, "s": "queued" if send else "outbox"})
             os.rename(tmp, self.path / "new" / f"bd.{h}")
-            _fsync_dir(self.path / "new")
-            _fsync_dir(self.path / "tmp")
+            fsync_dir(self.path / "new")
+            fsync_dir(self.path / "tmp")
             return True
 
     def pending(self) -> list[tuple[str, EmailMessage]]:
@@ -233,8 +233,8 @@ class Outbox:
             src = self._find(h, sent=False)
             if src is not None:
                 os.rename(src, self.path / self.SENT / "cur" / f"bd.{h}:2,S")
-                _fsync_dir(self.path / self.SENT / "cur")
-                _fsync_dir(src.parent)
+                fsync_dir(self.path / self.SENT / "cur")
+                fsync_dir(src.parent)
             if self._ledger().get(h, ("", ""))[1] != "sent":
                 self._append({"h": h, "s": "sent"})
 
@@ -348,35 +348,9 @@ class Outbox:
                 h = tmp.name[3:]
                 if h in ledger and self._find(h, sent=False) is None and self._find(h, sent=True) is None:
                     os.rename(tmp, self.path / "new" / tmp.name)
-                    _fsync_dir(self.path / "new")
+                    fsync_dir(self.path / "new")
                 else:
                     tmp.unlink(missing_ok=True)
-
-
-def _write_synced(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        view = memoryview(data)
-        while view:
-            n = os.write(fd, view)
-            view = view[n:]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError as e:  # some filesystems refuse fsync on directories
-        if e.errno not in (errno.EINVAL, errno.EBADF):
-            raise
-    finally:
-        os.close(fd)
 
 
 # --- SMTP ----------------------------------------------------------------------------------

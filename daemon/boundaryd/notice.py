@@ -29,6 +29,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from . import model
+from .ical import as_local
 from .mail import (
     MAX_MESSAGE_BYTES,
     clean_header,
@@ -79,12 +80,12 @@ def build_notice(
 ) -> EmailMessage:
     """One email for the new conflicts of a sync (or a digest)."""
     tz = _tz(rules)
-    cs = sorted(conflicts, key=lambda c: (_local(c.occurrence.start, tz), c.occurrence.uid))
+    cs = sorted(conflicts, key=lambda c: (as_local(c.occurrence.start, tz), c.occurrence.uid))
     counts = Counter(c.decision for c in cs)
     subject = "boundaryd: " + (_counts(counts) or "no new conflicts")
-    days = sorted({_local(c.occurrence.start, tz).date() for c in cs})
+    days = sorted({as_local(c.occurrence.start, tz).date() for c in cs})
     grid_days = days[:GRID_MAX_DAYS]
-    intro = f"boundaryd checked your calendar on {_fmt_dt(_local(now, tz))} ({_zone(rules)})."
+    intro = f"boundaryd checked your calendar on {_fmt_dt(as_local(now, tz))} ({_zone(rules)})."
     counted = (_counts(counts) + ".") if cs else "Nothing new."
     more_days = len(days) - len(grid_days)
     grid_note = (
@@ -122,21 +123,21 @@ def build_weekly_preview(
     or Sunday (a preview sent before the week starts), else today.
     """
     tz = _tz(rules)
-    today = _local(now, tz).date()
+    today = as_local(now, tz).date()
     if start is None:
         start = today + timedelta(days=7 - today.weekday()) if today.weekday() >= 5 else today
     days = [start + timedelta(days=i) for i in range(7)]
     lo = datetime.combine(days[0], time(0), tz)
     hi = datetime.combine(days[-1] + timedelta(days=1), time(0), tz)
-    week_blocks = [b for b in blocks if _local(b.end, tz) > lo and _local(b.start, tz) < hi]
+    week_blocks = [b for b in blocks if as_local(b.end, tz) > lo and as_local(b.start, tz) < hi]
     cs = sorted(
-        (c for c in conflicts if lo <= _local(c.occurrence.start, tz) < hi),
-        key=lambda c: (_local(c.occurrence.start, tz), c.occurrence.uid),
+        (c for c in conflicts if lo <= as_local(c.occurrence.start, tz) < hi),
+        key=lambda c: (as_local(c.occurrence.start, tz), c.occurrence.uid),
     )
     span = f"{_fmt_day(days[0])} – {_fmt_day(days[-1])}"
     n = len(cs)
     subject = f"boundaryd: your week ahead, {span}" + (f" ({n:,} conflict{'s' if n != 1 else ''})" if n else "")
-    protected = sum(((_local(b.end, tz) - _local(b.start, tz)) for b in week_blocks if not b.all_day), timedelta())
+    protected = sum(((as_local(b.end, tz) - as_local(b.start, tz)) for b in week_blocks if not b.all_day), timedelta())
     hours = protected.total_seconds() / 3600
     intro = (
         f"Your week ahead, {span}: {len(week_blocks)} protected block{'s' if len(week_blocks) != 1 else ''}"
@@ -146,7 +147,7 @@ def build_weekly_preview(
     def render(n_detail: int) -> tuple[str, str]:
         text = [intro, ""]
         for d in days:
-            items = sorted((b for b in week_blocks if _local(b.start, tz).date() == d), key=lambda b: (not b.all_day, b.start))
+            items = sorted((b for b in week_blocks if as_local(b.start, tz).date() == d), key=lambda b: (not b.all_day, b.start))
             line = ", ".join(f"{clean_header(b.title, 60)} {_span_local(b.start, b.end, b.all_day, tz)}" for b in items)
             text.append(f"{_fmt_day(d):<11} {line or '-'}")
         text.append("")
@@ -237,14 +238,6 @@ def _zone(rules: Any) -> str:
     return str(getattr(rules, "timezone", None) or _tz(rules).key)
 
 
-def _local(value: datetime | date, tz: ZoneInfo) -> datetime:
-    if not isinstance(value, datetime):
-        return datetime.combine(value, time(0), tz)
-    if value.tzinfo is None:
-        return value.replace(tzinfo=tz)
-    return value.astimezone(tz)
-
-
 def _fmt_day(d: date) -> str:
     return f"{_DAYS[d.weekday()]} {d.day} {_MONTHS[d.month - 1]}"
 
@@ -260,7 +253,7 @@ def _hm(t: datetime, day_start: datetime | None = None) -> str:
 
 
 def _span_local(start: datetime | date, end: datetime | date, all_day: bool, tz: ZoneInfo) -> str:
-    s, e = _local(start, tz), _local(end, tz)
+    s, e = as_local(start, tz), as_local(end, tz)
     if all_day:
         last = (e - timedelta(seconds=1)).date()
         return "all day" if last <= s.date() else f"all day to {_fmt_day(last)}"
@@ -270,7 +263,7 @@ def _span_local(start: datetime | date, end: datetime | date, all_day: bool, tz:
 
 
 def _when(occ: model.Occurrence, tz: ZoneInfo) -> str:
-    s = _local(occ.start, tz)
+    s = as_local(occ.start, tz)
     return f"{_fmt_day(s.date())} {s.year}, {_span_local(occ.start, occ.end, occ.all_day, tz)}"
 
 
@@ -292,9 +285,9 @@ class _Facts:
 
 def _block_title(c: model.Conflict, rules: Any, blocks: Sequence[model.BlockInstance], tz: ZoneInfo) -> str:
     occ = c.occurrence
-    s, e = _local(occ.start, tz), _local(occ.end, tz)
+    s, e = as_local(occ.start, tz), as_local(occ.end, tz)
     for b in blocks:
-        if b.block == c.block and _local(b.start, tz) < max(e, s + timedelta(seconds=1)) and _local(b.end, tz) > s:
+        if b.block == c.block and as_local(b.start, tz) < max(e, s + timedelta(seconds=1)) and as_local(b.end, tz) > s:
             return f"{clean_header(b.title, 80)} ({_span_local(b.start, b.end, b.all_day, tz)})"
     for b in getattr(rules, "blocks", ()) or ():
         if getattr(b, "id", None) == c.block:
@@ -308,9 +301,9 @@ def _facts(c: model.Conflict, rules: Any, blocks: Sequence[model.BlockInstance],
     name = clean_header(occ.organizer_name, 80)
     addr = clean_header(occ.organizer, 120)
     who = f"{name} <{addr}>" if name and addr else (name or addr or "(no organizer: your own event)")
-    length = _local(occ.end, tz) - _local(occ.start, tz)
+    length = as_local(occ.end, tz) - as_local(occ.start, tz)
     offered = ", ".join(
-        f"{_fmt_day(_local(a, tz).date())} {_span_local(a, _local(a, tz) + length, False, tz)}" for a in c.alternatives[:5]
+        f"{_fmt_day(as_local(a, tz).date())} {_span_local(a, as_local(a, tz) + length, False, tz)}" for a in c.alternatives[:5]
     )
     others = [b for b in c.blocks if b != c.block]
     block = _block_title(c, rules, blocks, tz)
@@ -454,7 +447,7 @@ def _grid_html(
         d0 = datetime.combine(d, time(0), tz)
         d1 = datetime.combine(d + timedelta(days=1), time(0), tz)
         for b in blocks:
-            s, e = _local(b.start, tz), _local(b.end, tz)
+            s, e = as_local(b.start, tz), as_local(b.end, tz)
             if s < d1 and e > d0:
                 if b.all_day:
                     allday_blocks[d].append(b)
@@ -462,7 +455,7 @@ def _grid_html(
                     timed_blocks[d].append((max(s, d0), min(e, d1), b))
         for c in cs:
             o = c.occurrence
-            s, e = _local(o.start, tz), _local(o.end, tz)
+            s, e = as_local(o.start, tz), as_local(o.end, tz)
             e = max(e, s + timedelta(minutes=1))
             if s < d1 and e > d0:
                 if o.all_day:
@@ -552,9 +545,9 @@ def _legend(blocks: Sequence[model.BlockInstance], cs: Sequence[model.Conflict],
     shown_days = set(days)
     kinds: dict[str, str] = {}
     for b in blocks:
-        if _local(b.start, tz).date() in shown_days and b.kind not in kinds and len(kinds) < 12:
+        if as_local(b.start, tz).date() in shown_days and b.kind not in kinds and len(kinds) < 12:
             kinds[b.kind] = clean_header(b.title, 40)
-    decisions = sorted({c.decision for c in cs if _local(c.occurrence.start, tz).date() in shown_days}, key=_ORDER.index)
+    decisions = sorted({c.decision for c in cs if as_local(c.occurrence.start, tz).date() in shown_days}, key=_ORDER.index)
     chips = [
         f"<span style=\"display:inline-block;margin:0 10px 2px 0\"><span style=\"background:{_KIND_BG.get(k, '#e8eaed')};"
         f"border:1px solid #dadce0\">&nbsp;&nbsp;&nbsp;&nbsp;</span> {_e(t)}</span>"

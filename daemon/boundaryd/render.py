@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
+from .mail import clean_header
 from .model import BlockInstance, Conflict, Decision, Plan
 
 _MARK = {
@@ -18,10 +19,8 @@ _MARK = {
 
 
 def _safe(text: str, limit: int = 60) -> str:
-    """Invitation text on one line, no control characters, bounded."""
-    clean = "".join(ch if ch.isprintable() else " " for ch in text)
-    clean = " ".join(clean.split())
-    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
+    """Invitation text on one line for the terminal: the same cleaning as an email header."""
+    return clean_header(text, limit)
 
 
 def hm(t: datetime) -> str:

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from . import fsutil
 from .errors import BadInput, RuntimeFailure
 
 UNIT_NAME = "boundaryd.service"
@@ -122,14 +123,9 @@ def systemctl_works(runner: Runner = run_systemctl) -> bool:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
-        tmp.write_text(text, encoding="utf-8")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        fsutil.write_atomic(path, text.encode("utf-8"), mode=0o644)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise RuntimeFailure(f"{path}: cannot write the unit: {exc.strerror or exc}") from exc
 
 

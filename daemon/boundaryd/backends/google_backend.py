@@ -19,10 +19,8 @@ import base64
 import hashlib
 import json
 import logging
-import os
 import random
 import re
-import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -32,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from ..errors import BadInput, RuntimeFailure
+from ..fsutil import write_atomic
 from ..model import Attendee, BlockEvent, Occurrence, OwnedEvent, Skipped, Snapshot
 
 if TYPE_CHECKING:
@@ -267,11 +266,7 @@ class GoogleBackend:
     def _save_cache(self, data: dict[str, Any]) -> None:
         self._cache = data
         try:
-            self.cache_file.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".google-cache.", dir=str(self.cache_file.parent))
-            with os.fdopen(fd, "w") as f:
-                json.dump(data, f, separators=(",", ":"))
-            os.replace(tmp, self.cache_file)
+            write_atomic(self.cache_file, json.dumps(data, separators=(",", ":")).encode(), mode=0o600)
         except OSError as e:
             raise RuntimeFailure(f"{self.cache_file}: cannot save the Google cache ({e.strerror})") from None
         self._state_set("synctoken", data["token"])

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -12,6 +10,7 @@ import icalendar
 
 from .. import ical
 from ..errors import BadInput, Conflict412, RuntimeFailure
+from ..fsutil import write_atomic
 from ..model import BlockEvent, Occurrence, Snapshot
 
 
@@ -81,8 +80,10 @@ class IcsBackend:
         if not self._dirty or self._cal is None:
             return
         self._check_unchanged()
-        data = self._cal.to_ical()
-        write_atomic(self.path, data)
+        try:
+            write_atomic(self.path, self._cal.to_ical())
+        except OSError as e:
+            raise RuntimeFailure(f"{self.path}: cannot write the calendar ({e.strerror or e})") from None
         st = self.path.stat()
         self._stat = (st.st_mtime_ns, st.st_size)
         self._dirty = False
@@ -95,35 +96,3 @@ class IcsBackend:
             now = None
         if now != self._stat:
             raise Conflict412(f"{self.path}: changed by someone else during the sync (run it again)")
-
-
-def write_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
-    """Temporary file in the same folder, fsync, rename, fsync the folder: all or nothing."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if mode is None:
-        try:
-            mode = path.stat().st_mode & 0o777
-        except FileNotFoundError:
-            mode = 0o600
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(tmp, mode)
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError as e:
-        raise RuntimeFailure(f"{path}: cannot write ({e.strerror})") from None
