@@ -205,6 +205,9 @@ def test_why_explains_rule_by_rule(env) -> None:
     out = env.run("why", "series@t", "--now", NOW).stdout
     assert "Wed Nov 25" in out and "decline" in out and "policy decline" in out
     assert "no occurrence" in env.run("why", "nope@t", "--now", NOW).stdout
+    env.run("sync", "--now", NOW)  # after the sync, why still says what was decided, and why
+    after = env.run("why", "series@t", "--now", NOW).stdout
+    assert "declined by boundaryd on" in after and "policy decline" in after
 
 
 def test_missing_calendar_file_is_created_on_first_sync(tmp_path: Path) -> None:

@@ -147,7 +147,7 @@ def why(obj: Obj, event_uid: str, calendar: str | None, now: str | None) -> None
     t = now_in(rules, _parse_now(now))
     ex = app.executor(rules)
     snap = ex.snapshot(t)
-    click.echo(explain(rules, snap, t, ex.memory(), event_uid))
+    click.echo(explain(rules, snap, t, ex.memory(), event_uid, app.journal.actions_in_state("decline", "done")))
 
 
 @cli.command()

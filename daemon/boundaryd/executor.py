@@ -158,7 +158,7 @@ class Executor:
                 self.backend.put_block(ch.event)
             _step(f"change:{i}")
         refused: list[str] = []
-        refused_before = self.journal.refused("decline")
+        refused_before = self.journal.actions_in_state("decline", "refused")
         for i, c in enumerate(p.declines):
             if c.occurrence.key in refused_before:  # this server will not take it: reported once
                 _step(f"decline:{i}")

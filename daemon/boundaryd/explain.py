@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from .model import Snapshot
@@ -10,7 +11,15 @@ from .render import _safe, span
 from .rules import Rules
 
 
-def explain(rules: Rules, snap: Snapshot, now: datetime, memory: Memory, uid: str) -> str:
+def explain(
+    rules: Rules,
+    snap: Snapshot,
+    now: datetime,
+    memory: Memory,
+    uid: str,
+    declined_at: Mapping[tuple[str, str], float] | None = None,
+) -> str:
+    """``declined_at``: when boundaryd declined which occurrences (from the journal)."""
     tz = rules.tz
     now = now.astimezone(tz)
     end = now + timedelta(days=rules.horizon_days)
@@ -30,7 +39,12 @@ def explain(rules: Rules, snap: Snapshot, now: datetime, memory: Memory, uid: st
         if o.owned_block:
             lines.append(f"    boundaryd's own event for block {o.owned_block}: never declined")
             continue
-        if not _considered(o, rules, now, end):
+        ours = me == "DECLINED" and declined_at is not None and o.key in declined_at
+        if ours:
+            assert declined_at is not None
+            when = datetime.fromtimestamp(declined_at[o.key], tz)
+            lines.append(f"    declined by boundaryd on {when:%a %b %d %H:%M}; the rules, block by block:")
+        elif not _considered(o, rules, now, end):
             why = (
                 "cancelled" if o.status == "CANCELLED"
                 else "marked free (transparent)" if o.transparent
@@ -50,7 +64,7 @@ def explain(rules: Rules, snap: Snapshot, now: datetime, memory: Memory, uid: st
             verdict = "no decision (policy keep)" if d is None else f"{d[0].value}: {d[1]}"
             lines.append(f"    {block.label} {span(b.start, b.end, b.all_day)} (policy {policy}) → {verdict}")
         c = by_key.get(o.key)
-        if c is not None:
+        if c is not None and not ours:
             lines.append(f"    decision: {c.decision.value} (from {c.block}; strictest wins)")
             if c.message:
                 lines.append(f"    message: {c.message}")

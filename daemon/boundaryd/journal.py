@@ -130,10 +130,14 @@ class Journal:
         with self.tx():
             self.db.execute("UPDATE actions SET state=?, updated=? WHERE id=?", (state, time.time(), action_id))
 
-    def refused(self, kind: str) -> set[tuple[str, str]]:
-        """(uid, occurrence) of the ``kind`` actions a server refused for good: not tried again."""
-        rows = self.db.execute("SELECT target, detail FROM actions WHERE kind=? AND state='refused'", (kind,))
-        return {(t, d) for t, d in rows}
+    def actions_in_state(self, kind: str, state: str) -> dict[tuple[str, str], float]:
+        """{(uid, occurrence): when} of the ``kind`` actions that ended in ``state``
+        (``done``: what boundaryd did, for ``why``; ``refused``: what a server will never take)."""
+        rows = self.db.execute(
+            "SELECT target, detail, max(updated) FROM actions WHERE kind=? AND state=? GROUP BY target, detail",
+            (kind, state),
+        )
+        return {(t, d): float(u) for t, d, u in rows}
 
     def actions(self, limit: int = 50) -> list[tuple[str, str, str, str, float]]:
         return self.db.execute(
