@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
 
-.PHONY: demo test test-slow bench schema clean systemd-tools
+.PHONY: demo test test-slow lint bench schema clean systemd-tools
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ systemd-tools:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null; \
 	  else echo "note: systemd-analyze missing; the unit-file tests will be skipped"; fi; }
 
+lint: $(TSTAMP)
+	$(BIN)/ruff check daemon tests bench
+	$(BIN)/mypy --strict daemon/boundaryd
+
 test-slow: $(TSTAMP)
 	$(BIN)/python -m pytest -q -m slow
 
@@ -42,7 +46,7 @@ bench: $(TSTAMP)
 	$(BIN)/python bench/caldav_requests_bench.py
 
 schema: $(STAMP)
-	$(BIN)/python -m boundaryd.rules > rules/schema.json
+	$(BIN)/python -m boundaryd.core.rules > rules/schema.json
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache

@@ -22,8 +22,8 @@ from zoneinfo import ZoneInfo
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-from boundaryd.app import App
-from boundaryd.rules import load_rules
+from boundaryd.core.rules import load_rules
+from boundaryd.engine.app import App
 from caldav_servers import FaultProxy
 from clirun import OWNER, calendar_of, invite
 from dav_servers import DavServer, put_event, start_radicale, start_xandikos

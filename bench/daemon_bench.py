@@ -89,7 +89,7 @@ def proc_sample(pid: int) -> tuple[float, float, float]:
 def google_imported(rules: Path, state: Path) -> bool:
     """Run the daemon's app for one sync in a fresh interpreter; is the Google client loaded?"""
     code = (
-        "import sys; from pathlib import Path; from boundaryd.app import App; "
+        "import sys; from pathlib import Path; from boundaryd.engine.app import App; "
         f"app = App(Path({str(rules)!r}), Path({str(state)!r})); app.sync(app.load_rules()); "
         "print(any(m == 'googleapiclient' or m.startswith('googleapiclient.') for m in sys.modules))"
     )

@@ -20,8 +20,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE.parent / "daemon"))
 
-from boundaryd.app import App
-from boundaryd.rules import load_rules
+from boundaryd.core.rules import load_rules
+from boundaryd.engine.app import App
 from clirun import BLOCKS  # ordinary block events (allow lists rule out focus time)
 from fake_google import FakeGoogle, FakeOAuth, write_token_file
 from test_google_sync import NOW, RULES, invitation

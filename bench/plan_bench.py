@@ -23,9 +23,9 @@ from zoneinfo import ZoneInfo
 import icalendar
 import recurring_ical_events
 
-from boundaryd.backends.ics import IcsBackend
-from boundaryd.planner import plan
-from boundaryd.rules import load_rules
+from boundaryd.calendars.ics import IcsBackend
+from boundaryd.core.planner import plan
+from boundaryd.core.rules import load_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 TZ = ZoneInfo("America/Toronto")

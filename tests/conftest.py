@@ -9,9 +9,9 @@ import textwrap
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from boundaryd.ical import block_events, expand_blocks
-from boundaryd.model import Attendee, BlockInstance, Occurrence
-from boundaryd.rules import Rules, load_rules_text
+from boundaryd.core.ical import block_events, expand_blocks
+from boundaryd.core.model import Attendee, BlockInstance, Occurrence
+from boundaryd.core.rules import Rules, load_rules_text
 
 OWNER = "alice@example.com"
 TORONTO = ZoneInfo("America/Toronto")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from boundaryd import model
-from boundaryd.model import Decision
+from boundaryd.core import model
+from boundaryd.core.model import Decision
 
 RULES_YAML = """\
 version: 1
@@ -23,7 +23,7 @@ blocks:
 
 
 def load_rules() -> Any:
-    from boundaryd.rules import load_rules_text
+    from boundaryd.core.rules import load_rules_text
 
     return load_rules_text(RULES_YAML, "rules.yaml")
 

@@ -11,9 +11,9 @@ import icalendar
 import pytest
 import recurring_ical_events
 
-from boundaryd.ical import BLOCK_PROP, block_events
-from boundaryd.model import BlockInstance
-from boundaryd.rules import Rules
+from boundaryd.core.ical import BLOCK_PROP, block_events
+from boundaryd.core.model import BlockInstance
+from boundaryd.core.rules import Rules
 from clirun import make_env
 from conftest import instances, local, make_rules
 

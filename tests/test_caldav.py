@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 
-from boundaryd.app import App
-from boundaryd.backends import caldav_backend
+from boundaryd.calendars import caldav_backend
+from boundaryd.core.rules import load_rules
+from boundaryd.engine.app import App
 from boundaryd.errors import RuntimeFailure
-from boundaryd.rules import load_rules
 from caldav_servers import FaultProxy
 from clirun import OWNER, calendar_of, invite
 from dav_servers import DavServer, free_port, put_event, start_radicale, start_xandikos

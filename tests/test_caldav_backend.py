@@ -17,13 +17,13 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 
-from boundaryd import ical
-from boundaryd.app import App
-from boundaryd.backends import caldav_backend
-from boundaryd.backends.caldav_backend import CaldavBackend
+from boundaryd.calendars import caldav_backend
+from boundaryd.calendars.caldav_backend import CaldavBackend
+from boundaryd.core import ical
+from boundaryd.core.model import Occurrence
+from boundaryd.core.rules import load_rules
+from boundaryd.engine.app import App
 from boundaryd.errors import BadInput, Conflict412, RuntimeFailure
-from boundaryd.model import Occurrence
-from boundaryd.rules import load_rules
 from caldav_servers import FaultProxy, radicale_htpasswd_server, radicale_server, xandikos_server  # noqa: F401
 from clirun import OWNER, calendar_of, invite, make_env
 from conftest import make_rules

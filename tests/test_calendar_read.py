@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from boundaryd.core.ical import occurrences_of, parse_calendar
+from boundaryd.core.model import Occurrence, Skipped
 from boundaryd.errors import BadInput
-from boundaryd.ical import occurrences_of, parse_calendar
-from boundaryd.model import Occurrence, Skipped
 from clirun import make_env
 
 TORONTO = ZoneInfo("America/Toronto")

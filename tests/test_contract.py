@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 
-from boundaryd.app import App
-from boundaryd.model import Occurrence, Snapshot
-from boundaryd.rules import load_rules
+from boundaryd.core.model import Occurrence, Snapshot
+from boundaryd.core.rules import load_rules
+from boundaryd.engine.app import App
 from clirun import BLOCKS, OWNER, calendar_of, invite
 
 TZ = ZoneInfo("America/Toronto")

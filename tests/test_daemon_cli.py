@@ -114,9 +114,9 @@ def test_run_enforces_reloads_survives_a_lost_calendar_and_stops(tmp_path: Path,
 SNIPPET = """
 import sys, threading, time
 from pathlib import Path
-from boundaryd.app import App
-from boundaryd.daemon import Daemon
-from boundaryd.sdnotify import Notifier
+from boundaryd.engine.app import App
+from boundaryd.service.daemon import Daemon
+from boundaryd.service.sdnotify import Notifier
 d = Daemon(App(Path(sys.argv[1]), Path(sys.argv[2])), interval=60, notifier=Notifier(None))
 t = threading.Thread(target=d.run, daemon=True)
 t.start()

@@ -230,8 +230,8 @@ class FileApp:
 def driver_main(argv: list[str]) -> int:
     import json
 
-    from boundaryd.daemon import Daemon
-    from boundaryd.logs import setup_logging
+    from boundaryd.service.daemon import Daemon
+    from boundaryd.service.logs import setup_logging
 
     rules, work, kwargs = Path(argv[0]), Path(argv[1]), json.loads(argv[2])
     setup_logging(int(kwargs.pop("verbosity", 0)))

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from boundaryd.daemon import Daemon, backoff_delay
-from boundaryd.sdnotify import Notifier
+from boundaryd.service.daemon import Daemon, backoff_delay
+from boundaryd.service.sdnotify import Notifier
 from test_daemon_helpers import FileApp, read_lines, wait_until
 
 
@@ -97,7 +97,7 @@ def test_without_pytz_the_jobs_still_run_at_the_rules_wall_clock(tmp_path: Path)
     code = (
         "import sys; sys.modules['pytz'] = None\n"
         "from types import SimpleNamespace as S; from pathlib import Path\n"
-        "from boundaryd.daemon import Daemon; from boundaryd.sdnotify import Notifier\n"
+        "from boundaryd.service.daemon import Daemon; from boundaryd.service.sdnotify import Notifier\n"
         "app = S(rules_path=Path('/x'), send_weekly_preview=print, flush_digest=print)\n"
         "d = Daemon(app, notifier=Notifier(None))\n"
         "d._build_scheduler(S(timezone='Australia/Sydney', notify=S(weekly_preview='sun 08:00', digest='daily 07:30')))\n"

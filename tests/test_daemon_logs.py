@@ -10,12 +10,12 @@ import sys
 
 import pytest
 
-from boundaryd.logs import fold, journal_stream, redact, register_secret, setup_logging
+from boundaryd.service.logs import fold, journal_stream, redact, register_secret, setup_logging
 from test_daemon_helpers import base_env
 
 SNIPPET = """
 import logging
-from boundaryd.logs import setup_logging
+from boundaryd.service.logs import setup_logging
 from boundaryd.errors import RuntimeFailure
 setup_logging({verbosity})
 log = logging.getLogger("boundaryd.test")

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import icalendar
 
-from boundaryd.app import App
-from boundaryd.mail import Outbox
-from boundaryd.rules import load_rules
+from boundaryd.core.rules import load_rules
+from boundaryd.delivery.mail import Outbox
+from boundaryd.engine.app import App
 from clirun import calendar_of, invite, make_env
 from test_contract import NOW
 from test_sync import at

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from boundaryd import google_auth
+from boundaryd.calendars import google_auth
 from boundaryd.errors import BadInput
 from fake_google import CALENDAR_SCOPE, FakeGoogle, FakeOAuth, check_no_rejections
 

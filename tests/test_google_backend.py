@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from boundaryd.backends import google_backend as gb
-from boundaryd.backends.google_backend import GoogleBackend, RetryPolicy, event_id_for
+from boundaryd.calendars import google_backend as gb
+from boundaryd.calendars.google_backend import GoogleBackend, RetryPolicy, event_id_for
+from boundaryd.core.model import BlockEvent
+from boundaryd.core.rules import load_rules_text
 from boundaryd.errors import BadInput, RuntimeFailure
-from boundaryd.model import BlockEvent
-from boundaryd.rules import load_rules_text
 from fake_google import FakeGoogle, FakeOAuth, check_no_rejections, write_token_file
 from test_google_sync import BLOCKS
 
@@ -599,7 +599,7 @@ def test_the_discovery_document_rejects_bad_requests(google: FakeGoogle, env: di
 
 
 def test_google_client_is_imported_lazily() -> None:
-    code = ("import sys, boundaryd.backends, boundaryd.google_auth, boundaryd.backends.base;"
+    code = ("import sys, boundaryd.calendars, boundaryd.calendars.google_auth, boundaryd.calendars.base;"
             "bad=[m for m in sys.modules if m.startswith(('googleapiclient','google.auth','google_auth','httplib2'))];"
             "print(bad); sys.exit(1 if bad else 0)")
     out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True)

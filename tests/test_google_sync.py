@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from boundaryd.app import App
+from boundaryd.core.rules import load_rules
+from boundaryd.engine.app import App
 from boundaryd.errors import RuntimeFailure
-from boundaryd.rules import load_rules
 from fake_google import FakeGoogle, FakeOAuth, check_no_rejections, write_token_file
 
 TZ = ZoneInfo("America/Toronto")

@@ -10,8 +10,8 @@ import icalendar
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from boundaryd.imip import build_reply, reply_problem
-from boundaryd.mail import Outbox, SmtpTransport, deliver
+from boundaryd.delivery.imip import build_reply, reply_problem
+from boundaryd.delivery.mail import Outbox, SmtpTransport, deliver
 from mail_fixtures import conflict, load_rules, occurrence
 from smtp_server import SmtpServer
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from boundaryd.mail import MAX_MESSAGE_BYTES, Outbox, SmtpTransport, deliver
-from boundaryd.model import Decision
-from boundaryd.notice import build_notice, build_owner_alert, build_weekly_preview
+from boundaryd.core.model import Decision
+from boundaryd.delivery.mail import MAX_MESSAGE_BYTES, Outbox, SmtpTransport, deliver
+from boundaryd.delivery.notice import build_notice, build_owner_alert, build_weekly_preview
 from mail_fixtures import conflict, load_rules, occurrence, week_blocks
 from smtp_server import SmtpServer
 

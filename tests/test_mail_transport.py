@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from boundaryd.delivery.mail import Outbox, SmtpTransport, deliver
 from boundaryd.errors import BadInput, RuntimeFailure
-from boundaryd.mail import Outbox, SmtpTransport, deliver
 from boundaryd.secrets import read_secret
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -395,7 +395,7 @@ def test_temporary_failure_stops_and_the_rest_go_next_time(tmp_path: Path) -> No
 _KILL_CHILD = r"""
 import sys
 from email.message import EmailMessage
-from boundaryd.mail import Outbox
+from boundaryd.delivery.mail import Outbox
 ob = Outbox(sys.argv[1])
 for i in range(120):
     m = EmailMessage()

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from boundaryd.model import Attendee, Conflict, Decision, Occurrence, Plan, Snapshot
-from boundaryd.planner import AllowEntry, Memory, notice_key, plan, render_message
-from boundaryd.rules import Rules
+from boundaryd.core.model import Attendee, Conflict, Decision, Occurrence, Plan, Snapshot
+from boundaryd.core.planner import AllowEntry, Memory, notice_key, plan, render_message
+from boundaryd.core.rules import Rules
 from conftest import OWNER, TORONTO, local, make_rules, occurrence
 
 NOW = datetime(2026, 11, 23, 7, 0, tzinfo=TORONTO)  # Monday 07:00

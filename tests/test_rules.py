@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
+from boundaryd.core.rules import json_schema, load_rules, load_rules_text, schema_text
 from boundaryd.errors import BadInput
-from boundaryd.rules import json_schema, load_rules, load_rules_text, schema_text
 from conftest import rules_yaml
 
 ROOT = Path(__file__).resolve().parent.parent

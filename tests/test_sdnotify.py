@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from boundaryd.sdnotify import Notifier, watchdog_interval
+from boundaryd.service.sdnotify import Notifier, watchdog_interval
 from test_daemon_helpers import NotifySocket
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from boundaryd import service
+from boundaryd.service import unit as service
 from test_daemon_helpers import ROOT
 
 UNITS = ROOT / "systemd"

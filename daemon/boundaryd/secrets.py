@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .errors import BadInput
+from boundaryd.errors import BadInput
 
 __all__ = ["read_secret"]
 

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import BadInput, RuntimeFailure
-from .fsutil import write_atomic
+from boundaryd.errors import BadInput, RuntimeFailure
+from boundaryd.fsutil import write_atomic
 
 if TYPE_CHECKING:
     from google.oauth2.credentials import Credentials

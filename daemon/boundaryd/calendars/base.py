@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from ..model import BlockEvent, Occurrence, Snapshot
+from boundaryd.core.model import BlockEvent, Occurrence, Snapshot
 
 
 class SyncState(Protocol):

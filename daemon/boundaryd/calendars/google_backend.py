@@ -29,13 +29,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from ..errors import BadInput, RuntimeFailure
-from ..fsutil import write_atomic
-from ..model import Attendee, BlockEvent, Occurrence, OwnedEvent, Skipped, Snapshot
+from boundaryd.core.model import Attendee, BlockEvent, Occurrence, OwnedEvent, Skipped, Snapshot
+from boundaryd.errors import BadInput, RuntimeFailure
+from boundaryd.fsutil import write_atomic
 
 if TYPE_CHECKING:
-    from ..rules import Block, Rules
-    from .base import SyncState
+    from boundaryd.calendars.base import SyncState
+    from boundaryd.core.rules import Block, Rules
 
 log = logging.getLogger("boundaryd.google")
 
@@ -144,7 +144,7 @@ class GoogleBackend:
 
     @classmethod
     def from_rules(cls, rules: Rules, calendar_id: str, state_dir: str | Path, sync_state: SyncState | None) -> GoogleBackend:
-        from ..google_auth import default_token_file
+        from boundaryd.calendars.google_auth import default_token_file
 
         g = rules.calendar.google if rules.calendar is not None else None
         token = Path(g.token_file).expanduser() if g is not None and g.token_file else default_token_file(state_dir)
@@ -181,7 +181,7 @@ class GoogleBackend:
             import httplib2
             from googleapiclient.discovery import build
 
-            from ..google_auth import load_credentials
+            from boundaryd.calendars.google_auth import load_credentials
 
             self._creds = load_credentials(self.token_file, timeout=self.timeout)
             http = google_auth_httplib2.AuthorizedHttp(self._creds, http=httplib2.Http(timeout=self.timeout))
@@ -190,7 +190,7 @@ class GoogleBackend:
                 "calendar", "v3", http=http, client_options=options, static_discovery=True, cache_discovery=False
             )
         elif self._creds is not None and not self._creds.valid:
-            from ..google_auth import refresh
+            from boundaryd.calendars.google_auth import refresh
 
             refresh(self._creds, self.token_file, self.timeout)
         return self._service.events()

@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 
-from .. import ical
-from ..errors import BadInput, Conflict412, RuntimeFailure
-from ..fsutil import write_atomic
-from ..model import BlockEvent, Occurrence, Snapshot
+from boundaryd.core import ical
+from boundaryd.core.model import BlockEvent, Occurrence, Snapshot
+from boundaryd.errors import BadInput, Conflict412, RuntimeFailure
+from boundaryd.fsutil import write_atomic
 
 
 class IcsBackend:

@@ -100,7 +100,7 @@ class _Formatter(logging.Formatter):
 
 
 def _is_user_error(exc: BaseException) -> bool:
-    from .errors import BoundarydError
+    from boundaryd.errors import BoundarydError
 
     return isinstance(exc, BoundarydError)
 

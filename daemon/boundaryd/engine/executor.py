@@ -27,13 +27,13 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from .backends.base import CalendarBackend
-from .errors import ChangeRefused
-from .journal import Journal, PendingMessage
-from .jsonout import conflict_from_json, conflict_to_json
-from .model import Conflict, Decision, Occurrence, Plan, Snapshot
-from .planner import Memory, notice_key, plan
-from .rules import Rules
+from boundaryd.calendars.base import CalendarBackend
+from boundaryd.core.model import Conflict, Decision, Occurrence, Plan, Snapshot
+from boundaryd.core.planner import Memory, notice_key, plan
+from boundaryd.core.rules import Rules
+from boundaryd.engine.journal import Journal, PendingMessage
+from boundaryd.errors import ChangeRefused
+from boundaryd.presentation.jsonout import conflict_from_json, conflict_to_json
 
 FAULT_ENV = "BOUNDARYD_FAULT"  # test switch: SIGKILL ourselves at the named step
 
@@ -120,7 +120,7 @@ class Executor:
 
     # -- outboxes ----------------------------------------------------------------------------
     def outbox(self) -> Any:
-        from .mail import Outbox
+        from boundaryd.delivery.mail import Outbox
 
         return Outbox(self.state_dir / "outbox")
 
@@ -220,7 +220,7 @@ class Executor:
 
     def _deliver(self, result: SyncResult) -> None:
         """Send what waits; with no transport this marks queued messages as the owner's to read."""
-        from .mail import deliver
+        from boundaryd.delivery.mail import deliver
 
         report = deliver(self.outbox(), self.transport)
         result.sent, result.waiting, result.mail_error = report.sent, report.waiting, report.error
@@ -234,7 +234,7 @@ class Executor:
                 o = c.occurrence
                 if not o.organizer or (mode == "auto" and self.backend.tells_organizer):
                     continue
-                from .imip import reply_problem
+                from boundaryd.delivery.imip import reply_problem
 
                 if reply_problem(o):  # an organizer address no reply can go to: the notice says so
                     continue
@@ -258,13 +258,13 @@ class Executor:
         return out
 
     def build_reply(self, occ: Occurrence, comment: str, now: datetime, key: str) -> EmailMessage:
-        from .imip import build_reply
+        from boundaryd.delivery.imip import build_reply
 
         owner = next((a.email for a in occ.attendees if a.email in set(self.rules.owner.emails)), self.rules.owner.emails[0])
         return build_reply(occ=occ, owner_email=owner, owner_name=self.rules.owner.name, comment=comment, now=now, key=key)
 
     def build_notice(self, conflicts: Sequence[Conflict], p: Plan, now: datetime, key: str) -> EmailMessage:
-        from .notice import build_notice
+        from boundaryd.delivery.notice import build_notice
 
         return build_notice(rules=self.rules, conflicts=conflicts, blocks=p.blocks, now=now, key=key)
 
@@ -284,7 +284,7 @@ class Executor:
         return str(msg["Subject"])
 
     def weekly_preview(self, now: datetime) -> str:
-        from .notice import build_weekly_preview
+        from boundaryd.delivery.notice import build_weekly_preview
 
         p, _ = self.plan(now)
         week_end = now + timedelta(days=7)
@@ -305,8 +305,8 @@ def send_owner_alert(
 
     It needs no calendar (that may be what is down); the outbox refuses a second copy of a key.
     """
-    from .mail import Outbox, deliver
-    from .notice import build_owner_alert
+    from boundaryd.delivery.mail import Outbox, deliver
+    from boundaryd.delivery.notice import build_owner_alert
 
     box = Outbox(state_dir / "outbox")
     if box.put("alert-" + key, build_owner_alert(rules=rules, subject=subject, text=text, now=now, key=key)):

@@ -17,8 +17,8 @@ from datetime import date, datetime, timezone
 from email.message import EmailMessage
 from typing import Any
 
-from . import model
-from .mail import clean_header, clean_text, format_address, message_id, usable_address
+from boundaryd.core import model
+from boundaryd.delivery.mail import clean_header, clean_text, format_address, message_id, usable_address
 
 __all__ = ["PRODID", "build_reply", "reply_problem"]
 

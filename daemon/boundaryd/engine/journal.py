@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from .errors import RuntimeFailure
-from .planner import AllowEntry
+from boundaryd.core.planner import AllowEntry
+from boundaryd.errors import RuntimeFailure
 
 SCHEMA_VERSION = 2
 

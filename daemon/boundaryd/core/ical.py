@@ -19,9 +19,9 @@ import icalendar
 import recurring_ical_events
 import x_wr_timezone
 
-from .errors import BadInput
-from .model import Attendee, BlockEvent, BlockInstance, Occurrence, OwnedEvent, Skipped
-from .rules import Block, Rules
+from boundaryd.core.model import Attendee, BlockEvent, BlockInstance, Occurrence, OwnedEvent, Skipped
+from boundaryd.core.rules import Block, Rules
+from boundaryd.errors import BadInput
 
 PRODID = "-//boundaryd//boundaryd//EN"
 BLOCK_PROP = "X-BOUNDARYD-BLOCK"

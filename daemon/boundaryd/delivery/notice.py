@@ -28,9 +28,10 @@ from email.message import EmailMessage
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from . import model
-from .ical import as_local
-from .mail import (
+from boundaryd.core import model
+from boundaryd.core.ical import as_local
+from boundaryd.core.model import Decision
+from boundaryd.delivery.mail import (
     MAX_MESSAGE_BYTES,
     clean_header,
     clean_text,
@@ -38,7 +39,6 @@ from .mail import (
     message_id,
     usable_address,
 )
-from .model import Decision
 
 __all__ = ["MAX_DETAILED", "build_notice", "build_owner_alert", "build_weekly_preview"]
 

@@ -7,9 +7,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .executor import Executor, SyncResult, send_owner_alert
-from .journal import Journal
-from .rules import Rules, load_rules
+from boundaryd.core.rules import Rules, load_rules
+from boundaryd.engine.executor import Executor, SyncResult, send_owner_alert
+from boundaryd.engine.journal import Journal
 
 
 def default_rules_path() -> Path:
@@ -53,12 +53,12 @@ class App:
         email = rules.notify.email
         if email is None or email.smtp is None:
             return None
-        from .mail import SmtpTransport
+        from boundaryd.delivery.mail import SmtpTransport
 
         return SmtpTransport(email.smtp)
 
     def executor(self, rules: Rules) -> Executor:
-        from .backends import open_backend
+        from boundaryd.calendars import open_backend
 
         self.state_dir.mkdir(parents=True, exist_ok=True)
         backend = open_backend(rules, self.calendar_uri, str(self.state_dir), self.journal)

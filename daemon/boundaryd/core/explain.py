@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from .model import Snapshot
-from .planner import Memory, _block_decision, _considered, _hits, _owner_entry, plan
-from .render import _safe, span
-from .rules import Rules
+from boundaryd.core.model import Snapshot
+from boundaryd.core.planner import Memory, _block_decision, _considered, _hits, _owner_entry, plan
+from boundaryd.core.rules import Rules
+from boundaryd.presentation.render import _safe, span
 
 
 def explain(

@@ -56,9 +56,9 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from .errors import BadInput, RuntimeFailure
-from .fsutil import fsync_dir, write_synced
-from .secrets import read_secret
+from boundaryd.errors import BadInput, RuntimeFailure
+from boundaryd.fsutil import fsync_dir, write_synced
+from boundaryd.secrets import read_secret
 
 __all__ = [
     "MAX_MESSAGE_BYTES",

@@ -10,11 +10,11 @@ from pathlib import Path
 import click
 import icalendar
 
-from .app import App
-from .fsutil import write_atomic
-from .ical import new_calendar
-from .render import plan_summary, week_table
-from .rules import schema_text
+from boundaryd.core.ical import new_calendar
+from boundaryd.core.rules import schema_text
+from boundaryd.engine.app import App
+from boundaryd.fsutil import write_atomic
+from boundaryd.presentation.render import plan_summary, week_table
 
 TZ = "America/Toronto"
 OWNER = "alice@example.com"

@@ -7,8 +7,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
-from .mail import clean_header
-from .model import BlockInstance, Conflict, Decision, Plan
+from boundaryd.core.model import BlockInstance, Conflict, Decision, Plan
+from boundaryd.delivery.mail import clean_header
 
 _MARK = {
     Decision.DECLINE: "declined",

@@ -43,13 +43,13 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from .errors import BadInput, BoundarydError
-from .sdnotify import Notifier, watchdog_interval
+from boundaryd.errors import BadInput, BoundarydError
+from boundaryd.service.sdnotify import Notifier, watchdog_interval
 
 if TYPE_CHECKING:
     import schedule
 
-    from .rules import Rules
+    from boundaryd.core.rules import Rules
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class SyncSummary(Protocol):
 
 
 class DaemonApp(Protocol):
-    """What the daemon needs from the application (``boundaryd.app``)."""
+    """What the daemon needs from the application (``boundaryd.engine.app``)."""
 
     rules_path: Path
 

@@ -1,6 +1,6 @@
 """The rules file: one typed pydantic model, loaded with every problem reported at FILE:LINE:COLUMN.
 
-``python -m boundaryd.rules`` prints the JSON Schema (``rules/schema.json`` is generated from it).
+``python -m boundaryd.core.rules`` prints the JSON Schema (``rules/schema.json`` is generated from it).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from pydantic.functional_serializers import PlainSerializer
 from pydantic.functional_validators import BeforeValidator, PlainValidator
 from pydantic.json_schema import WithJsonSchema
 
-from .errors import BadInput
+from boundaryd.errors import BadInput
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_SETS = {
@@ -635,5 +635,5 @@ def schema_text() -> str:
     return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
 
 
-if __name__ == "__main__":  # python -m boundaryd.rules > rules/schema.json
+if __name__ == "__main__":  # python -m boundaryd.core.rules > rules/schema.json
     print(schema_text(), end="")

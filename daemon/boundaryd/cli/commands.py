@@ -10,9 +10,9 @@ from pathlib import Path
 
 import click
 
-from .app import App, default_rules_path, default_state_dir, now_in
-from .errors import BadInput, BoundarydError
-from .rules import Rules, load_rules
+from boundaryd.core.rules import Rules, load_rules
+from boundaryd.engine.app import App, default_rules_path, default_state_dir, now_in
+from boundaryd.errors import BadInput, BoundarydError
 
 
 class Obj:
@@ -63,8 +63,8 @@ def cli(ctx: click.Context, rules: Path | None, state: Path | None, verbose: int
 @click.pass_obj
 def check(obj: Obj, file: Path | None, now: str | None) -> None:
     """Validate a rules file and print the protected week."""
-    from .ical import block_events, expand_blocks
-    from .render import week_table
+    from boundaryd.core.ical import block_events, expand_blocks
+    from boundaryd.presentation.render import week_table
 
     rules = load_rules(file or obj.rules_path)
     t = now_in(rules, _parse_now(now))
@@ -78,8 +78,8 @@ def check(obj: Obj, file: Path | None, now: str | None) -> None:
 
 
 def _plan_or_sync(obj: Obj, calendar: str | None, now: str | None, as_json: bool, execute: bool) -> None:
-    from .jsonout import plan_to_json
-    from .render import plan_summary
+    from boundaryd.presentation.jsonout import plan_to_json
+    from boundaryd.presentation.render import plan_summary
 
     app = obj.app(calendar)
     rules = app.load_rules()
@@ -140,7 +140,7 @@ def sync(obj: Obj, calendar: str | None, now: str | None, as_json: bool) -> None
 @click.pass_obj
 def why(obj: Obj, event_uid: str, calendar: str | None, now: str | None) -> None:
     """Explain, rule by rule, what boundaryd decides for an event."""
-    from .explain import explain
+    from boundaryd.core.explain import explain
 
     app = obj.app(calendar)
     rules = app.load_rules()
@@ -171,7 +171,7 @@ def allow(obj: Obj, event_uid: str, until: datetime | None) -> None:
 @click.pass_obj
 def week(obj: Obj, now: str | None, html: Path | None, send: bool, calendar: str | None) -> None:
     """Render the protected week ahead, with the conflicts already known."""
-    from .render import conflict_line, week_table
+    from boundaryd.presentation.render import conflict_line, week_table
 
     app = obj.app(calendar)
     rules = app.load_rules()
@@ -188,7 +188,7 @@ def week(obj: Obj, now: str | None, html: Path | None, send: bool, calendar: str
         for c in conflicts:
             click.echo("\n".join(conflict_line(c)))
     if html:
-        from .notice import build_weekly_preview
+        from boundaryd.delivery.notice import build_weekly_preview
 
         msg = build_weekly_preview(rules=rules, conflicts=conflicts, blocks=blocks, now=t, key="week", start=t.date())
         page = msg.get_body(("html",))
@@ -204,7 +204,7 @@ def week(obj: Obj, now: str | None, html: Path | None, send: bool, calendar: str
 @click.pass_obj
 def notices(obj: Obj) -> None:
     """List the notices and replies sent, and those waiting in the outbox."""
-    from .mail import Outbox
+    from boundaryd.delivery.mail import Outbox
 
     path = obj.state_dir / "outbox"
     entries = Outbox(path).entries() if path.exists() else []
@@ -224,7 +224,7 @@ def notices(obj: Obj) -> None:
 @click.pass_obj
 def demo(obj: Obj, directory: Path, now: str | None) -> None:
     """Make a demo rules file and calendar, run one sync, show the result."""
-    from .demo import run_demo
+    from boundaryd.cli.demo import run_demo
 
     run_demo(directory, _parse_now(now))
 
@@ -241,7 +241,7 @@ def auth() -> None:
 @click.pass_obj
 def auth_google(obj: Obj, client_secrets: Path, port: int, no_browser: bool) -> None:
     """OAuth for Google Calendar; saves the token in the state dir (mode 0600)."""
-    from .google_auth import authorize, default_token_file
+    from boundaryd.calendars.google_auth import authorize, default_token_file
 
     token_file = default_token_file(obj.state_dir)
     try:
@@ -255,7 +255,7 @@ def auth_google(obj: Obj, client_secrets: Path, port: int, no_browser: bool) -> 
 
 def _attach_daemon_commands() -> None:
     try:
-        from .cli_daemon import run, service
+        from boundaryd.cli.daemon import run, service
     except ImportError:  # pragma: no cover - the daemon module is part of the package
         return
     cli.add_command(run)

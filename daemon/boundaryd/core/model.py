@@ -171,3 +171,21 @@ class Plan:
     @property
     def flags(self) -> tuple[Conflict, ...]:
         return tuple(c for c in self.conflicts if c.decision is Decision.FLAG)
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a calendar backend can do, resolved once when it connects. The planner reads these;
+    backends never decide policy or wording.
+    """
+
+    #: the server tells organizers about the owner's declines (Google; CalDAV with RFC 6638 scheduling)
+    tells_organizer: bool = False
+    #: a decline can carry the owner's message to the organizer
+    decline_comment: bool = True
+    #: a decline can carry a proposed new time (Microsoft Graph)
+    proposed_new_time: bool = False
+    #: the provider has native focus-time events that decline on their own (Google)
+    focus_time: bool = False
+    #: how a flag shows on the owner's copy: "categories" (iCalendar/CalDAV), "colour" (Google), "" (none)
+    flag_mark: str = "categories"

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from . import service as svc
+from boundaryd.service import unit as svc
 
 
 def _verbosity(obj: Any) -> int:
@@ -31,8 +31,8 @@ def _verbosity(obj: Any) -> int:
 @click.pass_context
 def run(ctx: click.Context, interval: float) -> None:
     """The daemon: sync now, then every interval, until SIGTERM (systemd notify aware)."""
-    from .daemon import Daemon
-    from .logs import setup_logging
+    from boundaryd.service.daemon import Daemon
+    from boundaryd.service.logs import setup_logging
 
     setup_logging(_verbosity(ctx.obj))
     app = ctx.obj.app()

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .model import Attendee, Conflict, Decision, Occurrence, Plan
+from boundaryd.core.model import Attendee, Conflict, Decision, Occurrence, Plan
 
 
 def iso(t: datetime | date | None, tz: ZoneInfo) -> str | None:

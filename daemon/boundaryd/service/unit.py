@@ -13,8 +13,8 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from . import fsutil
-from .errors import BadInput, RuntimeFailure
+from boundaryd import fsutil
+from boundaryd.errors import BadInput, RuntimeFailure
 
 UNIT_NAME = "boundaryd.service"
 DEFAULT_EXEC_START = "%h/.local/bin/boundaryd run"

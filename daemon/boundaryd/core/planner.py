@@ -14,8 +14,8 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from .ical import block_events, expand_blocks
-from .model import (
+from boundaryd.core.ical import block_events, expand_blocks
+from boundaryd.core.model import (
     BlockEvent,
     BlockInstance,
     CalendarChange,
@@ -27,7 +27,7 @@ from .model import (
     Snapshot,
     counts_text,
 )
-from .rules import Block, Rules
+from boundaryd.core.rules import Block, Rules
 
 SLOT_STEP = timedelta(minutes=30)
 MAX_ALTERNATIVES = 2

@@ -26,10 +26,10 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 
-from .. import ical
-from ..errors import BadInput, ChangeRefused, Conflict412, RuntimeFailure
-from ..model import BlockEvent, Occurrence, Skipped, Snapshot
-from .base import SyncState
+from boundaryd.calendars.base import SyncState
+from boundaryd.core import ical
+from boundaryd.core.model import BlockEvent, Occurrence, Skipped, Snapshot
+from boundaryd.errors import BadInput, ChangeRefused, Conflict412, RuntimeFailure
 
 DAV = "DAV:"
 CALDAV = "urn:ietf:params:xml:ns:caldav"
@@ -104,7 +104,7 @@ class CaldavBackend:
 
     @classmethod
     def from_rules(cls, rules: Any, url: str, sync_state: SyncState | None) -> CaldavBackend:
-        from ..secrets import read_secret
+        from boundaryd.secrets import read_secret
 
         cfg = rules.calendar.caldav if rules.calendar is not None else None
         username = password = None
