@@ -28,10 +28,10 @@ from boundaryd.core.model import (
     counts_text,
 )
 from boundaryd.core.rules import Block, Rules
+from boundaryd.presentation.words import render_message
 
 SLOT_STEP = timedelta(minutes=30)
 MAX_ALTERNATIVES = 2
-PRIVATE_TITLE = "a prior commitment"
 
 
 @dataclass(frozen=True)
@@ -331,43 +331,6 @@ def _first_free_on(
         while t < until:
             t += SLOT_STEP
     return None
-
-
-# --- words ------------------------------------------------------------------------------------
-
-
-def when_words(t: datetime, all_day: bool = False) -> str:
-    day = f"{t:%A}, {t:%B} {t.day}"
-    return day if all_day else f"{day} at {t:%H:%M}"
-
-
-def alternatives_words(alts: Sequence[datetime], all_day: bool = False) -> str:
-    if not alts:
-        return "at another time that suits you"
-    parts = [f"on {when_words(a, all_day)}" for a in alts]
-    zone = "" if all_day else f" ({alts[0].tzname()})"
-    return " or ".join(parts) + zone
-
-
-def render_message(
-    template: str,
-    rules: Rules,
-    block: Block,
-    alts: Sequence[datetime],
-    all_day: bool,
-    next_call: BlockInstance | None,
-) -> str:
-    values = {
-        "alternatives": alternatives_words(alts, all_day),
-        "block": PRIVATE_TITLE if block.private else block.label,
-        "next_call_return": (
-            f"{when_words(next_call.start)} ({next_call.start.tzname()})" if next_call else "my next call-back time"
-        ),
-    }
-    out = template
-    for k, v in values.items():
-        out = out.replace("{" + k + "}", v)
-    return out
 
 
 # --- notices ------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from boundaryd.core.model import BlockInstance, Conflict, Decision, Plan
-from boundaryd.delivery.mail import clean_header
+from boundaryd.presentation.safe import clean_header
 
 _MARK = {
     Decision.DECLINE: "declined",
