@@ -4,7 +4,8 @@ The message is ``multipart/alternative``: a ``text/plain`` part a person reads (
 message) and a ``text/calendar; method=REPLY`` part a calendar reads. The VEVENT carries only
 what a REPLY needs — UID, DTSTAMP, DTSTART, SEQUENCE (unchanged), RECURRENCE-ID for an instance
 of a series, ORGANIZER, and the owner's ATTENDEE alone with PARTSTAT=DECLINED — plus the decline
-message as COMMENT.
+message as COMMENT. What the person reads (subject, text part, and why a reply cannot be sent)
+is worded by ``presentation.reply``.
 
 Date-times are written in UTC (no VTIMEZONE needed; RECURRENCE-ID matches by instant), floating
 ones stay floating, all-day ones are DATE values.
@@ -18,7 +19,9 @@ from email.message import EmailMessage
 from typing import Any
 
 from boundaryd.core import model
-from boundaryd.delivery.mail import clean_header, clean_text, format_address, message_id, usable_address
+from boundaryd.delivery.mail import format_address, message_id, usable_address
+from boundaryd.presentation.reply import problem_words, reply_subject, reply_text
+from boundaryd.presentation.safe import clean_header, clean_text
 
 __all__ = ["PRODID", "build_reply", "reply_problem"]
 
@@ -30,11 +33,11 @@ _UID_LIMIT = 2000
 def reply_problem(occ: model.Occurrence) -> str | None:
     """Why no reply can be sent for ``occ`` (one line), or None when it can."""
     if not occ.organizer:
-        return f"event {clean_header(occ.uid, 120)}: no organizer to reply to"
+        return problem_words("no-organizer", occ)
     if len(occ.uid) > _UID_LIMIT:
-        return f"event {clean_header(occ.uid, 60)}: UID longer than {_UID_LIMIT} characters, not replying"
+        return problem_words("uid-too-long", occ, uid_limit=_UID_LIMIT)
     if usable_address(occ.organizer) is None:
-        return f"event {clean_header(occ.uid, 120)}: organizer address {clean_header(occ.organizer, 120)!r} is not usable"
+        return problem_words("organizer-unusable", occ)
     return None
 
 
@@ -62,7 +65,7 @@ def build_reply(
     owner = usable_address(owner_email)
     assert organizer is not None
     if owner is None:
-        raise ValueError(f"owner address {clean_header(owner_email, 120)!r} is not usable")
+        raise ValueError(problem_words("owner-unusable", occ, owner_email=owner_email))
     text_comment = clean_text(comment, _COMMENT_LIMIT)
 
     cal = icalendar.Calendar()
@@ -98,16 +101,12 @@ def build_reply(
     msg = EmailMessage()
     msg["From"] = format_address(owner_name or "", owner)
     msg["To"] = format_address(occ.organizer_name, organizer)
-    title = clean_header(occ.summary, 120) or "(no title)"
-    msg["Subject"] = f"Declined: {title} ({occ.start:%a} {occ.start.day} {occ.start:%b %Y})"  # which instance
+    msg["Subject"] = reply_subject(occ)  # which instance
     msg["Date"] = email.utils.format_datetime(now)
     msg["Message-ID"] = message_id(key, owner.rpartition("@")[2])
     msg["Auto-Submitted"] = "auto-replied"  # RFC 3834: no vacation replies to this
     msg["X-Auto-Response-Suppress"] = "All"
-    body = text_comment or "I'm not available then."
-    who = clean_header(owner_name, 100) or owner
-    when = _when(occ)
-    msg.set_content(f"{body}\n\n-- \n{who} declined \"{title}\" ({when}).\n", subtype="plain")
+    msg.set_content(reply_text(occ, comment=text_comment, owner_name=owner_name, owner=owner), subtype="plain")
     msg.add_alternative(ics, subtype="calendar", params={"method": "REPLY"})
     return msg
 
@@ -140,8 +139,3 @@ def _original_address(raw_event: Any | None, prop: str, addr: str) -> str | None
         return None
     return None
 
-
-def _when(occ: model.Occurrence) -> str:
-    if occ.all_day:
-        return f"{occ.start:%a %d %b %Y}, all day"
-    return f"{occ.start:%a %d %b %Y %H:%M}–{occ.end:%H:%M} {occ.start:%Z}"
