@@ -1,4 +1,9 @@
-"""What a person reads in the terminal: the protected week, and what a plan or sync did."""
+"""What a person reads in the terminal: the protected week, and what a plan or sync did.
+
+The lines come from templates ``week.txt``, ``plan.txt`` and ``conflict.txt``; this module lays
+out the week (one row per day, wrapped to the terminal) and prepares the values. Invitation
+text is cleaned to one bounded line first (``_safe``, the same cleaning as an email header).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from datetime import date, datetime, timedelta
 
 from boundaryd.core.model import BlockInstance, Conflict, Decision, Plan
 from boundaryd.presentation.safe import clean_header
+from boundaryd.presentation.templating import render
 
 _MARK = {
     Decision.DECLINE: "declined",
@@ -34,44 +40,46 @@ def span(start: datetime, end: datetime, all_day: bool = False) -> str:
     return f"{hm(start)}–{e}"
 
 
+def _wrap(head: str, cells: Sequence[str], width: int) -> list[str]:
+    """A day's row: ``head`` then the cells joined by " · ", wrapped under the first cell."""
+    lines = []
+    row = head + "  "
+    indent = " " * len(row)
+    cur = row
+    for j, cell in enumerate(cells):
+        piece = cell if j == 0 else " · " + cell
+        if len(cur) + len(piece) > width and cur.strip() != head.strip():
+            lines.append(cur)
+            cur = indent + cell
+        else:
+            cur += piece
+    lines.append(cur)
+    return lines
+
+
 def week_table(blocks: Sequence[BlockInstance], first_day: date, days: int = 7) -> str:
     """One row per day: the protected blocks in order, wrapped to the terminal."""
     by_day: dict[date, list[BlockInstance]] = defaultdict(list)
     for b in blocks:
         by_day[b.start.date()].append(b)
     width = max(60, min(shutil.get_terminal_size((100, 24)).columns, 120))
-    lines = []
+    rows: list[str] = []
     total: dict[str, timedelta] = defaultdict(timedelta)
     whole: dict[str, int] = defaultdict(int)
     for i in range(days):
         d = first_day + timedelta(days=i)
         items = sorted(by_day.get(d, []), key=lambda b: (not b.all_day, b.start))
-        head = f"{d:%a %b %d}".ljust(11)
         cells = [f"{span(b.start, b.end, b.all_day)} {b.title}" for b in items] or ["—"]
-        row = head + "  "
-        indent = " " * len(row)
-        cur = row
-        for j, cell in enumerate(cells):
-            piece = cell if j == 0 else " · " + cell
-            if len(cur) + len(piece) > width and cur.strip() != head.strip():
-                lines.append(cur)
-                cur = indent + cell
-            else:
-                cur += piece
-        lines.append(cur)
+        rows += _wrap(f"{d:%a %b %d}".ljust(11), cells, width)
         for b in items:
             if b.all_day:
                 whole[b.kind] += 1
             else:
                 total[b.kind] += b.end - b.start
-    summary = ", ".join(
-        [f"{_hours(v)} {k}" for k, v in sorted(total.items(), key=lambda kv: -kv[1])]
-        + [f"{n} day{'s' if n > 1 else ''} off" if k == "day-off" else f"{n} all-day {k}" for k, n in sorted(whole.items())]
-    )
-    if summary:
-        lines.append("")
-        lines.append(f"Protected this week: {summary}")
-    return "\n".join(lines)
+    summary = [f"{_hours(v)} {k}" for k, v in sorted(total.items(), key=lambda kv: -kv[1])] + [
+        f"{n} day{'s' if n > 1 else ''} off" if k == "day-off" else f"{n} all-day {k}" for k, n in sorted(whole.items())
+    ]
+    return render("week.txt", rows=rows, summary=summary).removesuffix("\n")
 
 
 def _hours(td: timedelta) -> str:
@@ -80,48 +88,48 @@ def _hours(td: timedelta) -> str:
     return f"{h}h{m:02d}" if m else f"{h}h"
 
 
-def conflict_line(c: Conflict) -> list[str]:
+def _conflict_values(c: Conflict) -> dict[str, object]:
     o = c.occurrence
-    who = f" from {_safe(o.organizer_name or o.organizer, 40)}" if o.organizer else ""
-    when = f"{o.start:%a %b %d} {span(o.start, o.end, o.all_day)}"
-    out = [f"  {when}  {_safe(o.summary) or '(no title)'}{who}", f"      on {c.block}: {c.reason}"]
-    if c.decision is Decision.DECLINE:
-        if c.alternatives:
-            offered = ", ".join(f"{a:%a %b %d}" + ("" if o.all_day else f" {hm(a)}") for a in c.alternatives)
-            out.append(f"      offered: {offered}")
-        else:
-            out.append("      offered: no free slot in working hours inside the horizon")
-    return out
+    offered = ", ".join(f"{a:%a %b %d}" + ("" if o.all_day else f" {hm(a)}") for a in c.alternatives)
+    return {
+        "when": f"{o.start:%a %b %d} {span(o.start, o.end, o.all_day)}",
+        "title": _safe(o.summary) or "(no title)",
+        "who": f" from {_safe(o.organizer_name or o.organizer, 40)}" if o.organizer else "",
+        "block": c.block,
+        "reason": c.reason,
+        "declined": c.decision is Decision.DECLINE,
+        "offered": offered,
+    }
+
+
+def conflict_line(c: Conflict) -> list[str]:
+    """A conflict in the terminal: when, what and from whom; the block and why; what was offered."""
+    return render("conflict.txt", c=_conflict_values(c)).removesuffix("\n").split("\n")
 
 
 def plan_summary(plan: Plan, *, executed: bool) -> str:
+    """What a plan (``executed=False``) or a sync did to the calendar and with each conflict."""
     tz = plan.now.tzinfo
-    lines = [
-        f"Window: {plan.window_start:%a %b %d %H:%M} → {plan.window_end:%a %b %d %H:%M} ({getattr(tz, 'key', tz)})",
-    ]
     verb = {"create": "created", "update": "updated", "delete": "deleted"}
-    if plan.calendar_changes:
-        counts: dict[str, int] = defaultdict(int)
-        for ch in plan.calendar_changes:
-            counts[ch.op] += 1
-        what = ", ".join(f"{n} {verb[op] if executed else 'to ' + op}" for op, n in counts.items())
-        lines.append(f"Block events: {what}")
-    else:
-        lines.append("Block events: up to date")
-    groups = [
+    counts: dict[str, int] = defaultdict(int)
+    for ch in plan.calendar_changes:
+        counts[ch.op] += 1
+    titles = [
         (Decision.DECLINE, "Declined" if executed else "Would decline"),
         (Decision.FLAG, "Flagged" if executed else "Would flag"),
         (Decision.ALLOW, "Allowed"),
         (Decision.KEEP, "Kept (policy keep)"),
     ]
-    for decision, title in groups:
-        cs = [c for c in plan.conflicts if c.decision is decision]
+    groups = []
+    for decision, title in titles:
+        cs = [_conflict_values(c) for c in plan.conflicts if c.decision is decision]
         if cs:
-            lines.append(f"{title} ({len(cs)}):")
-            for c in cs:
-                lines.extend(conflict_line(c))
-    if not plan.conflicts:
-        lines.append("No meeting lands on a protected block.")
-    for s in plan.skipped:
-        lines.append(f"Skipped unreadable event {_safe(s.uid, 80)}: {_safe(s.reason, 120)}")
-    return "\n".join(lines)
+            groups.append({"title": title, "conflicts": cs})
+    return render(
+        "plan.txt",
+        window=f"{plan.window_start:%a %b %d %H:%M} → {plan.window_end:%a %b %d %H:%M} ({getattr(tz, 'key', tz)})",
+        changes=", ".join(f"{n} {verb[op] if executed else 'to ' + op}" for op, n in counts.items()),
+        groups=groups,
+        any_conflict=bool(plan.conflicts),
+        skipped=[{"uid": _safe(s.uid, 80), "reason": _safe(s.reason, 120)} for s in plan.skipped],
+    ).removesuffix("\n")
