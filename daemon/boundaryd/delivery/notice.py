@@ -56,11 +56,8 @@ def build_weekly_preview(
     key: str,
     start: date | None = None,
 ) -> EmailMessage:
-    """"Your week ahead": the protected blocks of 7 days and the conflicts already known.
-
-    The week starts at ``start``; by default the coming Monday when ``now`` falls on a Saturday
-    or Sunday (a preview sent before the week starts), else today.
-    """
+    """The weekly preview: the protected blocks of 7 days and the conflicts already known
+    (``presentation.notice.preview_view`` says which week)."""
     view = preview_view(rules=rules, conflicts=conflicts, blocks=blocks, now=now, start=start)
     return _fit(rules, view, now, key)
 

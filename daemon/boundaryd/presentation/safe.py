@@ -10,10 +10,13 @@ HTML escaping is the templates' job (autoescape).
 from __future__ import annotations
 
 import re
-import unicodedata
 
 __all__ = ["clean_header", "clean_text", "cut"]
 
+# the characters of Unicode categories Cc (C0, DEL, C1), Zl, Zp and Cs (surrogates)
+_HEADER_BREAKERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+# Cc and Cs without newline and tab
+_BODY_DROPPED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 _BIDI = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f"), None)
 
 
@@ -43,13 +46,13 @@ def clean_header(value: object, limit: int = 200) -> str:
     """One line safe for an email header: no control characters (CR, LF, NUL, line/paragraph
     separators), no bidi overrides, whitespace collapsed, at most ``limit`` characters."""
     text = as_str(value).translate(_BIDI)
-    text = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp", "Cs") else c for c in text)
+    text = _HEADER_BREAKERS.sub(" ", text)
     return cut(" ".join(text.split()), limit)
 
 
 def clean_text(value: object, limit: int = 2000) -> str:
     """Body text: newlines kept (CR/LF normalized), other control characters dropped, bounded."""
     text = as_str(value).replace("\r\n", "\n").replace("\r", "\n").translate(_BIDI)
-    text = "".join(c for c in text if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cs"))
+    text = _BODY_DROPPED.sub("", text)
     text = re.sub(r"\n{3,}", "\n\n", text).strip()
     return cut(text, limit)

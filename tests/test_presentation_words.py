@@ -1,0 +1,115 @@
+"""The decline message's words, and the rule that user-facing sentences live in presentation/."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+import boundaryd
+from boundaryd.core import model
+from boundaryd.presentation import words
+from mail_fixtures import load_rules
+
+PACKAGE = Path(boundaryd.__file__).parent
+
+#: sentences a person reads, each rendered only by the presentation layer (code or templates)
+SENTENCES = [
+    "at another time that suits you",  # decline message: no alternative found
+    "my next call-back time",
+    "I'm not available then.",  # iMIP reply without a message
+    "boundaryd keeps your protected blocks on your calendar",  # notice footer
+    "lists what it sent",
+    "boundaryd checked your calendar on",
+    "The picture shows the first",
+    "to see them all",
+    "(no organizer: your own event)",
+    "Your week ahead",
+    "no conflicts so far",
+    "Times are in",
+    "Protected this week",
+    "No meeting lands on a protected block",
+    "no free slot in working hours inside the horizon",
+    "Would decline",
+    "Skipped unreadable event",
+    "no organizer to reply to",
+    "is not usable",
+    "during my call-return time",  # focus-time decline (Google)
+]
+#: a copy still allowed outside presentation/, until that module calls the presentation function
+NOT_YET_MOVED = {
+    "calendars/google_backend.py": {"during my call-return time"},  # render_static_message -> words.render_static_message
+}
+
+
+def test_user_facing_sentences_live_only_in_presentation() -> None:
+    found: list[str] = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE).as_posix()
+        if rel.startswith("presentation/"):
+            continue
+        text = path.read_text(encoding="utf-8")
+        allowed = NOT_YET_MOVED.get(rel, set())
+        found += [f"{rel}: {s!r}" for s in SENTENCES if s in text and s not in allowed]
+    assert not found, "user-facing sentences outside presentation/:\n" + "\n".join(found)
+    # and each one is really rendered there
+    inside = "".join(p.read_text(encoding="utf-8") for p in (PACKAGE / "presentation").rglob("*") if p.is_file())
+    assert [s for s in SENTENCES if s not in inside] == []
+
+
+@pytest.fixture(scope="module")
+def rules() -> Any:
+    return load_rules()
+
+
+def test_when_and_alternatives_words(rules: Any) -> None:
+    t = datetime(2026, 11, 25, 11, 0, tzinfo=rules.tz)
+    assert words.when_words(t) == "Wednesday, November 25 at 11:00"
+    assert words.when_words(t, all_day=True) == "Wednesday, November 25"
+    assert words.alternatives_words([]) == "at another time that suits you"
+    assert words.alternatives_words([t, t + timedelta(days=1, hours=4)]) == (
+        "on Wednesday, November 25 at 11:00 or on Thursday, November 26 at 15:00 (EST)"
+    )
+    assert words.alternatives_words([t], all_day=True) == "on Wednesday, November 25"
+
+
+def test_decline_message_fills_placeholders_and_keeps_the_rest(rules: Any) -> None:
+    block = rules.block("prospecting")
+    t = datetime(2026, 11, 25, 11, 0, tzinfo=rules.tz)
+    call = model.BlockInstance("call-return", "Return calls", "call-return", t, t + timedelta(minutes=30))
+    msg = words.render_message("{block}: {alternatives}; {next_call_return} {unknown} {", rules, block, [t], False, call)
+    assert msg == (
+        "Prospecting calls: on Wednesday, November 25 at 11:00 (EST); "
+        "Wednesday, November 25 at 11:00 (EST) {unknown} {"
+    )
+    private = block.model_copy(update={"private": True})
+    assert words.render_message("{block} / {next_call_return}", rules, private, [], True, None) == (
+        "a prior commitment / my next call-back time"
+    )
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("", ""),
+        ("Busy: {block}, {alternatives}, {next_call_return}.", "Busy: Prospecting calls, at another time, during my call-return time."),
+        ("{unknown} {block}", "{unknown} Prospecting calls"),
+        ("{block!r} {block:>20}|", "'Prospecting calls'    Prospecting calls|"),
+        ("broken { {block}", "broken { {block}"),  # format cannot read it: used as written
+        ("{0} {block}", "{0} {block}"),
+        ("{x.y} {block}", "{x.y} {block}"),
+        ("a" * 5000, "a" * 1000),
+        ("{block}" * 400, ("Prospecting calls" * 59)[:1000]),
+    ],
+)
+def test_static_message_for_focus_time(rules: Any, template: str, expected: str) -> None:
+    assert words.render_static_message(template, rules.block("prospecting")) == expected
+
+
+def test_static_message_names_a_private_block_vaguely(rules: Any) -> None:
+    private = rules.block("family").model_copy(update={"private": True})
+    assert words.render_static_message("{block}", private) == "a prior commitment"
