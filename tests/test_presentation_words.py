@@ -39,6 +39,11 @@ SENTENCES = [
     "no organizer to reply to",
     "is not usable",
     "during my call-return time",  # focus-time decline (Google)
+    "check notify.email.from",  # mail errors
+    "server not answering",
+    "left in the outbox",
+    "cannot create the outbox",
+    "is set but no password",
 ]
 #: a copy still allowed outside presentation/, until that module calls the presentation function
 NOT_YET_MOVED = {
@@ -113,3 +118,21 @@ def test_static_message_for_focus_time(rules: Any, template: str, expected: str)
 def test_static_message_names_a_private_block_vaguely(rules: Any) -> None:
     private = rules.block("family").model_copy(update={"private": True})
     assert words.render_static_message("{block}", private) == "a prior commitment"
+
+
+def test_mail_errors_are_one_line_even_when_the_server_says_more() -> None:
+    import smtplib
+
+    from boundaryd.presentation import mail_errors
+
+    hostile = b"550 no\r\nBcc: x@evil.example\r\n\xff" + b"z" * 5000
+    line = mail_errors.message_refused(550, hostile)
+    assert line.startswith("message refused (550 550 no Bcc: x@evil.example \ufffd") and "\n" not in line
+    assert len(line) < 260
+    refused = mail_errors.recipients_refused({"a@x": (550, hostile), "b@x": (451, "later")})
+    assert "\r" not in refused and refused.endswith("; b@x: 451 later)")
+    assert mail_errors.describe(TimeoutError()) == "timed out (server not answering; check host and port)"
+    assert mail_errors.describe(smtplib.SMTPResponseException(421, hostile)).count("\n") == 0
+    assert mail_errors.smtp_problem("h", 25, "a\n  b") == "smtp h:25: a b"
+    assert mail_errors.delivery_error([], 3, "/o") is None
+    assert mail_errors.delivery_error(["x", "y"], 2, "/o") == "x (and 1 more); 2 message(s) wait in /o"

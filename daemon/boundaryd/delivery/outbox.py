@@ -52,6 +52,7 @@ from typing import Literal
 
 from boundaryd.errors import RuntimeFailure
 from boundaryd.fsutil import fsync_dir, write_synced
+from boundaryd.presentation.mail_errors import UNREADABLE_MESSAGE, outbox_unwritable
 
 __all__ = ["Outbox", "OutboxEntry", "State"]
 
@@ -92,7 +93,7 @@ class Outbox:
             if not marker.exists():  # opening an outbox writes nothing once it exists
                 marker.touch(mode=0o600)
         except OSError as e:
-            raise RuntimeFailure(f"{self.path}: cannot create the outbox: {e.strerror or e}") from None
+            raise RuntimeFailure(outbox_unwritable(self.path, e)) from None
         self._recover()
 
     # -- public ---------------------------------------------------------------------------
@@ -170,7 +171,7 @@ class Outbox:
                 when = email.utils.parsedate_to_datetime(str(date_h)) if date_h else None
                 out.append(OutboxEntry(key, str(msg.get("Subject", "")), str(msg.get("To", "")), when, state))
             except (OSError, ValueError, TypeError, IndexError):
-                out.append(OutboxEntry(key, "(unreadable message)", "", None, state))
+                out.append(OutboxEntry(key, UNREADABLE_MESSAGE, "", None, state))
         return out
 
     # -- internals ------------------------------------------------------------------------

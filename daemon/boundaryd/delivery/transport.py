@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import smtplib
-import socket
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from boundaryd.delivery.outbox import Outbox
 from boundaryd.errors import BadInput, RuntimeFailure
-from boundaryd.presentation.safe import clean_header
+from boundaryd.presentation import mail_errors as words
 from boundaryd.secrets import read_secret
 
 if TYPE_CHECKING:
@@ -63,10 +62,7 @@ class SmtpTransport:
                 file=cfg.password_file, env=cfg.password_env, credential="smtp-password", what="smtp password"
             )
             if self._password is None:
-                raise BadInput(
-                    f"notify.email.smtp: username {self.username!r} is set but no password"
-                    " (set password_file or password_env, or LoadCredential=smtp-password)"
-                )
+                raise BadInput(words.missing_password(self.username))
         self._ssl = ssl_context
         self._conn: smtplib.SMTP | None = None
 
@@ -99,26 +95,23 @@ class SmtpTransport:
         except smtplib.SMTPRecipientsRefused as e:
             self._reset()
             codes = [c for c, _ in e.recipients.values()]
-            detail = "; ".join(f"{r}: {c} {_decode(m)}" for r, (c, m) in e.recipients.items())
             exc = MessageRejected if codes and all(500 <= c < 600 for c in codes) else RuntimeFailure
-            raise exc(self._fail(f"recipient refused ({detail})")) from None
+            raise exc(self._fail(words.recipients_refused(e.recipients))) from None
         except smtplib.SMTPDataError as e:
             self._reset()
             exc = MessageRejected if 500 <= e.smtp_code < 600 else RuntimeFailure
-            raise exc(self._fail(f"message refused ({e.smtp_code} {_decode(e.smtp_error)})")) from None
+            raise exc(self._fail(words.message_refused(e.smtp_code, e.smtp_error))) from None
         except smtplib.SMTPSenderRefused as e:
             self.close()
-            raise RuntimeFailure(
-                self._fail(f"sender {e.sender} refused ({e.smtp_code} {_decode(e.smtp_error)}; check notify.email.from)")
-            ) from None
+            raise RuntimeFailure(self._fail(words.sender_refused(e.sender, e.smtp_code, e.smtp_error))) from None
         except (smtplib.SMTPException, OSError) as e:
             self.close()
-            raise RuntimeFailure(self._fail(_describe(e))) from None
+            raise RuntimeFailure(self._fail(words.describe(e))) from None
         del refused  # some recipients refused, others accepted: the message went out
 
     # -- internals ------------------------------------------------------------------------
     def _fail(self, text: str) -> str:
-        return f"smtp {self.host}:{self.port}: {' '.join(text.split())}"
+        return words.smtp_problem(self.host, self.port, text)
 
     def _reset(self) -> None:
         if self._conn is not None:
@@ -140,7 +133,7 @@ class SmtpTransport:
             conn.ehlo_or_helo_if_needed()
             if self.security == "starttls":
                 if not conn.has_extn("starttls"):
-                    raise RuntimeFailure(self._fail("server does not offer STARTTLS (use security: ssl, or none for a local relay)"))
+                    raise RuntimeFailure(self._fail(words.NO_STARTTLS))
                 conn.starttls(context=self._context())
                 conn.ehlo()
             if self.username:
@@ -148,20 +141,16 @@ class SmtpTransport:
                 try:
                     _login(conn, self.username, self._password)
                 except smtplib.SMTPAuthenticationError as e:
-                    raise RuntimeFailure(
-                        self._fail(f"authentication failed for {self.username!r} ({e.smtp_code} {_decode(e.smtp_error)}; check the password)")
-                    ) from None
+                    raise RuntimeFailure(self._fail(words.auth_failed(self.username, e.smtp_code, e.smtp_error))) from None
                 except smtplib.SMTPNotSupportedError:
-                    raise RuntimeFailure(
-                        self._fail("server offers no AUTH on this connection (check security: starttls or ssl)")
-                    ) from None
+                    raise RuntimeFailure(self._fail(words.NO_AUTH)) from None
             return conn
         except RuntimeFailure:
             _close_quietly(conn)
             raise
         except (smtplib.SMTPException, OSError) as e:
             _close_quietly(conn)
-            raise RuntimeFailure(self._fail(_describe(e))) from None
+            raise RuntimeFailure(self._fail(words.describe(e))) from None
 
 
 def _b64(data: bytes) -> str:
@@ -183,7 +172,7 @@ def _login(conn: smtplib.SMTP, user: str, password: str) -> None:
         if code == 334:
             code, resp = conn.docmd(_b64(password.encode()))
     else:
-        raise smtplib.SMTPException("no AUTH mechanism for a non-ASCII password (server offers " + " ".join(mechs) + ")")
+        raise smtplib.SMTPException(words.no_auth_mechanism(mechs))
     if code not in (235, 503):
         raise smtplib.SMTPAuthenticationError(code, resp)
 
@@ -194,31 +183,6 @@ def _close_quietly(conn: smtplib.SMTP | None) -> None:
             conn.close()
 
 
-def _decode(data: object) -> str:
-    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)
-    return clean_header(text, 200)
-
-
-def _describe(e: BaseException) -> str:
-    if isinstance(e, ssl.SSLCertVerificationError):
-        return f"TLS certificate not trusted ({e.verify_message or e.reason})"
-    if isinstance(e, ssl.SSLError):
-        return f"TLS failed ({e.reason or e}; check security: starttls vs ssl and the port)"
-    if isinstance(e, (socket.timeout, TimeoutError)):
-        return "timed out (server not answering; check host and port)"
-    if isinstance(e, ConnectionRefusedError):
-        return "connection refused (server down, or wrong port)"
-    if isinstance(e, socket.gaierror):
-        return f"cannot resolve host ({e.strerror or e})"
-    if isinstance(e, smtplib.SMTPServerDisconnected):
-        return f"server closed the connection ({e or 'unexpectedly'})"
-    if isinstance(e, smtplib.SMTPResponseException):
-        return f"{e.smtp_code} {_decode(e.smtp_error)}"
-    if isinstance(e, OSError):
-        return e.strerror or str(e) or type(e).__name__
-    return str(e) or type(e).__name__
-
-
 # --- delivery ------------------------------------------------------------------------------
 
 
@@ -227,7 +191,7 @@ class DeliveryReport:
     sent: int  # accepted by the SMTP server in this call
     waiting: int  # still queued for SMTP (server down): sent by a later deliver
     error: str | None  # one line, when something failed
-    outbox: int = 0  # left in the outbox for the user in this call (no SMTP, or refused for good)
+    outbox: int = 0  # kept in the outbox for the user in this call (no SMTP, or refused for good)
 
 
 def deliver(outbox: Outbox, transport: Transport | None) -> DeliveryReport:
@@ -251,7 +215,7 @@ def deliver(outbox: Outbox, transport: Transport | None) -> DeliveryReport:
             except MessageRejected as e:
                 outbox.keep(key)
                 kept += 1
-                errors.append(f"{e} (left in the outbox)")
+                errors.append(words.left_in_outbox(e))
                 continue
             except RuntimeFailure as e:
                 errors.append(str(e))
@@ -259,7 +223,5 @@ def deliver(outbox: Outbox, transport: Transport | None) -> DeliveryReport:
             outbox.mark_sent(key)
             sent += 1
     waiting = len(pending) - sent - kept
-    error = errors[0] if len(errors) == 1 else (f"{errors[0]} (and {len(errors) - 1} more)" if errors else None)
-    if error and waiting:
-        error += f"; {waiting} message(s) wait in {outbox.path}"
+    error = words.delivery_error(errors, waiting, outbox.path)
     return DeliveryReport(sent=sent, waiting=waiting, error=error, outbox=kept)
