@@ -252,3 +252,36 @@ def test_undefined_template_values_are_errors() -> None:
 
     with pytest.raises(jinja2.UndefinedError):
         templating.render("alert.txt")
+
+
+def test_notice_text_exact_and_html_one_row_per_line(rules: Any) -> None:
+    tz = rules.tz
+    view = notice.notice_view(rules=rules, conflicts=[conflict(occurrence(tz))], blocks=week_blocks(tz),
+                              now=datetime(2026, 11, 23, 7, tzinfo=tz))
+    assert view.subject == "boundaryd: 1 declined"
+    text, page = view.render(1)
+    assert text == (
+        "boundaryd checked your calendar on Mon 23 Nov 2026 07:00 (America/Toronto).\n"
+        "1 declined.\n"
+        "\n"
+        "DECLINED\n"
+        '  "Quarterly sync"  Tue 24 Nov 2026, 09:00–10:00\n'
+        "    asked by:  Bob Builder <bob@client.example>\n"
+        "    block:     Prospecting calls (08:30–11:00)\n"
+        "    decision:  declined: you are invited and the block declines\n"
+        "    offered:   Wed 25 Nov 11:00–12:00\n"
+        "    message:   Thanks for the invitation. I'm not available then; could we meet Wed 25 Nov at 11:00?\n"
+        "    details:   Agenda: numbers\n"
+        "\n"
+        "\n"
+        "Times are in America/Toronto.\n"
+        "-- \n"
+        "boundaryd keeps your protected blocks on your calendar. `boundaryd notices` lists what it sent.\n"
+    )
+    rows = [line for line in page.split("\n") if line.startswith("<tr><td style=\"font-size:10px")]
+    assert len(rows) == 24  # 08:00-20:00 (widened to Family dinner), half hours, one row a line
+    assert all(line.endswith("</td></tr>") and line.count("<tr>") == 1 for line in rows)
+    card = next(line for line in page.split("\n") if line.startswith('<table role="presentation" cellpadding="0" cellspacing="0" border="0" width="100%"'))
+    assert card.endswith("</table>") and card.count("<tr>") == 8  # title + 7 facts
+    assert ">Bob Builder &lt;bob@client.example&gt;</td>" in card and "I&#x27;m not available then" in card
+    assert "\n\n<p style=\"color:#5f6368;font-size:12px;margin-top:24px\">boundaryd keeps" in page
