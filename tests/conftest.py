@@ -89,3 +89,8 @@ def occurrence(
         attendees=tuple(attendees),
         **kw,  # type: ignore[arg-type]
     )
+
+
+# --- fixtures ---------------------------------------------------------------------------------
+# The calendar contract's worlds; servers are session-wide, so they are defined here once.
+from contract_worlds import google_session, radicale_session, world, xandikos_session  # noqa: E402, F401

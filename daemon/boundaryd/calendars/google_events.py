@@ -52,7 +52,7 @@ def occurrence(e: dict[str, Any], tz: ZoneInfo, owner_emails: tuple[str, ...]) -
     )
     priv = (e.get("extendedProperties") or {}).get("private") or {}
     return Occurrence(
-        uid=str(e.get("iCalUID") or e["id"])[:1024],
+        uid=str(priv.get(UID_KEY) or e.get("iCalUID") or e["id"])[:1024],  # our events: the uid we wrote
         recurrence_id=rid,
         summary=str(e.get("summary", ""))[:1024],
         description=str(e.get("description", ""))[:8192],

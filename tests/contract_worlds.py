@@ -1,0 +1,504 @@
+"""The worlds the calendar contract runs in: one calendar behind each backend, and the means to act
+on it as someone else would (another client's edits, a server's faults).
+
+    from contract_worlds import world  # noqa: F401  (the fixture, parametrized over BACKENDS)
+
+Servers start once per session: Radicale (htpasswd) and Xandikos, each behind a FaultProxy, and
+the local Google stand-in with its OAuth endpoints. Each test gets a fresh collection (CalDAV
+MKCALENDAR), a fresh fake calendar (Google), a fresh file (ics) or store (memory), and its own
+journal state, so tests do not see each other.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import icalendar
+import pytest
+
+from boundaryd.calendars.caldav_backend import CaldavBackend
+from boundaryd.calendars.caldav_xml import resource_name
+from boundaryd.calendars.google_backend import GoogleBackend, RetryPolicy
+from boundaryd.calendars.ics import IcsBackend
+from boundaryd.calendars.memory import MemoryBackend, MemoryCalendar
+from caldav_servers import FaultProxy
+from clirun import OWNER, calendar_of
+from dav_servers import DavServer, start_radicale, start_xandikos
+
+BACKENDS = ["memory", "ics", "radicale", "xandikos", "google"]
+_COUNTER = itertools.count(1)
+
+
+def unreadable(uid: str) -> str:
+    """An event every server stores but no reader can place in time (a DTSTART that is no time)."""
+    return (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//tests//EN\r\nBEGIN:VEVENT\r\n"
+        f"UID:{uid}\r\nDTSTAMP:20261120T000000Z\r\nDTSTART:20261124T25XX00\r\nSUMMARY:Broken\r\n"
+        "END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+
+
+class MemState:
+    """The journal's key/value store, in a dict."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, str] = {}
+
+    def get(self, key: str) -> str | None:
+        return self.data.get(key)
+
+    def set(self, key: str, value: str | None) -> None:
+        if value is None:
+            self.data.pop(key, None)
+        else:
+            self.data[key] = value
+
+
+class World:
+    """One calendar behind one backend. Facts that differ by server are attributes, not names."""
+
+    name = ""
+    tells_organizer = False
+    marks_flags = True  # False where an attendee may change nothing but PARTSTAT (RFC 6638 3.1)
+    declines_instances = True  # False where an attendee may not add a RECURRENCE-ID override
+    has_tokens = True  # reads only what changed since the last snapshot
+    no_http = ""  # why status faults cannot apply here ("" when they can)
+
+    def __init__(self) -> None:
+        self.state = MemState()
+
+    def backend(self) -> Any:
+        raise NotImplementedError
+
+    def put(self, *comps: icalendar.Event) -> None:
+        """Store one event (a master and its overrides) as another client would, replacing it."""
+        raise NotImplementedError
+
+    def put_unreadable(self, uid: str) -> None:
+        raise NotImplementedError
+
+    def fail(self, status: int, times: int | None = None) -> None:
+        """Every following request (or the next ``times``) is answered ``status``."""
+        raise NotImplementedError
+
+    def heal(self) -> None:
+        raise NotImplementedError
+
+    def full_reads(self) -> int:
+        """How many times the whole calendar was read so far."""
+        raise NotImplementedError
+
+    def write_mark(self) -> object:
+        """A value that changes whenever anything is written to the calendar."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+# --- memory, ics ----------------------------------------------------------------------------------
+
+
+class MemoryWorld(World):
+    name = "memory"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.store = MemoryCalendar(f"contract-{next(_COUNTER)}")
+
+    def backend(self) -> MemoryBackend:
+        return MemoryBackend(self.store, self.state)
+
+    def put(self, *comps: icalendar.Event) -> None:
+        self.store.put(str(comps[0]["UID"]), calendar_of(*comps))
+
+    def put_unreadable(self, uid: str) -> None:
+        self.store.put(uid, unreadable(uid))
+
+    def fail(self, status: int, times: int | None = None) -> None:
+        left = [times]
+
+        def hook(op: str) -> int | None:
+            if left[0] is not None:
+                if left[0] <= 0:
+                    return None
+                left[0] -= 1
+            return status
+
+        self.store.fault = hook
+
+    def heal(self) -> None:
+        self.store.fault = None
+
+    def full_reads(self) -> int:
+        return self.store.full_reads
+
+    def write_mark(self) -> object:
+        return self.store.writes
+
+
+class IcsWorld(World):
+    name = "ics"
+    has_tokens = False
+    no_http = "a local file answers no HTTP status"
+
+    def __init__(self, root: Path) -> None:
+        super().__init__()
+        self.path = root / "calendar.ics"
+        self.reads = 0
+
+    def backend(self) -> IcsBackend:
+        world = self
+
+        class Counted(IcsBackend):
+            def _load(self) -> icalendar.Calendar:
+                world.reads += 1
+                return super()._load()
+
+        return Counted(self.path)
+
+    def _write(self, data: bytes) -> None:
+        before = self.path.stat().st_mtime_ns if self.path.exists() else 0
+        self.path.write_bytes(data)
+        os.utime(self.path, ns=(before + 10**9, before + 10**9))  # a change the next stat sees
+
+    def put(self, *comps: icalendar.Event) -> None:
+        uid = str(comps[0]["UID"])
+        cal = icalendar.Calendar.from_ical(self.path.read_bytes()) if self.path.exists() else icalendar.Calendar()
+        if not self.path.exists():
+            cal.add("PRODID", "-//tests//EN")
+            cal.add("VERSION", "2.0")
+        cal.subcomponents = [c for c in cal.subcomponents if str(c.get("UID", "")) != uid]
+        for c in comps:
+            cal.add_component(c)
+        cal.add_missing_timezones()
+        self._write(cal.to_ical())
+
+    def put_unreadable(self, uid: str) -> None:
+        text = self.path.read_text() if self.path.exists() else "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nEND:VCALENDAR\r\n"
+        event = unreadable(uid).split("BEGIN:VEVENT", 1)[1].split("END:VEVENT", 1)[0]
+        self._write(text.replace("END:VCALENDAR", f"BEGIN:VEVENT{event}END:VEVENT\r\nEND:VCALENDAR").encode())
+
+    def fail(self, status: int, times: int | None = None) -> None:
+        pytest.skip(self.no_http)
+
+    def heal(self) -> None:
+        pass
+
+    def full_reads(self) -> int:
+        return self.reads
+
+    def write_mark(self) -> object:
+        return self.path.stat().st_mtime_ns if self.path.exists() else None
+
+
+# --- CalDAV ---------------------------------------------------------------------------------------
+
+
+class DavWorld(World):
+    """A fresh collection on a session server, reached through its FaultProxy."""
+
+    def __init__(self, server: DavServer, proxy: FaultProxy) -> None:
+        super().__init__()
+        self.name = server.name
+        self.server = server
+        self.proxy = proxy
+        home = "alice/" if server.name == "radicale" else "user/calendars/"
+        self.url = f"{server.root}{home}c{next(_COUNTER)}/"
+        assert self._send(self.url, "MKCALENDAR") == 201
+        self.via_proxy = self.url.replace(f":{proxy.target}/", f":{proxy.port}/", 1)
+        self.fault: tuple[int, int | None] | None = None
+        self.bodies: list[tuple[str, bytes]] = []
+        proxy.requests.clear()
+        proxy.transform = None
+        proxy.rule = self._rule
+        if server.name == "xandikos":  # RFC 6638 3.1: an attendee changes only PARTSTAT; it schedules
+            self.tells_organizer = True
+            self.marks_flags = False
+            self.declines_instances = False
+
+    def _send(self, url: str, method: str, body: bytes | None = None) -> int:
+        headers = {"Content-Type": "text/calendar"} if body is not None else {}
+        req = urllib.request.Request(url, data=body, method=method, headers=headers)
+        if self.server.username and self.server.password:
+            token = base64.b64encode(f"{self.server.username}:{self.server.password}".encode()).decode()
+            req.add_header("Authorization", "Basic " + token)
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return int(r.status)
+        except urllib.error.HTTPError as e:
+            return int(e.code)
+
+    def _rule(self, method: str, path: str, body: bytes) -> Any:
+        self.bodies.append((method, body))
+        if self.fault is None:
+            return None
+        status, left = self.fault
+        if left is not None:
+            if left <= 0:
+                return None
+            self.fault = (status, left - 1)
+        return ("status", status)
+
+    def backend(self) -> CaldavBackend:
+        return CaldavBackend(self.via_proxy, self.server.username, self.server.password, self.state, timeout=10,
+                             owner_emails=(OWNER,))
+
+    def put(self, *comps: icalendar.Event) -> None:
+        status = self._send(self.url + resource_name(str(comps[0]["UID"])), "PUT", calendar_of(*comps))
+        assert status in (201, 204), status
+
+    def put_unreadable(self, uid: str) -> None:
+        assert self._send(self.url + resource_name(uid), "PUT", unreadable(uid).encode()) in (201, 204)
+
+    def fail(self, status: int, times: int | None = None) -> None:
+        self.fault = (status, times)
+
+    def heal(self) -> None:
+        self.fault = None
+
+    def full_reads(self) -> int:
+        """sync-collection REPORTs without a token (or PROPFINDs of every ETag)."""
+        return sum(
+            1
+            for m, b in self.bodies
+            if (m == "REPORT" and b"<d:sync-token></d:sync-token>" in b) or (m == "PROPFIND" and b"getetag" in b)
+        )
+
+    def write_mark(self) -> object:
+        return sum(1 for m, _ in self.bodies if m in ("PUT", "DELETE"))
+
+    def close(self) -> None:
+        self.proxy.rule = None
+
+
+# --- Google ---------------------------------------------------------------------------------------
+
+_REASONS = {401: "authError", 403: "forbidden", 404: "notFound", 410: "fullSyncRequired", 429: "rateLimitExceeded"}
+
+
+def google_time(value: date | datetime) -> dict[str, str]:
+    if not isinstance(value, datetime):
+        return {"date": value.isoformat()}
+    zone = value.tzinfo.key if isinstance(value.tzinfo, ZoneInfo) else "UTC"
+    return {"dateTime": value.isoformat(), "timeZone": zone}
+
+
+def google_body(ev: icalendar.Event) -> dict[str, Any]:
+    """The same event as Calendar API JSON (what the invitation looks like on Google)."""
+    end = ev["DTEND"].dt if ev.get("DTEND") is not None else ev["DTSTART"].dt + ev["DURATION"].dt
+    body: dict[str, Any] = {
+        "iCalUID": str(ev["UID"]),
+        "summary": str(ev.get("SUMMARY", "")),
+        "start": google_time(ev["DTSTART"].dt),
+        "end": google_time(end),
+        "status": str(ev.get("STATUS", "CONFIRMED")).lower(),
+        "transparency": "transparent" if str(ev.get("TRANSP", "")).upper() == "TRANSPARENT" else "opaque",
+    }
+    if ev.get("RRULE"):
+        body["recurrence"] = ["RRULE:" + ev["RRULE"].to_ical().decode()]
+    if ev.get("ORGANIZER"):
+        body["organizer"] = {"email": str(ev["ORGANIZER"]).removeprefix("mailto:")}
+        atts = ev["ATTENDEE"] if isinstance(ev["ATTENDEE"], list) else [ev["ATTENDEE"]]
+        status = {"NEEDS-ACTION": "needsAction", "ACCEPTED": "accepted", "DECLINED": "declined", "TENTATIVE": "tentative"}
+        body["attendees"] = [
+            {"email": str(a).removeprefix("mailto:"), "responseStatus": status[str(a.params["PARTSTAT"])]} for a in atts
+        ]
+    return body
+
+
+class GoogleWorld(World):
+    name = "google"
+    tells_organizer = True
+
+    def __init__(self, session: dict[str, Any], root: Path) -> None:
+        super().__init__()
+        self.fake = session["fake"]
+        self.token = session["token"]
+        self.root = root
+        with self.fake.lock:
+            self.fake.calendars.clear()
+            self.fake.faults.clear()
+            self.fake.requests.clear()
+            self.fake.notifications.clear()
+            self.fake.rejections.clear()
+            self.fake.personal = None
+
+    def backend(self) -> GoogleBackend:
+        return GoogleBackend(
+            "primary", self.token, self.root / "google-cache.json", ZoneInfo("America/Toronto"), owner_emails=(OWNER,),
+            sync_state=self.state, api_endpoint=self.fake.api_endpoint, timeout=5,
+            retry=RetryPolicy(base=0.01, cap=0.02, budget=0.3),
+        )
+
+    def _id_of(self, uid: str) -> str | None:
+        cal = self.fake.calendar()
+        return next((k for k, e in cal.events.items() if e.get("iCalUID") == uid and e["status"] != "cancelled"), None)
+
+    def put(self, *comps: icalendar.Event) -> None:
+        master, overrides = comps[0], comps[1:]
+        eid = self._id_of(str(master["UID"]))
+        body = google_body(master)
+        if eid is None:
+            eid = self.fake.add_event(body)["id"]
+        else:
+            self.fake.patch_event(eid, {k: v for k, v in body.items() if k != "iCalUID"})
+        for ov in overrides:
+            rid = ov["RECURRENCE-ID"].dt
+            suffix = f"{rid:%Y%m%d}" if not isinstance(rid, datetime) else f"{rid.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}"
+            patch = {k: v for k, v in google_body(ov).items() if k not in ("iCalUID", "recurrence")}
+            self.fake.patch_event(f"{eid}_{suffix}", patch)
+
+    def put_unreadable(self, uid: str) -> None:
+        """Stored as the API would never store it (a start no one can read), past its checks."""
+        self.fake.add_raw_event({"iCalUID": uid, "summary": "Broken", "start": {"dateTime": "2026-11-24T25:99:00"},
+                                 "end": {"dateTime": "2026-11-24T10:00:00-05:00"}})
+
+    def fail(self, status: int, times: int | None = None) -> None:
+        self.fake.fail_next(times if times is not None else 100_000, status, _REASONS.get(status, "backendError"))
+
+    def heal(self) -> None:
+        with self.fake.lock:
+            self.fake.faults.clear()
+
+    def full_reads(self) -> int:
+        return sum(1 for r in self.fake.requests if r.method == "events.list" and "timeMin" in r.query and "iCalUID" not in r.query)
+
+    def write_mark(self) -> object:
+        return sum(1 for r in self.fake.requests if r.method in ("events.insert", "events.patch", "events.delete"))
+
+    def close(self) -> None:
+        from fake_google import check_no_rejections
+
+        self.heal()
+        check_no_rejections(self.fake)
+
+
+# --- fixtures -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def radicale_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DavServer, FaultProxy]]:
+    server = start_radicale(tmp_path_factory.mktemp("radicale"), htpasswd=True)
+    proxy = FaultProxy(int(server.root.rsplit(":", 1)[1].strip("/")))
+    try:
+        yield server, proxy
+    finally:
+        proxy.close()
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def xandikos_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DavServer, FaultProxy]]:
+    server = start_xandikos(tmp_path_factory.mktemp("xandikos"), email=OWNER)
+    proxy = FaultProxy(int(server.root.rsplit(":", 1)[1].strip("/")))
+    try:
+        yield server, proxy
+    finally:
+        proxy.close()
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def google_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    from fake_google import FakeGoogle, FakeOAuth, write_token_file
+
+    root = tmp_path_factory.mktemp("google")
+    with FakeGoogle(account=OWNER) as fake:
+        oauth = FakeOAuth(fake).start(root / "ca.pem")
+        before = os.environ.get("REQUESTS_CA_BUNDLE")
+        os.environ["REQUESTS_CA_BUNDLE"] = str(oauth.ca_file)
+        token = root / "google-token.json"
+        write_token_file(token, oauth)
+        try:
+            yield {"fake": fake, "oauth": oauth, "token": token}
+        finally:
+            oauth.stop()
+            if before is None:
+                os.environ.pop("REQUESTS_CA_BUNDLE", None)
+            else:
+                os.environ["REQUESTS_CA_BUNDLE"] = before
+
+
+_MAKERS: dict[str, Callable[[pytest.FixtureRequest, Path], World]] = {
+    "memory": lambda request, root: MemoryWorld(),
+    "ics": lambda request, root: IcsWorld(root),
+    "radicale": lambda request, root: DavWorld(*request.getfixturevalue("radicale_session")),
+    "xandikos": lambda request, root: DavWorld(*request.getfixturevalue("xandikos_session")),
+    "google": lambda request, root: GoogleWorld(request.getfixturevalue("google_session"), root),
+}
+
+
+@pytest.fixture(params=BACKENDS)
+def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
+    w = _MAKERS[request.param](request, tmp_path)
+    try:
+        yield w
+    finally:
+        w.close()
+
+
+# --- what the scenarios share ---------------------------------------------------------------------
+
+TZ = ZoneInfo("America/Toronto")
+NOW = datetime(2026, 11, 23, 7, 0, tzinfo=TZ)  # a Monday
+END = NOW + timedelta(days=14)
+
+BLOCKS_YAML = """
+- id: prospecting
+  title: Prospecting calls
+  kind: prospecting
+  days: weekdays
+  start: "08:30"
+  end: "11:00"
+  policy: decline
+- id: call-return
+  title: Return calls
+  kind: call-return
+  days: weekdays
+  times: ["11:30", "16:30"]
+  duration: 30m
+  policy: flag
+- id: sunday
+  title: Day off
+  kind: day-off
+  days: [sun]
+  all_day: true
+  policy: decline
+"""
+
+
+def at(day: int, hh: int, mm: int = 0) -> datetime:
+    return datetime(2026, 11, 23, hh, mm, tzinfo=TZ) + timedelta(days=day)
+
+
+def block_events(blocks: str = BLOCKS_YAML, anchor: date = NOW.date()) -> dict[str, Any]:
+    """The owned events the core writes for ``blocks``, by uid."""
+    from boundaryd.core import ical
+    from conftest import make_rules
+
+    rules = make_rules(blocks)
+    return {e.uid: e for b in rules.blocks for e in ical.block_events(rules, b, anchor)}
+
+
+def snap(backend: Any, start: datetime = NOW, end: datetime = END) -> Any:
+    return backend.snapshot(start, end, TZ)
+
+
+def me(o: Any) -> str:
+    return next(a.partstat for a in o.attendees if a.email == OWNER)
+
+
+def one(s: Any, uid: str, start: datetime | None = None) -> Any:
+    found = [o for o in s.occurrences if o.uid == uid and (start is None or o.start == start)]
+    assert len(found) == 1, f"{uid} at {start}: {[(o.uid, o.start) for o in s.occurrences]}"
+    return found[0]
