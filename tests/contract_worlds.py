@@ -39,12 +39,17 @@ _COUNTER = itertools.count(1)
 
 
 def unreadable(uid: str) -> str:
-    """An event every server stores but no reader can place in time (a DTSTART that is no time)."""
+    """A resource every server stores but no reader can place in time (a zone that does not exist)."""
     return (
-        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//tests//EN\r\nBEGIN:VEVENT\r\n"
-        f"UID:{uid}\r\nDTSTAMP:20261120T000000Z\r\nDTSTART:20261124T25XX00\r\nSUMMARY:Broken\r\n"
-        "END:VEVENT\r\nEND:VCALENDAR\r\n"
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//tests//EN\r\nX-WR-TIMEZONE:Mars/Olympus\r\nBEGIN:VEVENT\r\n"
+        f"UID:{uid}\r\nDTSTAMP:20261120T000000Z\r\nDTSTART:20261124T090000\r\nDTEND:20261124T100000\r\n"
+        "SUMMARY:Broken\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
     )
+
+
+def unreadable_event(uid: str) -> str:
+    """One VEVENT no reader can place in time (a DTSTART that is no time), inside a good calendar."""
+    return f"BEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20261120T000000Z\r\nDTSTART:20261124T25XX00\r\nSUMMARY:Broken\r\nEND:VEVENT\r\n"
 
 
 class MemState:
@@ -128,6 +133,8 @@ class MemoryWorld(World):
         left = [times]
 
         def hook(op: str) -> int | None:
+            if status == 410 and op == "connect":
+                return None  # a 410 is about a change token, which connect has none of
             if left[0] is not None:
                 if left[0] <= 0:
                     return None
@@ -185,8 +192,7 @@ class IcsWorld(World):
 
     def put_unreadable(self, uid: str) -> None:
         text = self.path.read_text() if self.path.exists() else "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nEND:VCALENDAR\r\n"
-        event = unreadable(uid).split("BEGIN:VEVENT", 1)[1].split("END:VEVENT", 1)[0]
-        self._write(text.replace("END:VCALENDAR", f"BEGIN:VEVENT{event}END:VEVENT\r\nEND:VCALENDAR").encode())
+        self._write(text.replace("END:VCALENDAR", unreadable_event(uid) + "END:VCALENDAR").encode())
 
     def fail(self, status: int, times: int | None = None) -> None:
         pytest.skip(self.no_http)
@@ -254,7 +260,11 @@ class DavWorld(World):
                              owner_emails=(OWNER,))
 
     def put(self, *comps: icalendar.Event) -> None:
-        status = self._send(self.url + resource_name(str(comps[0]["UID"])), "PUT", calendar_of(*comps))
+        href = self.url + resource_name(str(comps[0]["UID"]))
+        status = self._send(href, "PUT", calendar_of(*comps))
+        if status == 412:  # Xandikos: the account is an attendee, only the organizer's iTIP may change it
+            assert self._send(href, "DELETE") in (200, 204)
+            status = self._send(href, "PUT", calendar_of(*comps))
         assert status in (201, 204), status
 
     def put_unreadable(self, uid: str) -> None:
@@ -481,13 +491,13 @@ def at(day: int, hh: int, mm: int = 0) -> datetime:
     return datetime(2026, 11, 23, hh, mm, tzinfo=TZ) + timedelta(days=day)
 
 
-def block_events(blocks: str = BLOCKS_YAML, anchor: date = NOW.date()) -> dict[str, Any]:
+def block_events(blocks: str = BLOCKS_YAML, anchor: date | None = None) -> dict[str, Any]:
     """The owned events the core writes for ``blocks``, by uid."""
     from boundaryd.core import ical
     from conftest import make_rules
 
     rules = make_rules(blocks)
-    return {e.uid: e for b in rules.blocks for e in ical.block_events(rules, b, anchor)}
+    return {e.uid: e for b in rules.blocks for e in ical.block_events(rules, b, anchor or NOW.date())}
 
 
 def snap(backend: Any, start: datetime = NOW, end: datetime = END) -> Any:

@@ -23,7 +23,7 @@ from boundaryd.calendars.base import SyncState
 from boundaryd.calendars.caldav_http import DavHttp
 from boundaryd.calendars.caldav_reader import CollectionReader
 from boundaryd.calendars.caldav_xml import Resource, precondition, raw, resource_name
-from boundaryd.calendars.ical_edits import unflag_in
+from boundaryd.calendars.ical_edits import ical_uid_in, unflag_in
 from boundaryd.core import ical
 from boundaryd.core.model import BlockEvent, Capabilities, Occurrence, Skipped, Snapshot
 from boundaryd.errors import BadInput, ChangeRefused, Conflict412, RuntimeFailure
@@ -109,7 +109,7 @@ class CaldavBackend:
             try:
                 cal = ical.parse_calendar(res.data, href)
             except BadInput as e:
-                skipped.append(Skipped(uid=href.rsplit("/", 1)[-1], reason=e.problems[0]))
+                skipped.append(Skipped(uid=ical_uid_in(res.data) or href.rsplit("/", 1)[-1], reason=e.problems[0]))
                 continue
             for comp in cal.subcomponents:
                 if comp.name == "VTIMEZONE":

@@ -5,6 +5,7 @@ Shared by the iCalendar-file, memory and CalDAV backends.
 
 from __future__ import annotations
 
+import re
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -39,3 +40,9 @@ def unflag_in(cal: icalendar.Calendar, occ: Occurrence, tz: ZoneInfo) -> bool:
     if rest:
         comp.add("CATEGORIES", rest)
     return True
+
+
+def ical_uid_in(text: str) -> str | None:
+    """The first UID in a resource that cannot be parsed, so the report names the event."""
+    m = re.search(r"^UID(?:;[^:\r\n]*)?:([^\r\n]+)", text, flags=re.MULTILINE | re.IGNORECASE)
+    return m.group(1).strip()[:200] if m else None

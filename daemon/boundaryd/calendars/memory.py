@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 
 from boundaryd.calendars.base import SyncState
-from boundaryd.calendars.ical_edits import unflag_in
+from boundaryd.calendars.ical_edits import ical_uid_in, unflag_in
 from boundaryd.core import ical
 from boundaryd.core.model import BlockEvent, Capabilities, Occurrence, Skipped, Snapshot
 from boundaryd.errors import BadInput, Conflict412, RuntimeFailure
@@ -238,7 +238,7 @@ class MemoryBackend:
             try:
                 cal = ical.parse_calendar(text, f"{self.name}/{uid}")
             except BadInput as e:
-                skipped.append(Skipped(uid=uid[:200], reason=e.problems[0]))
+                skipped.append(Skipped(uid=(ical_uid_in(text) or uid)[:200], reason=e.problems[0]))
                 continue
             for comp in cal.subcomponents:
                 if comp.name == "VTIMEZONE":
