@@ -89,10 +89,18 @@ class CaldavBackend:
                 self.reader.scheduling = self.http.tells_organizer(self.owner_emails)
                 self.reader.save()
             tells = bool(self.reader.scheduling)
-            self.capabilities = Capabilities(tells_organizer=tells, decline_comment=True, flag_mark="categories")
+            marks = self._memo("flags") != "refused"
+            self._no_flag_marks = not marks
+            self.capabilities = Capabilities(
+                tells_organizer=tells, decline_comment=True, flag_mark="categories" if marks else ""
+            )
             self.tells_organizer = tells
             self._connected = True
         return self.capabilities
+
+    def _memo(self, what: str) -> str | None:
+        state = self.reader.state
+        return state.get(f"{self.reader.key}:{what}") if state is not None else None
 
     def snapshot(self, start: datetime, end: datetime, tz: ZoneInfo) -> Snapshot:
         self._tz = tz
@@ -263,6 +271,8 @@ class CaldavBackend:
             if e.name != "attendee-allowed":
                 raise RuntimeFailure(f"caldav {self.url}: the server refused the mark on {occ.uid} ({e.name})") from None
             self._no_flag_marks = True  # CATEGORIES is the organizer's here; the notice lists the flag
+            if self.reader.state is not None:  # remembered: the next connect says flag_mark ""
+                self.reader.state.set(f"{self.reader.key}:flags", "refused")
 
     def flush(self) -> None:
         """Every change was already written, one conditional request each."""
