@@ -25,11 +25,12 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 
+from boundaryd.calendars import memory
 from boundaryd.calendars.caldav_backend import CaldavBackend
 from boundaryd.calendars.caldav_xml import resource_name
 from boundaryd.calendars.google_backend import GoogleBackend, RetryPolicy
 from boundaryd.calendars.ics import IcsBackend
-from boundaryd.calendars.memory import MemoryBackend, MemoryCalendar
+from boundaryd.calendars.memory import MemoryBackend
 from caldav_servers import FaultProxy
 from clirun import OWNER, calendar_of
 from dav_servers import DavServer, start_radicale, start_xandikos
@@ -106,6 +107,14 @@ class World:
         """A value that changes whenever anything is written to the calendar."""
         raise NotImplementedError
 
+    def calendar_yaml(self) -> str:
+        """The rules' ``calendar:`` section for this calendar (for whole syncs through App)."""
+        raise NotImplementedError
+
+    def calendar_uri(self) -> str | None:
+        """``--calendar`` for whole syncs, where the rules cannot name this calendar."""
+        return None
+
     def close(self) -> None:
         pass
 
@@ -118,7 +127,7 @@ class MemoryWorld(World):
 
     def __init__(self) -> None:
         super().__init__()
-        self.store = MemoryCalendar(f"contract-{next(_COUNTER)}")
+        self.store = memory.calendar(f"contract-{next(_COUNTER)}")  # memory:NAME opens this one too
 
     def backend(self) -> MemoryBackend:
         return MemoryBackend(self.store, self.state)
@@ -151,6 +160,15 @@ class MemoryWorld(World):
 
     def write_mark(self) -> object:
         return self.store.writes
+
+    def calendar_yaml(self) -> str:
+        return "  ics: {path: /nonexistent/overridden-by-the-uri.ics}"
+
+    def calendar_uri(self) -> str | None:
+        return f"memory:{self.store.name}"
+
+    def close(self) -> None:
+        memory.forget(self.store.name)
 
 
 class IcsWorld(World):
@@ -205,6 +223,9 @@ class IcsWorld(World):
 
     def write_mark(self) -> object:
         return self.path.stat().st_mtime_ns if self.path.exists() else None
+
+    def calendar_yaml(self) -> str:
+        return f"  ics: {{path: {self.path}}}"
 
 
 # --- CalDAV ---------------------------------------------------------------------------------------
@@ -286,6 +307,13 @@ class DavWorld(World):
 
     def write_mark(self) -> object:
         return sum(1 for m, _ in self.bodies if m in ("PUT", "DELETE"))
+
+    def calendar_yaml(self) -> str:
+        auth = ""
+        if self.server.username:
+            os.environ["CONTRACT_CALDAV_PASSWORD"] = self.server.password or ""
+            auth = f", username: {self.server.username}, password_env: CONTRACT_CALDAV_PASSWORD"
+        return f"  caldav: {{url: {self.via_proxy}{auth}}}"
 
     def close(self) -> None:
         self.proxy.rule = None
@@ -386,6 +414,10 @@ class GoogleWorld(World):
     def write_mark(self) -> object:
         return sum(1 for r in self.fake.requests if r.method in ("events.insert", "events.patch", "events.delete"))
 
+    def calendar_yaml(self) -> str:
+        endpoint = self.fake.api_endpoint
+        return f'  google: {{calendar_id: primary, token_file: {self.token}, api_endpoint: "{endpoint}", focus_time: "off"}}'
+
     def close(self) -> None:
         from fake_google import check_no_rejections
 
@@ -427,12 +459,18 @@ def google_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[st
         oauth = FakeOAuth(fake).start(root / "ca.pem")
         before = os.environ.get("REQUESTS_CA_BUNDLE")
         os.environ["REQUESTS_CA_BUNDLE"] = str(oauth.ca_file)
+        import httplib2
+
+        # the client refreshes a token Google refused (401) over httplib2, which trusts its own bundle
+        httplib2_ca = httplib2.CA_CERTS
+        httplib2.CA_CERTS = str(oauth.ca_file)
         token = root / "google-token.json"
         write_token_file(token, oauth)
         try:
             yield {"fake": fake, "oauth": oauth, "token": token}
         finally:
             oauth.stop()
+            httplib2.CA_CERTS = httplib2_ca
             if before is None:
                 os.environ.pop("REQUESTS_CA_BUNDLE", None)
             else:
