@@ -331,8 +331,9 @@ def google_time(value: date | datetime) -> dict[str, str]:
     return {"dateTime": value.isoformat(), "timeZone": zone}
 
 
-def google_body(ev: icalendar.Event) -> dict[str, Any]:
+def google_body(event: icalendar.Event) -> dict[str, Any]:
     """The same event as Calendar API JSON (what the invitation looks like on Google)."""
+    ev: Any = event  # icalendar's values are a union mypy cannot narrow by property name
     end = ev["DTEND"].dt if ev.get("DTEND") is not None else ev["DTSTART"].dt + ev["DURATION"].dt
     body: dict[str, Any] = {
         "iCalUID": str(ev["UID"]),
@@ -391,7 +392,7 @@ class GoogleWorld(World):
         else:
             self.fake.patch_event(eid, {k: v for k, v in body.items() if k != "iCalUID"})
         for ov in overrides:
-            rid = ov["RECURRENCE-ID"].dt
+            rid = ov.decoded("RECURRENCE-ID")
             suffix = f"{rid:%Y%m%d}" if not isinstance(rid, datetime) else f"{rid.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}"
             patch = {k: v for k, v in google_body(ov).items() if k not in ("iCalUID", "recurrence")}
             self.fake.patch_event(f"{eid}_{suffix}", patch)
@@ -543,7 +544,7 @@ def snap(backend: Any, start: datetime = NOW, end: datetime = END) -> Any:
 
 
 def me(o: Any) -> str:
-    return next(a.partstat for a in o.attendees if a.email == OWNER)
+    return str(next(a.partstat for a in o.attendees if a.email == OWNER))
 
 
 def one(s: Any, uid: str, start: datetime | None = None) -> Any:
