@@ -505,7 +505,7 @@ class FakeGoogle:
         if new.get("eventType") == "focusTime" and "focusTimeProperties" in body:
             self._focus_checks(new)
         self._mark_self(new)
-        old_ids = set()
+        old_ids: dict[str, dict[str, Any]] = {}
         if inst is None and master.get("recurrence") and ("start" in body or "end" in body or "recurrence" in body
                                                           or body.get("status") == "cancelled"):
             old_ids = {i["id"]: i for i in self._series_instances(master, master["id"], None, None)}
@@ -582,18 +582,18 @@ class FakeGoogle:
         base = self._public(master)
         base.pop("recurrence", None)
         for comp in comps:
-            s, e = comp["DTSTART"].dt, comp["DTEND"].dt
+            s, e_ = comp["DTSTART"].dt, comp["DTEND"].dt
             inst = copy.deepcopy(base)
             inst["recurringEventId"] = mid
             if all_day:
                 inst["id"] = f"{mid}_{s:%Y%m%d}"
                 inst["start"] = {"date": s.isoformat()}
-                inst["end"] = {"date": e.isoformat()}
+                inst["end"] = {"date": e_.isoformat()}
                 inst["originalStartTime"] = {"date": s.isoformat()}
             else:
                 inst["id"] = f"{mid}_{s.astimezone(UTC):%Y%m%dT%H%M%SZ}"
                 inst["start"] = {"dateTime": s.isoformat(), "timeZone": start["timeZone"]}
-                inst["end"] = {"dateTime": e.isoformat(), "timeZone": end.get("timeZone", start["timeZone"])}
+                inst["end"] = {"dateTime": e_.isoformat(), "timeZone": end.get("timeZone", start["timeZone"])}
                 inst["originalStartTime"] = dict(inst["start"])
             inst["_seq"] = master.get("_seq", 0)
             out.append(inst)
