@@ -211,7 +211,10 @@ class CaldavBackend:
 
     def delete_block(self, uid: str) -> None:
         """Delete our event ``uid``; one that is gone, or not ours, is left alone."""
-        found = self._resource(uid)
+        try:
+            found = self._resource(uid)
+        except BadInput:  # unreadable: no telling it is ours, so it is left alone
+            return
         if found is None or not any(ical.BLOCK_PROP in c for c in ical._components(found[1], uid)):
             return
         href = found[0]
