@@ -14,8 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from boundaryd.calendars import google_backend as gb
-from boundaryd.calendars import open_backend
+from boundaryd.calendars import google_reader, open_backend
 from boundaryd.calendars.google_backend import GoogleBackend, RetryPolicy, event_id_for
 from boundaryd.core.model import BlockEvent, Capabilities, Snapshot
 from boundaryd.core.rules import load_rules_text
@@ -297,7 +296,7 @@ def test_410_falls_back_to_a_full_read(google: FakeGoogle, env: dict[str, Any]) 
 
 
 def test_pages_are_followed(google: FakeGoogle, env: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(gb, "PAGE_SIZE", 7)
+    monkeypatch.setattr(google_reader, "PAGE_SIZE", 7)
     for i in range(30):
         google.add_event(invitation(f"M{i}", datetime(2026, 11, 23, 9, tzinfo=TZ) + timedelta(hours=5 * i), 30))
     b = make_backend(google, env)

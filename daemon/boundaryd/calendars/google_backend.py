@@ -11,43 +11,37 @@ update). Declines patch the one instance with ``attendeesOmitted`` and the owner
 becomes Google focus time carrying the planner's decline message, where the account has it
 (capability ``focus_time``; an account that refuses it is remembered in the journal).
 
-Requests and their failures are :mod:`google_http`'s, the JSON mapping :mod:`google_events`'.
+Reading is :mod:`google_reader`'s, requests and their failures :mod:`google_http`'s, the JSON
+mapping :mod:`google_events`'.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from boundaryd.calendars.google_events import (
-    BLOCK_KEY,
     FLAG_CATEGORY,
     FLAG_COLOR,
-    HASH_KEY,
-    UID_KEY,
     UTC,
     block_body,
-    bounds,
     event_id_for,
     occurrence,
     rfc3339,
     self_email,
-    slim,
-    stored_fingerprint,
 )
-from boundaryd.calendars.google_http import FullSyncRequired, GoogleApi, HttpFailure, RetryPolicy
-from boundaryd.core.model import BlockEvent, Capabilities, Occurrence, OwnedEvent, Skipped, Snapshot
+from boundaryd.calendars.google_http import HttpFailure, RetryPolicy
+from boundaryd.calendars.google_reader import GoogleReader
+from boundaryd.core.model import BlockEvent, Capabilities, Occurrence
 from boundaryd.errors import RuntimeFailure
-from boundaryd.fsutil import write_atomic
 
 if TYPE_CHECKING:
     from boundaryd.calendars.base import SyncState
@@ -56,13 +50,10 @@ __all__ = ["GoogleBackend", "RetryPolicy", "event_id_for"]
 
 log = logging.getLogger("boundaryd.google")
 
-#: how far past the asked window the full read goes, so the window can slide for a week on one token
-MARGIN = timedelta(days=7)
-PAGE_SIZE = 2500
 DEFAULT_RETRY = RetryPolicy()
 
 
-class GoogleBackend(GoogleApi):
+class GoogleBackend(GoogleReader):
     """A Google calendar through google-api-python-client. See the module docstring."""
 
     def __init__(
@@ -128,15 +119,6 @@ class GoogleBackend(GoogleApi):
 
     # --- plumbing -----------------------------------------------------------------------------
 
-    def _key(self, what: str) -> str:
-        return f"google:{self.calendar_id}:{what}"
-
-    def _state_get(self, what: str) -> str | None:
-        return self.sync_state.get(self._key(what)) if self.sync_state is not None else None
-
-    def _state_set(self, what: str, value: str | None) -> None:
-        if self.sync_state is not None:
-            self.sync_state.set(self._key(what), value)
 
     def connect(self) -> Capabilities:
         """No request: focus time is on unless the rules turned it off or the account refused it."""
@@ -145,130 +127,6 @@ class GoogleBackend(GoogleApi):
             self.capabilities = replace(self.capabilities, focus_time=focus)
             self._connected = True
         return self.capabilities
-
-    # --- reading --------------------------------------------------------------------------------
-
-    def _load_cache(self) -> dict[str, Any] | None:
-        if self._cache is not None:
-            return self._cache
-        try:
-            data = json.loads(self.cache_file.read_text())
-        except (OSError, ValueError):
-            return None
-        if not isinstance(data, dict) or data.get("calendar") != self.calendar_id or data.get("v") != 1:
-            return None
-        token = self._state_get("synctoken") if self.sync_state is not None else data.get("token")
-        if not token or token != data.get("token"):
-            return None  # the journal and the cache disagree: start over
-        self._cache = data
-        return data
-
-    def _save_cache(self, data: dict[str, Any]) -> None:
-        self._cache = data
-        try:
-            write_atomic(self.cache_file, json.dumps(data, separators=(",", ":")).encode(), mode=0o600)
-        except OSError as e:
-            raise RuntimeFailure(f"{self.cache_file}: cannot save the Google cache ({e.strerror})") from None
-        self._state_set("synctoken", data["token"])
-
-    def _list_all(self, what: str, **params: Any) -> tuple[list[dict[str, Any]], str]:
-        items: list[dict[str, Any]] = []
-        page: str | None = None
-        while True:
-            extra = {"pageToken": page} if page else {}
-
-            def request(ev: Any, extra: dict[str, str] = extra) -> Any:
-                return ev.list(calendarId=self.calendar_id, singleEvents=True, maxResults=PAGE_SIZE, **params, **extra)
-
-            resp = self._execute(what, request)
-            items.extend(resp.get("items", []))
-            page = resp.get("nextPageToken")
-            if not page:
-                token = resp.get("nextSyncToken")
-                if not token:
-                    raise RuntimeFailure(f"{self.name}: Google gave no sync token on the last page")
-                return items, token
-
-    def _full_read(self, start: datetime, end: datetime) -> dict[str, Any]:
-        lo, hi = start.astimezone(UTC), (end + MARGIN).astimezone(UTC)
-        items, token = self._list_all("list", timeMin=rfc3339(lo), timeMax=rfc3339(hi))
-        data = {
-            "v": 1,
-            "calendar": self.calendar_id,
-            "token": token,
-            "window": [lo.isoformat(), hi.isoformat()],
-            "events": {e["id"]: slim(e) for e in items if e.get("status") != "cancelled"},
-        }
-        self._save_cache(data)
-        return data
-
-    def _incremental(self, data: dict[str, Any]) -> dict[str, Any]:
-        items, token = self._list_all("list-sync", syncToken=data["token"])
-        if token == data["token"] and not items:
-            return data
-        events: dict[str, Any] = dict(data["events"])
-        lo = datetime.fromisoformat(data["window"][0])
-        hi = datetime.fromisoformat(data["window"][1])
-        for e in items:
-            eid = e.get("id", "")
-            if e.get("status") == "cancelled":
-                events.pop(eid, None)
-                for k in [k for k, v in events.items() if v.get("recurringEventId") == eid]:
-                    events.pop(k)
-                continue
-            s, en = bounds(e)
-            if s is None or en is None or (en > lo and s < hi):
-                events[eid] = slim(e)
-            else:
-                events.pop(eid, None)
-        new = dict(data, token=token, events=events)
-        self._save_cache(new)
-        return new
-
-    def snapshot(self, start: datetime, end: datetime, tz: ZoneInfo) -> Snapshot:
-        self.connect()
-        self._cycle_deadline = self._monotonic() + self.retry.budget
-        data = self._load_cache()
-        fits = False
-        if data is not None:
-            lo = datetime.fromisoformat(data["window"][0])
-            hi = datetime.fromisoformat(data["window"][1])
-            fits = lo <= start and end <= hi
-        if data is None or not fits:
-            data = self._full_read(start, end)
-        else:
-            try:
-                data = self._incremental(data)
-            except FullSyncRequired:
-                log.info("%s: Google asked for a full sync", self.name)
-                data = self._full_read(start, end)
-        return self._build(data, start, end, tz)
-
-    def _build(self, data: dict[str, Any], start: datetime, end: datetime, tz: ZoneInfo) -> Snapshot:
-        occs: list[Occurrence] = []
-        skipped: list[Skipped] = []
-        owned: dict[str, OwnedEvent] = {}
-        self._index = {}
-        self._owned_ids = {}
-        for e in data["events"].values():
-            priv = (e.get("extendedProperties") or {}).get("private") or {}
-            block = priv.get(BLOCK_KEY)
-            if block:
-                series = e.get("recurringEventId") or e["id"]
-                uid = priv.get(UID_KEY) or series
-                self._owned_ids.setdefault(uid, set()).add(series)
-                fingerprint = stored_fingerprint(priv.get(HASH_KEY, ""))
-                owned.setdefault(uid, OwnedEvent(uid=uid, block=block, fingerprint=fingerprint))
-            try:
-                occ = occurrence(e, tz, self.owner_emails)
-            except (KeyError, ValueError, TypeError) as err:
-                skipped.append(Skipped(uid=str(e.get("iCalUID") or e.get("id", "?"))[:200], reason=f"unreadable Google event ({err})"))
-                continue
-            if start <= occ.start < end:
-                occs.append(occ)
-                self._index[occ.key] = {"id": e["id"], "self": self_email(e, self.owner_emails)}
-        occs.sort(key=lambda o: (o.start, o.uid, o.key[1]))
-        return Snapshot(tuple(occs), tuple(owned.values()), tuple(skipped), self.capabilities)
 
     # --- writing blocks -------------------------------------------------------------------------
 
