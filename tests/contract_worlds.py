@@ -343,8 +343,13 @@ def google_body(event: icalendar.Event) -> dict[str, Any]:
         "status": str(ev.get("STATUS", "CONFIRMED")).lower(),
         "transparency": "transparent" if str(ev.get("TRANSP", "")).upper() == "TRANSPARENT" else "opaque",
     }
+    if ev.get("DESCRIPTION"):
+        body["description"] = str(ev["DESCRIPTION"])
     if ev.get("RRULE"):
         body["recurrence"] = ["RRULE:" + ev["RRULE"].to_ical().decode()]
+        for ex in ev.get("EXDATE") if isinstance(ev.get("EXDATE"), list) else [ev.get("EXDATE")] if ev.get("EXDATE") else []:
+            tzid = ex.params.get("TZID")
+            body["recurrence"].append(f"EXDATE{';TZID=' + tzid if tzid else ''}:{ex.to_ical().decode()}")
     if ev.get("ORGANIZER"):
         body["organizer"] = {"email": str(ev["ORGANIZER"]).removeprefix("mailto:")}
         atts = ev["ATTENDEE"] if isinstance(ev["ATTENDEE"], list) else [ev["ATTENDEE"]]

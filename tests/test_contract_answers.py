@@ -8,6 +8,7 @@ the scenario checks that the refusal is a ChangeRefused (or no mark) and that no
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import pytest
@@ -55,6 +56,27 @@ def test_decline_one_instance_leaves_the_series_alone(world: World) -> None:
     assert partstats(after, "series@contract") == ["NEEDS-ACTION", expected]
     assert {o.sequence for o in after.occurrences} == {o.sequence for o in s.occurrences}
     assert [o.start for o in after.occurrences] == [o.start for o in s.occurrences]
+
+
+def test_decline_one_day_of_an_all_day_series(world: World) -> None:
+    ev = invite("offsite@contract", "Offsite", at(1, 0), rrule={"FREQ": ["DAILY"], "COUNT": ["3"]})
+    ev.pop("DTSTART")
+    ev.pop("DTEND")
+    ev.add("DTSTART", date(2026, 11, 24))
+    ev.add("DTEND", date(2026, 11, 25))
+    world.put(ev)
+    b = world.backend()
+    days = sorted((o for o in snap(b).occurrences if o.uid == "offsite@contract"), key=lambda o: o.start)
+    assert [o.recurrence_id for o in days] == [date(2026, 11, 24), date(2026, 11, 25), date(2026, 11, 26)]
+    try:
+        b.decline(days[1], (OWNER,), "Not that day.")
+        b.flush()
+    except ChangeRefused:
+        assert not world.declines_instances
+    after = snap(world.backend())
+    expected = "DECLINED" if world.declines_instances else "NEEDS-ACTION"
+    assert partstats(after, "offsite@contract") == ["NEEDS-ACTION", expected, "NEEDS-ACTION"]
+    assert all(o.all_day for o in after.occurrences)
 
 
 def test_declining_twice_writes_once(world: World) -> None:

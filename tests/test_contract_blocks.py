@@ -129,6 +129,28 @@ def test_a_block_keeps_its_wall_clock_time_across_a_daylight_saving_change(world
     assert offsets == {timedelta(hours=-4), timedelta(hours=-5)}
 
 
+def test_skipped_dates_are_left_out_of_the_block(world: World) -> None:
+    from boundaryd.core import ical
+    from conftest import make_rules
+
+    rules = make_rules(
+        '- {id: prospecting, kind: prospecting, days: weekdays, start: "08:30", end: "11:00"}\n'
+        '- {id: sunday, kind: day-off, days: [sun], all_day: true}',
+        extra="skip:\n  - {date: 2026-11-25, blocks: [prospecting]}\n  - {date: 2026-11-29}\n",
+    )
+    events = [e for b_ in rules.blocks for e in ical.block_events(rules, b_, at(0, 0).date())]
+    b = world.backend()
+    snap(b)
+    for ev in events:
+        b.put_block(ev)
+    b.flush()
+    s = snap(world.backend())
+    days = sorted({o.start.date() for o in s.occurrences})
+    assert date(2026, 11, 25) not in days and date(2026, 11, 29) not in days
+    assert date(2026, 11, 24) in days and date(2026, 12, 6) in days
+    assert len(s.occurrences) == 9 + 1  # ten weekdays less one, two Sundays less one
+
+
 def test_a_block_created_meanwhile_by_another_run_is_never_duplicated(world: World) -> None:
     """Two runs race to create the same block: the loser gets a 412-style conflict or writes the
     same event; either way the calendar holds it once."""

@@ -80,6 +80,21 @@ def test_a_moved_occurrence_is_read_at_its_new_time_with_its_original_id(world: 
     ]
 
 
+def test_an_instance_the_organizer_removed_is_not_read(world: World) -> None:
+    ev = invite("daily@contract", "Daily", at(1, 10), 15, rrule={"FREQ": ["DAILY"], "COUNT": ["4"]})
+    ev.add("EXDATE", at(2, 10))
+    world.put(ev)
+    starts = sorted(o.start for o in snap(world.backend()).occurrences)
+    assert starts == [at(1, 10), at(3, 10), at(4, 10)]
+
+
+def test_text_beyond_ascii_reads_back_as_written(world: World) -> None:
+    summary = "Réunion d'équipe — 会議 🎉"
+    world.put(invite("intl@contract", summary, at(1, 9), DESCRIPTION="Ordre du jour : « budget »"))
+    o = one(snap(world.backend()), "intl@contract")
+    assert o.summary == summary and o.description == "Ordre du jour : « budget »"
+
+
 def test_an_unreadable_event_is_skipped_and_the_rest_is_read(world: World) -> None:
     world.put(invite("fine@contract", "Fine", at(1, 9)))
     world.put_unreadable("broken@contract")
