@@ -107,6 +107,10 @@ class World:
         """A value that changes whenever anything is written to the calendar."""
         raise NotImplementedError
 
+    def requests(self) -> int:
+        """How many requests (reads of any kind) the calendar answered so far."""
+        raise NotImplementedError
+
     def calendar_yaml(self) -> str:
         """The rules' ``calendar:`` section for this calendar (for whole syncs through App)."""
         raise NotImplementedError
@@ -160,6 +164,9 @@ class MemoryWorld(World):
 
     def write_mark(self) -> object:
         return self.store.writes
+
+    def requests(self) -> int:
+        return self.store.full_reads + self.store.incremental_reads
 
     def calendar_yaml(self) -> str:
         return "  ics: {path: /nonexistent/overridden-by-the-uri.ics}"
@@ -223,6 +230,9 @@ class IcsWorld(World):
 
     def write_mark(self) -> object:
         return self.path.stat().st_mtime_ns if self.path.exists() else None
+
+    def requests(self) -> int:
+        return self.reads
 
     def calendar_yaml(self) -> str:
         return f"  ics: {{path: {self.path}}}"
@@ -307,6 +317,9 @@ class DavWorld(World):
 
     def write_mark(self) -> object:
         return sum(1 for m, _ in self.bodies if m in ("PUT", "DELETE"))
+
+    def requests(self) -> int:
+        return len(self.bodies)
 
     def calendar_yaml(self) -> str:
         auth = ""
@@ -419,6 +432,9 @@ class GoogleWorld(World):
 
     def write_mark(self) -> object:
         return sum(1 for r in self.fake.requests if r.method in ("events.insert", "events.patch", "events.delete"))
+
+    def requests(self) -> int:
+        return len(self.fake.requests)
 
     def calendar_yaml(self) -> str:
         endpoint = self.fake.api_endpoint

@@ -127,9 +127,10 @@ def test_an_unchanged_calendar_is_not_read_again_in_full(world: World) -> None:
         pytest.skip(f"{world.name}: no change token; the calendar is read whole each cycle")
     world.put(invite("single@contract", "Listing review", at(1, 9)))
     first = snap(world.backend())
-    reads = world.full_reads()
+    reads, requests = world.full_reads(), world.requests()
     again = snap(world.backend())  # a new process with the same journal
     assert again == first and world.full_reads() == reads
+    assert world.requests() - requests == 1  # one request: "what changed since this token?"
 
 
 def test_one_change_is_read_as_a_change(world: World) -> None:
