@@ -93,4 +93,5 @@ def occurrence(
 
 # --- fixtures ---------------------------------------------------------------------------------
 # The calendar contract's worlds; servers are session-wide, so they are defined here once.
-from contract_worlds import google_session, radicale_session, world, xandikos_session  # noqa: E402, F401
+from contract_servers import google_session, radicale_session, xandikos_session  # noqa: E402, F401
+from contract_worlds import world  # noqa: E402, F401

@@ -209,7 +209,7 @@ def test_an_event_deleted_meanwhile_is_no_crash(world: World) -> None:
     b = world.backend()
     s = snap(b)
     world.put(invite("stays@contract", "Stays", at(2, 9)))  # a change that is not ours to lose
-    remove(world, "gone@contract")
+    world.remove("gone@contract")
     try:
         b.decline(one(s, "gone@contract"), (OWNER,), "No.")
         b.flush()
@@ -222,21 +222,3 @@ def test_an_event_deleted_meanwhile_is_no_crash(world: World) -> None:
     after = snap(world.backend())
     assert [o.uid for o in after.occurrences] == ["stays@contract"]
 
-
-def remove(world: World, uid: str) -> None:
-    """Delete an event as its organizer's server would."""
-    name = type(world).__name__
-    if name == "MemoryWorld":
-        world.store.remove(uid)  # type: ignore[attr-defined]
-    elif name == "IcsWorld":
-        import icalendar
-
-        cal = icalendar.Calendar.from_ical(world.path.read_bytes())  # type: ignore[attr-defined]
-        cal.subcomponents = [c for c in cal.subcomponents if str(c.get("UID", "")) != uid]
-        world._write(cal.to_ical())  # type: ignore[attr-defined]
-    elif name == "DavWorld":
-        from boundaryd.calendars.caldav_xml import resource_name
-
-        assert world._send(world.url + resource_name(uid), "DELETE") in (200, 204)  # type: ignore[attr-defined]
-    else:
-        world.fake.delete_event(world._id_of(uid))  # type: ignore[attr-defined]
