@@ -35,8 +35,8 @@ try:  # tests/ is on sys.path under pytest; `tests.caldav_servers` works from th
     from dav_servers import DavServer, free_port, start_radicale, start_xandikos
     from smtp_server import SmtpServer
 except ImportError:  # pragma: no cover - imported as tests.caldav_servers
-    from tests.dav_servers import DavServer, free_port, start_radicale, start_xandikos
-    from tests.smtp_server import SmtpServer
+    from tests.dav_servers import DavServer, free_port, start_radicale, start_xandikos  # type: ignore[import-not-found,no-redef]
+    from tests.smtp_server import SmtpServer  # type: ignore[import-not-found,no-redef]
 
 if TYPE_CHECKING:
     from typing_extensions import Self

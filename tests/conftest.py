@@ -89,3 +89,9 @@ def occurrence(
         attendees=tuple(attendees),
         **kw,  # type: ignore[arg-type]
     )
+
+
+# --- fixtures ---------------------------------------------------------------------------------
+# The calendar contract's worlds; servers are session-wide, so they are defined here once.
+from contract_servers import google_session, radicale_session, xandikos_session  # noqa: E402, F401
+from contract_worlds import world  # noqa: E402, F401

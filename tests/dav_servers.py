@@ -84,7 +84,7 @@ def start_radicale(tmp: Path, *, htpasswd: bool = False, port: int | None = None
         password = "test-only-password"
         stored = password
         if encryption == "sha512":
-            from passlib.hash import sha512_crypt
+            from passlib.hash import sha512_crypt  # type: ignore[import-untyped]
 
             stored = sha512_crypt.using(rounds=5000).hash(password)  # fast to check
         (tmp / "htpasswd").write_text(f"{user}:{stored}\n")

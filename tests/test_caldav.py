@@ -6,6 +6,7 @@ import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -16,10 +17,10 @@ from boundaryd.core.rules import load_rules
 from boundaryd.engine.app import App
 from boundaryd.errors import RuntimeFailure
 from caldav_servers import FaultProxy
-from clirun import OWNER, calendar_of, invite
+from clirun import BLOCKS, OWNER, calendar_of, invite
 from dav_servers import DavServer, free_port, put_event, start_radicale, start_xandikos
 from smtp_server import SmtpServer
-from test_contract import BLOCKS, RULES
+from test_contract import RULES
 
 TZ = ZoneInfo("America/Toronto")
 NOW = datetime(2026, 11, 23, 7, 0, tzinfo=TZ)
@@ -29,13 +30,13 @@ def at(day: int, hh: int, mm: int = 0) -> datetime:
     return datetime(2026, 11, 23, hh, mm, tzinfo=TZ) + timedelta(days=day)
 
 
-def rules_for(tmp_path: Path, url: str, auth: str = "") -> object:
+def rules_for(tmp_path: Path, url: str, auth: str = "") -> Any:
     path = tmp_path / "rules.yaml"
     path.write_text(RULES.format(owner=OWNER, calendar=f"  caldav: {{url: {url}{auth}}}", blocks=BLOCKS))
     return load_rules(path)
 
 
-def sync(tmp_path: Path, rules: object, minutes: int = 0):
+def sync(tmp_path: Path, rules: Any, minutes: int = 0) -> Any:
     return App(tmp_path / "rules.yaml", tmp_path / "state").sync(rules, NOW + timedelta(minutes=minutes))
 
 
@@ -48,23 +49,24 @@ def radicale(tmp_path: Path) -> Iterator[DavServer]:
 
 def test_a_quiet_cycle_costs_one_request_and_writes_nothing(tmp_path: Path, radicale: DavServer) -> None:
     put_event(radicale, "single.ics", calendar_of(invite("single@t", "Listing review", at(1, 9))))
-    rules = rules_for(tmp_path, radicale.url)
-    sync(tmp_path, rules)  # writes blocks, declines
-    sync(tmp_path, rules, 1)  # reads back its own writes
-    journal = tmp_path / "state" / "journal.sqlite3"
-    before = (journal.stat().st_mtime_ns, (tmp_path / "state" / "journal.sqlite3-wal").stat().st_size)
-    start = caldav_backend.REQUESTS["count"]
-    quiet = sync(tmp_path, rules, 2)
-    assert caldav_backend.REQUESTS["count"] - start == 1  # one sync-collection REPORT
-    assert quiet.plan.calendar_changes == () and quiet.declined == 0
-    assert (journal.stat().st_mtime_ns, (tmp_path / "state" / "journal.sqlite3-wal").stat().st_size) == before
+    with FaultProxy(int(radicale.root.rsplit(":", 1)[1].strip("/"))) as wire:  # counts on the wire
+        rules = rules_for(tmp_path, wire.url_for(radicale))
+        sync(tmp_path, rules)  # writes blocks, declines
+        sync(tmp_path, rules, 1)  # reads back its own writes
+        journal = tmp_path / "state" / "journal.sqlite3"
+        before = (journal.stat().st_mtime_ns, (tmp_path / "state" / "journal.sqlite3-wal").stat().st_size)
+        wire.requests.clear()
+        quiet = sync(tmp_path, rules, 2)
+        assert [m for m, _ in wire.requests] == ["REPORT"]  # one sync-collection REPORT
+        assert quiet.plan.calendar_changes == () and quiet.declined == 0
+        assert (journal.stat().st_mtime_ns, (tmp_path / "state" / "journal.sqlite3-wal").stat().st_size) == before
 
-    # one new conflicting invitation: the REPORT, then the PUT of the decline
-    put_event(radicale, "new.ics", calendar_of(invite("new@t", "New one", at(2, 9))))
-    start = caldav_backend.REQUESTS["count"]
-    busy = sync(tmp_path, rules, 3)
-    assert busy.declined == 1
-    assert caldav_backend.REQUESTS["count"] - start == 2
+        # one new conflicting invitation: the REPORT, then the PUT of the decline
+        put_event(radicale, "new.ics", calendar_of(invite("new@t", "New one", at(2, 9))))
+        wire.requests.clear()
+        busy = sync(tmp_path, rules, 3)
+        assert busy.declined == 1
+        assert [m for m, _ in wire.requests] == ["REPORT", "PUT"]
 
 
 def test_xandikos_tells_the_organizer_by_imip(tmp_path: Path) -> None:
@@ -79,7 +81,7 @@ def test_xandikos_tells_the_organizer_by_imip(tmp_path: Path) -> None:
             (got,) = smtp.wait_for(1)
             assert got.rcpt_tos == ["bob@client.example"]
             part = next(p for p in got.message.walk() if p.get_content_type() == "text/calendar")
-            cal = icalendar.Calendar.from_ical(part.get_payload(decode=True))
+            cal = icalendar.Calendar.from_ical(part.get_payload(decode=True))  # type: ignore[arg-type]
             assert str(cal["METHOD"]) == "REPLY"
             ev = next(iter(cal.walk("VEVENT")))
             atts = ev["ATTENDEE"] if isinstance(ev["ATTENDEE"], list) else [ev["ATTENDEE"]]
@@ -105,13 +107,15 @@ def test_htpasswd_and_a_wrong_password(tmp_path: Path, monkeypatch: pytest.Monke
         server.stop()
 
 
-def test_someone_elses_change_is_never_overwritten(tmp_path: Path, radicale: DavServer, monkeypatch) -> None:
+def test_someone_elses_change_is_never_overwritten(
+    tmp_path: Path, radicale: DavServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A 412 on our conditional PUT: the sync stops, the next one re-reads and wins cleanly."""
     put_event(radicale, "single.ics", calendar_of(invite("single@t", "Listing review", at(1, 9))))
     rules = rules_for(tmp_path, radicale.url)
     real_put = caldav_backend.CaldavBackend._put
 
-    def racing_put(self, href, cal, *, create):  # the organizer updates the event just before us
+    def racing_put(self: Any, href: str, cal: Any, *, create: bool) -> None:  # the organizer updates it just before us
         if href.endswith("single.ics"):
             moved = invite("single@t", "Listing review (moved)", at(1, 9, 30))
             put_event(radicale, "single.ics", calendar_of(moved))

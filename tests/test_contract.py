@@ -1,13 +1,11 @@
-"""One contract for every calendar backend: the same scenarios, the same calendar afterwards.
-
-Each world seeds invitations its own way (a file, a CalDAV PUT, the Calendar API) and is then read
-back through boundaryd's own backend, so the assertions are the same for all of them.
+"""One contract for every calendar backend, through whole syncs: the same scenarios, the same
+calendar afterwards. The backend-level scenarios are in ``test_contract_*.py``; the worlds (memory,
+ics, Radicale, Xandikos, the Google stand-in) are ``contract_worlds``'.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,10 +14,11 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 
+import contract_worlds
 from boundaryd.core.model import Occurrence, Snapshot
 from boundaryd.core.rules import load_rules
 from boundaryd.engine.app import App
-from clirun import BLOCKS, OWNER, calendar_of, invite
+from clirun import BLOCKS, OWNER, invite
 
 TZ = ZoneInfo("America/Toronto")
 NOW = datetime(2026, 11, 23, 7, 0, tzinfo=TZ)
@@ -43,25 +42,39 @@ def at(day: int, hh: int, mm: int = 0) -> datetime:
 
 
 @dataclass
-class World:
-    """A calendar behind one backend, plus the means to seed it."""
+class AppWorld:
+    """A contract world (``contract_worlds``) driven through whole syncs: App -> planner -> executor."""
 
-    name: str
+    calendar: contract_worlds.World
     root: Path
-    calendar_yaml: str
-    seed: Callable[[list[icalendar.Event]], None]
-    tells_organizer: bool = False
-    marks_flags: bool = True  # False where the server lets an attendee change only PARTSTAT
-    declines_instances: bool = True  # False where it refuses an attendee's RECURRENCE-ID override
-    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.calendar.name
+
+    @property
+    def tells_organizer(self) -> bool:
+        return self.calendar.tells_organizer
+
+    @property
+    def marks_flags(self) -> bool:
+        return self.calendar.marks_flags
+
+    @property
+    def declines_instances(self) -> bool:
+        return self.calendar.declines_instances
+
+    def seed(self, events: list[icalendar.Event]) -> None:
+        for ev in events:
+            self.calendar.put(ev)
 
     def rules(self, blocks: str = BLOCKS) -> Any:
         path = self.root / "rules.yaml"
-        path.write_text(RULES.format(owner=OWNER, calendar=self.calendar_yaml, blocks=blocks))
+        path.write_text(RULES.format(owner=OWNER, calendar=self.calendar.calendar_yaml(), blocks=blocks))
         return load_rules(path)
 
     def app(self) -> App:
-        return App(self.root / "rules.yaml", self.root / "state")
+        return App(self.root / "rules.yaml", self.root / "state", self.calendar.calendar_uri())
 
     def sync(self, rules: Any, minutes: int = 0) -> Any:
         return self.app().sync(rules, NOW + timedelta(minutes=minutes))
@@ -70,112 +83,10 @@ class World:
         return self.app().executor(rules).snapshot(NOW)
 
 
-# --- worlds ---------------------------------------------------------------------------------
-
-
-def ics_world(tmp_path: Path) -> Iterator[World]:
-    cal = tmp_path / "calendar.ics"
-
-    def seed(events: list[icalendar.Event]) -> None:
-        cal.write_bytes(calendar_of(*events))
-
-    yield World("ics", tmp_path, f"  ics: {{path: {cal}}}", seed)
-
-
-def google_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    from fake_google import FakeGoogle, FakeOAuth, check_no_rejections, write_token_file
-
-    with FakeGoogle(account=OWNER) as google:
-        oauth = FakeOAuth(google).start(tmp_path / "ca.pem")
-        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(oauth.ca_file))
-        (tmp_path / "state").mkdir()
-        token = tmp_path / "state" / "google-token.json"
-        write_token_file(token, oauth)
-
-        def seed(events: list[icalendar.Event]) -> None:
-            for ev in events:
-                google.add_event(google_body(ev))
-
-        yield World(
-            "google",
-            tmp_path,
-            f'  google: {{calendar_id: primary, token_file: {token}, api_endpoint: "{google.api_endpoint}", focus_time: "off"}}',
-            seed,
-            tells_organizer=True,
-            extra={"google": google},
-        )
-        oauth.stop()
-        check_no_rejections(google)
-
-
-def google_body(ev: icalendar.Event) -> dict[str, Any]:
-    """The same invitation as Calendar API JSON."""
-    start, end = ev["DTSTART"].dt, ev["DTEND"].dt
-    body: dict[str, Any] = {
-        "iCalUID": str(ev["UID"]),
-        "summary": str(ev["SUMMARY"]),
-        "start": {"dateTime": start.isoformat(), "timeZone": "America/Toronto"},
-        "end": {"dateTime": end.isoformat(), "timeZone": "America/Toronto"},
-    }
-    if ev.get("RRULE"):
-        body["recurrence"] = ["RRULE:" + ev["RRULE"].to_ical().decode()]
-    if ev.get("ORGANIZER"):
-        body["organizer"] = {"email": str(ev["ORGANIZER"]).removeprefix("mailto:")}
-        atts = ev["ATTENDEE"] if isinstance(ev["ATTENDEE"], list) else [ev["ATTENDEE"]]
-        status = {"NEEDS-ACTION": "needsAction", "ACCEPTED": "accepted", "DECLINED": "declined"}
-        body["attendees"] = [
-            {"email": str(a).removeprefix("mailto:"), "responseStatus": status[str(a.params["PARTSTAT"])]} for a in atts
-        ]
-    return body
-
-
-def _dav_world(server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tells: bool, marks: bool = True) -> Iterator[World]:
-    from dav_servers import put_event
-
-    auth = ""
-    if server.username:
-        monkeypatch.setenv("TEST_CALDAV_PASSWORD", server.password)
-        auth = f", username: {server.username}, password_env: TEST_CALDAV_PASSWORD"
-
-    def seed(events: list[icalendar.Event]) -> None:
-        for ev in events:
-            assert put_event(server, str(ev["UID"]).replace("@", "-") + ".ics", calendar_of(ev)) in (200, 201, 204)
-
-    try:
-        yield World(server.name, tmp_path, f"  caldav: {{url: {server.url}{auth}}}", seed, tells_organizer=tells, marks_flags=marks, declines_instances=marks)
-    finally:
-        server.stop()
-
-
-def radicale_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    from dav_servers import start_radicale
-
-    yield from _dav_world(start_radicale(tmp_path / "server", htpasswd=True), tmp_path, monkeypatch, tells=False)
-
-
-def xandikos_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    from dav_servers import start_xandikos
-
-    # Xandikos enforces RFC 6638 3.1: an attendee changes only PARTSTAT, so no Conflict category
-    yield from _dav_world(start_xandikos(tmp_path / "server", email=OWNER), tmp_path, monkeypatch, tells=True, marks=False)
-
-
-WORLDS: dict[str, Callable[..., Iterator[World]]] = {
-    "ics": ics_world,
-    "google": google_world,
-    "radicale": radicale_world,
-    "xandikos": xandikos_world,
-}
-
-
-@pytest.fixture(params=sorted(WORLDS))
-def world(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    factory = WORLDS[request.param]
-    args = {"tmp_path": tmp_path, "monkeypatch": monkeypatch, "request": request}
-    import inspect
-
-    wanted = inspect.signature(factory).parameters
-    yield from factory(**{k: v for k, v in args.items() if k in wanted})
+@pytest.fixture
+def world(world: contract_worlds.World, tmp_path: Path) -> AppWorld:
+    """The conftest's world (one per backend), driven through App."""
+    return AppWorld(world, tmp_path)
 
 
 # --- scenarios --------------------------------------------------------------------------------
@@ -191,7 +102,7 @@ def me(o: Occurrence) -> str:
     return next(a.partstat for a in o.attendees if a.email == OWNER)
 
 
-def seed_week(world: World) -> None:
+def seed_week(world: AppWorld) -> None:
     world.seed(
         [
             invite("single@contract", "Listing review", at(1, 9)),
@@ -203,7 +114,7 @@ def seed_week(world: World) -> None:
     )
 
 
-def test_blocks_are_written_as_recurring_busy_events(world: World) -> None:
+def test_blocks_are_written_as_recurring_busy_events(world: AppWorld) -> None:
     rules = world.rules()
     first = world.sync(rules)
     assert sorted((c.op, c.block) for c in first.plan.calendar_changes) == [
@@ -221,7 +132,7 @@ def test_blocks_are_written_as_recurring_busy_events(world: World) -> None:
     assert again.plan.calendar_changes == ()
 
 
-def test_declines_one_occurrence_flags_and_allows(world: World) -> None:
+def test_declines_one_occurrence_flags_and_allows(world: AppWorld) -> None:
     seed_week(world)
     rules = world.rules()
     result = world.sync(rules)
@@ -256,7 +167,7 @@ def test_declines_one_occurrence_flags_and_allows(world: World) -> None:
     assert second.plan.notices == () and second.queued == []
 
 
-def test_changed_and_removed_blocks(world: World) -> None:
+def test_changed_and_removed_blocks(world: AppWorld) -> None:
     rules = world.rules()
     world.sync(rules)
     changed = world.rules(BLOCKS.replace("title: Prospecting calls", "title: Prospecting").split("  - id: call-return")[0])

@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from boundaryd.calendars import google_backend as gb
+from boundaryd.calendars import google_reader, open_backend
 from boundaryd.calendars.google_backend import GoogleBackend, RetryPolicy, event_id_for
-from boundaryd.core.model import BlockEvent
+from boundaryd.core.model import BlockEvent, Capabilities, Snapshot
 from boundaryd.core.rules import load_rules_text
 from boundaryd.errors import BadInput, RuntimeFailure
 from fake_google import FakeGoogle, FakeOAuth, check_no_rejections, write_token_file
@@ -97,7 +97,8 @@ def make_rules(google: FakeGoogle, env: dict[str, Any], extra: str = "") -> Any:
 
 
 def make_backend(google: FakeGoogle, env: dict[str, Any], extra: str = "", **kw: Any) -> GoogleBackend:
-    b = GoogleBackend.from_rules(make_rules(google, env, extra), "primary", env["dir"], env["state"])
+    b = open_backend(make_rules(google, env, extra), "google:primary", str(env["dir"]), env["state"])
+    assert isinstance(b, GoogleBackend)
     b.retry = RetryPolicy(base=0.01, cap=0.05, budget=kw.pop("budget", 3.0))
     for k, v in kw.items():
         setattr(b, k, v)
@@ -119,12 +120,18 @@ def invitation(summary: str, start: datetime, minutes: int = 60, **kw: Any) -> d
     return body
 
 
-def block_event(uid: str, block: str, lines: str, fingerprint: str = "fp1", title: str = "Prospecting calls") -> BlockEvent:
+FOCUS_MESSAGE = "Thanks for the invitation. I'm not available then; could we meet at another time?"
+
+
+def block_event(
+    uid: str, block: str, lines: str, fingerprint: str = "fp1", title: str = "Prospecting calls", focus: bool = False
+) -> BlockEvent:
     ical = "BEGIN:VEVENT\r\n" + "\r\n".join(
         [f"UID:{uid}", f"SUMMARY:{title}", *textwrap.dedent(lines).strip().splitlines(),
          "TRANSP:OPAQUE", "CLASS:PRIVATE", f"X-BOUNDARYD-BLOCK:{block}", f"X-BOUNDARYD-HASH:{fingerprint}"]
     ) + "\r\nEND:VEVENT\r\n"
-    return BlockEvent(uid=uid, block=block, title=title, fingerprint=fingerprint, ical=ical)
+    message = FOCUS_MESSAGE if focus else ""
+    return BlockEvent(uid=uid, block=block, title=title, fingerprint=fingerprint, ical=ical, focus=focus, decline_message=message)
 
 
 PROSPECTING = """
@@ -182,8 +189,8 @@ def test_snapshot_maps_google_events_onto_occurrences(google: FakeGoogle, env: d
     assert maybe.status == "TENTATIVE" and maybe.attendees[0].partstat == "TENTATIVE"
     dentist = by[("Dentist", date(2026, 11, 27))]
     assert dentist.organizer == ALICE and dentist.attendees == () and dentist.start.hour == 10
-    standups = sorted((o for o in snap.occurrences if o.summary == "Standup"), key=lambda o: o.recurrence_id)
-    assert [o.recurrence_id.day for o in standups] == [23, 24, 25, 27]  # the 26th was deleted
+    standups = sorted((o for o in snap.occurrences if o.summary == "Standup"), key=lambda o: o.start)
+    assert [o.recurrence_id.day for o in standups if o.recurrence_id] == [23, 24, 25, 27]  # the 26th was deleted
     moved = standups[2]
     assert moved.recurrence_id == datetime(2026, 11, 25, 9, 30, tzinfo=TZ) and moved.start.hour == 10
     assert all(o.uid == series["iCalUID"] for o in standups)
@@ -289,7 +296,7 @@ def test_410_falls_back_to_a_full_read(google: FakeGoogle, env: dict[str, Any]) 
 
 
 def test_pages_are_followed(google: FakeGoogle, env: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(gb, "PAGE_SIZE", 7)
+    monkeypatch.setattr(google_reader, "PAGE_SIZE", 7)
     for i in range(30):
         google.add_event(invitation(f"M{i}", datetime(2026, 11, 23, 9, tzinfo=TZ) + timedelta(hours=5 * i), 30))
     b = make_backend(google, env)
@@ -308,7 +315,6 @@ def test_broken_event_is_skipped_not_fatal(google: FakeGoogle, env: dict[str, An
     google.calendar().events[broken["id"]]["end"] = {"dateTime": "not a time"}
     google.calendar().events[broken["id"]]["_seq"] += 0
     b = make_backend(google, env)
-    b._full_read = b._full_read
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(google, "_in_range", lambda ev, lo, hi: True)
         snap = b.snapshot(START, END, TZ)
@@ -340,7 +346,7 @@ def test_block_event_becomes_a_private_busy_recurring_google_event(google: FakeG
     assert stored["recurrence"] == ["RRULE:FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", "EXDATE;TZID=America/Toronto:20261124T083000"]
     assert stored["transparency"] == "opaque" and stored["visibility"] == "private" and stored["eventType"] == "default"
     priv = stored["extendedProperties"]["private"]
-    assert priv["boundarydBlock"] == "prospecting" and priv["boundarydHash"].startswith("fp1.")
+    assert priv["boundarydBlock"] == "prospecting" and priv["boundarydHash"] == "fp1"  # the planner's fingerprint, focus time included
     snap = b.snapshot(START, END, TZ)
     assert [(o.uid, o.block, o.fingerprint) for o in snap.owned] == [(ev.uid, "prospecting", "fp1")]
     days = sorted(o.start.day for o in snap.occurrences)
@@ -450,47 +456,77 @@ def test_flag_colours_the_owners_copy(google: FakeGoogle, env: dict[str, Any]) -
 # --- focus time --------------------------------------------------------------------------------------
 
 
-def test_decline_block_without_exceptions_is_focus_time(google: FakeGoogle, env: dict[str, Any]) -> None:
+def test_a_focus_block_event_is_focus_time_with_the_planners_message(google: FakeGoogle, env: dict[str, Any]) -> None:
     b = make_backend(google, env)
-    ev = block_event("prospecting-0830@boundaryd", "prospecting", PROSPECTING)
+    assert b.connect().focus_time is True
+    ev = block_event("prospecting-0830@boundaryd", "prospecting", PROSPECTING, focus=True)
     b.put_block(ev)
     stored = google.get_event(event_id_for(ev.uid, "f"))
     assert stored["eventType"] == "focusTime"
     assert stored["focusTimeProperties"] == {
         "autoDeclineMode": "declineOnlyNewConflictingInvitations", "chatStatus": "doNotDisturb",
-        "declineMessage": "Thanks for the invitation. I'm not available then; could we meet at another time?"}
+        "declineMessage": FOCUS_MESSAGE}
     snap = b.snapshot(START, END, TZ)
     assert [(o.uid, o.fingerprint) for o in snap.owned] == [(ev.uid, "fp1")]
-    # a block with allow exceptions, a flag block and an all-day block stay ordinary events
+    # what the planner did not mark stays ordinary; an all-day one too (Google has no all-day focus time)
     b.put_block(block_event("family-1800@boundaryd", "family", CALL_RETURN.replace("113000", "180000")))
     b.put_block(block_event("call-return-1130@boundaryd", "call-return", CALL_RETURN))
-    b.put_block(block_event("sunday-allday@boundaryd", "sunday", SUNDAY))
+    b.put_block(block_event("sunday-allday@boundaryd", "sunday", SUNDAY, focus=True))
     types = {e["extendedProperties"]["private"]["boundarydBlock"]: e["eventType"] for e in google.calendar().events.values()}
     assert types == {"prospecting": "focusTime", "family": "default", "call-return": "default", "sunday": "default"}
     assert env["state"].get("google:primary:focustime") is None
 
 
-def test_focus_time_follows_a_policy_change(google: FakeGoogle, env: dict[str, Any]) -> None:
-    ev = block_event("prospecting-0830@boundaryd", "prospecting", PROSPECTING)
-    make_backend(google, env).put_block(ev)
-    # the user adds an allow exception: the same fingerprint no longer matches, so the planner updates
+def test_focus_time_off_in_the_rules_is_a_capability_the_backend_lacks(google: FakeGoogle, env: dict[str, Any]) -> None:
+    b = make_backend(google, env, extra=", focus_time: 'off'")
+    assert b.connect() == Capabilities(tells_organizer=True, decline_comment=True, focus_time=False, flag_mark="colour")
+    b.put_block(block_event("prospecting-0830@boundaryd", "prospecting", PROSPECTING, focus=True))
+    assert [e["eventType"] for e in google.calendar().events.values()] == ["default"]
+
+
+def test_the_planner_chooses_focus_time_from_capabilities_and_rules(google: FakeGoogle, env: dict[str, Any]) -> None:
+    """Only a decline block without exceptions, not all-day, and only where the backend has focus time."""
+    from boundaryd.core.planner import plan
+
+    rules = make_rules(google, env)
+    with_focus = Snapshot((), capabilities=Capabilities(tells_organizer=True, focus_time=True, flag_mark="colour"))
+    events = {c.event.block: c.event for c in plan(rules, with_focus, NOW).calendar_changes if c.event}
+    assert {b for b, e in events.items() if e.focus} == {"prospecting"}
+    assert events["prospecting"].decline_message == FOCUS_MESSAGE
+    assert all(e.decline_message == "" for b, e in events.items() if b != "prospecting")
+    without = {c.event.block: c.event for c in plan(rules, Snapshot(()), NOW).calendar_changes if c.event}
+    assert not any(e.focus for e in without.values())
+    # the choice is part of the fingerprint: turning focus time on or off rewrites the event once
+    assert without["prospecting"].fingerprint != events["prospecting"].fingerprint
+    assert without["family"].fingerprint == events["family"].fingerprint
+
+
+def test_focus_time_follows_the_planner(google: FakeGoogle, env: dict[str, Any]) -> None:
+    ev = block_event("prospecting-0830@boundaryd", "prospecting", PROSPECTING, focus=True)
+    b = make_backend(google, env)
+    b.put_block(ev)
+    # the user adds an allow exception: the planner no longer asks for focus time, the event is replaced
     relaxed = make_backend(google, env)
-    relaxed.policies = {}
-    relaxed.blocks["prospecting"] = relaxed.blocks["prospecting"].model_copy(
-        update={"allow": relaxed.blocks["prospecting"].allow.model_copy(update={"people": ["boss@example.com"]})})
-    snap = relaxed.snapshot(START, END, TZ)
-    assert snap.owned[0].fingerprint != "fp1"
-    relaxed.put_block(ev)
+    relaxed.snapshot(START, END, TZ)
+    relaxed.put_block(block_event(ev.uid, "prospecting", PROSPECTING, fingerprint="fp2"))
     live = [e for e in google.calendar().events.values() if e["status"] != "cancelled"]
     assert [(e["eventType"], e["id"]) for e in live] == [("default", event_id_for(ev.uid))]
-    assert relaxed.snapshot(START, END, TZ).owned[0].fingerprint == "fp1"
+    assert relaxed.snapshot(START, END, TZ).owned[0].fingerprint == "fp2"
+
+
+def test_a_hash_written_by_an_older_version_keeps_its_fingerprint(google: FakeGoogle, env: dict[str, Any]) -> None:
+    b = make_backend(google, env)
+    ev = block_event("call-return-1130@boundaryd", "call-return", CALL_RETURN, title="Return calls")
+    b.put_block(ev)
+    google.patch_event(event_id_for(ev.uid), {"extendedProperties": {"private": {"boundarydHash": "fp1.0a1b2c3d"}}})
+    assert [o.fingerprint for o in make_backend(google, env).snapshot(START, END, TZ).owned] == ["fp1"]
 
 
 @pytest.mark.parametrize("mode", ["refuse", "downgrade"])
 def test_personal_account_falls_back_to_ordinary_events_once(google: FakeGoogle, env: dict[str, Any], mode: str) -> None:
     google.personal = mode
     b = make_backend(google, env)
-    ev = block_event("prospecting-0830@boundaryd", "prospecting", PROSPECTING)
+    ev = block_event("prospecting-0830@boundaryd", "prospecting", PROSPECTING, focus=True)
     b.put_block(ev)
     assert env["state"].get("google:primary:focustime") == "unsupported"
     live = [e for e in google.calendar().events.values() if e["status"] != "cancelled"]
@@ -498,8 +534,9 @@ def test_personal_account_falls_back_to_ordinary_events_once(google: FakeGoogle,
     snap = b.snapshot(START, END, TZ)
     assert [(o.uid, o.fingerprint) for o in snap.owned] == [(ev.uid, "fp1")]
     google.reset_counts()
-    make_backend(google, env).put_block(block_event("prospecting-1300@boundaryd", "prospecting",
-                                                    PROSPECTING.replace("T0830", "T1300")))
+    later = make_backend(google, env)
+    assert later.connect().focus_time is False  # remembered: the planner asks for ordinary events now
+    later.put_block(block_event("prospecting-1300@boundaryd", "prospecting", PROSPECTING.replace("T0830", "T1300"), focus=True))
     assert [r.body.get("eventType") for r in google.requests if r.method == "events.insert"] == [None]
     if mode == "refuse":
         google.rejections.clear()  # the refused focus-time insert is the one expected 400
@@ -542,7 +579,7 @@ def test_quota_exceeded_backs_off_longer(google: FakeGoogle, env: dict[str, Any]
     google.fail_next(1, 403, "quotaExceeded")
     with pytest.raises(RuntimeFailure, match="quota exceeded") as info:
         make_backend(google, env).snapshot(START, END, TZ)
-    assert info.value.retry_after >= 600 and google.count() == 1
+    assert getattr(info.value, "retry_after", 0) >= 600 and google.count() == 1
 
 
 def test_slow_answer_times_out_and_is_retried(google: FakeGoogle, env: dict[str, Any]) -> None:

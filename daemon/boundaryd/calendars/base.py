@@ -1,4 +1,12 @@
-"""The contract every calendar backend keeps. The planner never sees a backend; the executor does."""
+"""The contract every calendar backend keeps. The planner never sees a backend; the executor does.
+
+A backend is opened without I/O. ``connect()`` resolves what it can do (:class:`Capabilities`)
+once — the network is asked at most then, and the answer may be remembered in the journal — and
+``snapshot()`` connects first when nobody did. After that ``capabilities`` is a plain value.
+Backends make no policy and no wording: what to write, and the words on it, come in with the call.
+
+The contract is checked by ``tests/test_contract_*.py``, the same scenarios for every backend.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +14,7 @@ from datetime import datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from boundaryd.core.model import BlockEvent, Occurrence, Snapshot
+from boundaryd.core.model import BlockEvent, Capabilities, Occurrence, Snapshot
 
 
 class SyncState(Protocol):
@@ -20,14 +28,25 @@ class SyncState(Protocol):
 class CalendarBackend(Protocol):
     #: a short name for logs and errors, e.g. "ics:/home/a/calendar.ics"
     name: str
-    #: True when the server itself tells organizers about our declines (Google, CalDAV scheduling)
+    #: what this calendar can do; final once ``connect()`` (or the first ``snapshot()``) returned
+    capabilities: Capabilities
+    #: ``capabilities.tells_organizer`` as a plain value, for readers not yet on ``capabilities``
     tells_organizer: bool
+
+    def connect(self) -> Capabilities:
+        """Resolve ``capabilities`` (once; later calls return the same value without I/O).
+
+        Raises RuntimeFailure when the calendar cannot be reached.
+        """
+        ...
 
     def snapshot(self, start: datetime, end: datetime, tz: ZoneInfo) -> Snapshot:
         """Every occurrence starting in ``[start, end)``, expanded in ``tz``, plus owned events.
 
+        Connects first if needed; ``Snapshot.capabilities`` is ``capabilities``.
         Raises BadInput when the calendar cannot be read at all, RuntimeFailure when unreachable.
-        One broken event goes into ``Snapshot.skipped``, not an exception.
+        One broken event goes into ``Snapshot.skipped``, not an exception. Where the backend has
+        change tokens, a snapshot of an unchanged calendar does not read it in full again.
         """
         ...
 
@@ -36,7 +55,8 @@ class CalendarBackend(Protocol):
         ...
 
     def delete_block(self, uid: str) -> None:
-        """Delete the owned event ``uid``; deleting a missing one is not an error."""
+        """Delete the owned event ``uid``; deleting a missing one is not an error, and an event
+        boundaryd does not own is never deleted."""
         ...
 
     def decline(self, occ: Occurrence, owner_emails: tuple[str, ...], comment: str) -> None:
@@ -51,6 +71,14 @@ class CalendarBackend(Protocol):
         """Mark the owner's copy of this occurrence as a conflict, where the backend can. Idempotent."""
         ...
 
+    def unflag(self, occ: Occurrence) -> None:
+        """Take the conflict mark off the owner's copy of this occurrence (the conflict ended).
+        Idempotent: an occurrence without the mark is left alone."""
+        ...
+
     def flush(self) -> None:
-        """Make every change so far durable (the ICS backend writes its file here, atomically)."""
+        """Make every change so far durable (the ICS backend writes its file here, atomically).
+
+        Conflict412 when someone else changed the calendar since the snapshot.
+        """
         ...

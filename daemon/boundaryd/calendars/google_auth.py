@@ -34,7 +34,7 @@ def default_token_file(state_dir: str | Path) -> Path:
 
 
 def save_credentials(creds: Credentials, token_file: Path) -> None:
-    write_atomic(token_file, creds.to_json().encode(), mode=0o600)  # never readable by others
+    write_atomic(token_file, creds.to_json().encode(), mode=0o600)  # type: ignore[no-untyped-call]  # never readable by others
 
 
 def _read_client_secrets(client_secrets: Path) -> dict[str, Any]:
@@ -85,7 +85,7 @@ def authorize(
         echo(f"Waiting for Google to redirect to http://localhost:{actual_port}/ ...")
         return url, state
 
-    flow.authorization_url = announce  # type: ignore[method-assign]
+    flow.authorization_url = announce
     try:
         creds = flow.run_local_server(
             host="localhost",
@@ -123,7 +123,9 @@ def load_credentials(token_file: Path, timeout: float = REFRESH_TIMEOUT) -> Cred
 
     try:
         info = json.loads(token_file.read_text())
-        creds = Credentials.from_authorized_user_info(info, scopes=info.get("scopes") or SCOPES)
+        creds: Credentials = Credentials.from_authorized_user_info(  # type: ignore[no-untyped-call]
+            info, scopes=info.get("scopes") or SCOPES
+        )
         # google-auth always puts Google's token endpoint back; a token file may name another one
         # only on this machine (the tests' server, a local proxy), never a remote host.
         uri = str(info.get("token_uri") or "")
@@ -167,7 +169,7 @@ def refresh(creds: Credentials, token_file: Path, timeout: float = REFRESH_TIMEO
     if not creds.refresh_token:
         raise RuntimeFailure(f"{token_file}: the saved Google token cannot be refreshed (run boundaryd auth google)")
     try:
-        creds.refresh(request)
+        creds.refresh(request)  # type: ignore[no-untyped-call]
     except RefreshError:
         raise RuntimeFailure(f"{token_file}: Google refused the saved token (run boundaryd auth google)") from None
     except TransportError as e:

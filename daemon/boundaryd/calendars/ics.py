@@ -4,18 +4,35 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
 
+from boundaryd.calendars.ical_edits import unflag_in
 from boundaryd.core import ical
-from boundaryd.core.model import BlockEvent, Occurrence, Snapshot
+from boundaryd.core.model import BlockEvent, Capabilities, Occurrence, Snapshot
 from boundaryd.errors import BadInput, Conflict412, RuntimeFailure
 from boundaryd.fsutil import write_atomic
 
+#: a file tells no one anything; flags are CATEGORIES:Conflict
+CAPABILITIES = Capabilities(tells_organizer=False, decline_comment=True, flag_mark="categories")
+
 
 class IcsBackend:
-    tells_organizer = False
+    """A local iCalendar file. Capabilities are fixed: ``connect()`` does no I/O."""
+
+    capabilities = CAPABILITIES
+    tells_organizer = False  # read by the executor until it reads ``capabilities``
+
+    @classmethod
+    def open(cls, location: str, section: Any, context: Any) -> IcsBackend:
+        """The registry's constructor: the path is the whole configuration."""
+        del section, context
+        return cls(location)
+
+    def connect(self) -> Capabilities:
+        return self.capabilities
 
     def __init__(self, path: str | Path, *, create: bool = True) -> None:
         self.path = Path(path).expanduser()
@@ -50,7 +67,7 @@ class IcsBackend:
         self._tz = tz
         self._dirty = False
         occs, owned, skipped = ical.occurrences_of(self._cal, start, end, tz)
-        return Snapshot(tuple(occs), tuple(owned), tuple(skipped))
+        return Snapshot(tuple(occs), tuple(owned), tuple(skipped), self.capabilities)
 
     # -- writing ---------------------------------------------------------------------------
     def _calendar(self) -> tuple[icalendar.Calendar, ZoneInfo]:
@@ -75,6 +92,10 @@ class IcsBackend:
     def flag(self, occ: Occurrence) -> None:
         cal, tz = self._calendar()
         self._dirty |= ical.flag_in(cal, occ, tz)
+
+    def unflag(self, occ: Occurrence) -> None:
+        cal, tz = self._calendar()
+        self._dirty |= unflag_in(cal, occ, tz)
 
     def flush(self) -> None:
         if not self._dirty or self._cal is None:

@@ -282,8 +282,11 @@ def _first_on_or_after(rrule: dict[str, Any], anchor: datetime) -> datetime:
     return first.replace(tzinfo=anchor.tzinfo)
 
 
-def block_events(rules: Rules, block: Block, anchor: date) -> list[BlockEvent]:
-    """The owned events that carry ``block``: one per daily start time (or one all-day)."""
+def block_events(
+    rules: Rules, block: Block, anchor: date, *, focus: bool = False, decline_message: str = ""
+) -> list[BlockEvent]:
+    """The owned events that carry ``block``: one per daily start time (or one all-day).
+    ``focus``/``decline_message``: the planner's choice of focus time (timed spans only)."""
     tz = rules.tz
     rrule = _rrule_of(block)
     skips = rules.skipped_dates(block.id)
@@ -307,6 +310,9 @@ def block_events(rules: Rules, block: Block, anchor: date) -> list[BlockEvent]:
             "skips": [d.isoformat() for d in skips],
             "private": block.private,
         }
+        as_focus = focus and span_start is not None
+        if as_focus:  # only then, so every other block keeps the fingerprint it always had
+            definition["focus"] = decline_message
         fingerprint = hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()[:16]
         ev = icalendar.Event()
         ev.add("UID", uid)
@@ -333,7 +339,12 @@ def block_events(rules: Rules, block: Block, anchor: date) -> list[BlockEvent]:
         ev.add("DESCRIPTION", f"Protected by boundaryd (block {block.id}). Edit the rules file to change it.")
         ev.add(BLOCK_PROP, block.id)
         ev.add(HASH_PROP, fingerprint)
-        out.append(BlockEvent(uid=uid, block=block.id, title=block.label, fingerprint=fingerprint, ical=ev.to_ical().decode()))
+        out.append(
+            BlockEvent(
+                uid=uid, block=block.id, title=block.label, fingerprint=fingerprint, ical=ev.to_ical().decode(),
+                focus=as_focus, decline_message=decline_message if as_focus else "",
+            )
+        )
     return out
 
 

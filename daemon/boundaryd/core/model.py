@@ -98,6 +98,8 @@ class Snapshot:
     occurrences: tuple[Occurrence, ...]
     owned: tuple[OwnedEvent, ...] = ()
     skipped: tuple[Skipped, ...] = ()
+    #: what the backend that read it can do (resolved when it connected)
+    capabilities: Capabilities = field(default_factory=lambda: Capabilities())
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,10 @@ class BlockEvent:
     title: str
     fingerprint: str
     ical: str
+    #: write it as the provider's focus time (decided by the planner from capabilities and rules)
+    focus: bool = False
+    #: the decline message a focus-time event carries (the provider declines with it by itself)
+    decline_message: str = ""
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from boundaryd.core.model import (
     BlockEvent,
     BlockInstance,
     CalendarChange,
+    Capabilities,
     Conflict,
     Decision,
     Notice,
@@ -28,7 +29,7 @@ from boundaryd.core.model import (
     counts_text,
 )
 from boundaryd.core.rules import Block, Rules
-from boundaryd.presentation.words import render_message
+from boundaryd.presentation.words import render_message, render_static_message
 
 SLOT_STEP = timedelta(minutes=30)
 MAX_ALTERNATIVES = 2
@@ -65,7 +66,9 @@ def plan(rules: Rules, snapshot: Snapshot, now: datetime, memory: Memory = Memor
 
     desired: dict[str, BlockEvent] = {}
     for block in rules.blocks:
-        for ev in block_events(rules, block, anchor=now.date()):
+        focus = _wants_focus(rules, block, snapshot.capabilities)
+        message = render_static_message(rules.message_of(block), block) if focus else ""
+        for ev in block_events(rules, block, anchor=now.date(), focus=focus, decline_message=message):
             desired[ev.uid] = ev
     blocks = expand_blocks(rules, list(desired.values()), now, window_end)
     changes = _calendar_changes(desired, snapshot)
@@ -126,6 +129,14 @@ def _calendar_changes(desired: dict[str, BlockEvent], snapshot: Snapshot) -> lis
         if uid not in desired:
             out.append(CalendarChange("delete", o.block, uid, None))
     return out
+
+
+def _wants_focus(rules: Rules, block: Block, caps: Capabilities) -> bool:
+    """A decline block without exceptions becomes the provider's focus time, where it has one:
+    the provider then declines new invitations by itself."""
+    if not caps.focus_time or block.all_day or rules.policy_of(block) != "decline":
+        return False
+    return not block.allow.people and not block.allow.keywords
 
 
 # --- which events count -----------------------------------------------------------------------

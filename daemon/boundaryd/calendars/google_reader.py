@@ -1,0 +1,188 @@
+"""Reading a Google calendar: one full ``events.list`` of the window (plus a margin), then the
+changes since the sync token kept in the journal, applied to a local cache of the events, so a
+calendar that did not change costs one request. ``410`` means a full read again."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from boundaryd.calendars.google_events import (
+    BLOCK_KEY,
+    HASH_KEY,
+    UID_KEY,
+    UTC,
+    bounds,
+    occurrence,
+    rfc3339,
+    self_email,
+    slim,
+    stored_fingerprint,
+)
+from boundaryd.calendars.google_http import FullSyncRequired, GoogleApi
+from boundaryd.core.model import Capabilities, Occurrence, OwnedEvent, Skipped, Snapshot
+from boundaryd.errors import RuntimeFailure
+from boundaryd.fsutil import write_atomic
+
+if TYPE_CHECKING:
+    from boundaryd.calendars.base import SyncState
+
+log = logging.getLogger("boundaryd.google")
+
+#: how far past the asked window the full read goes, so the window can slide for a week on one token
+MARGIN = timedelta(days=7)
+PAGE_SIZE = 2500
+
+
+class GoogleReader(GoogleApi):
+    """The reading half of :class:`GoogleBackend` (a base class: its attributes are set there)."""
+
+    calendar_id: str
+    cache_file: Path
+    owner_emails: tuple[str, ...]
+    sync_state: SyncState | None
+    capabilities: Capabilities
+    _cache: dict[str, Any] | None
+    _index: dict[tuple[str, str], dict[str, Any]]
+    _owned_ids: dict[str, set[str]]
+
+    def connect(self) -> Capabilities:
+        raise NotImplementedError
+
+    def _key(self, what: str) -> str:
+        return f"google:{self.calendar_id}:{what}"
+
+    def _state_get(self, what: str) -> str | None:
+        return self.sync_state.get(self._key(what)) if self.sync_state is not None else None
+
+    def _state_set(self, what: str, value: str | None) -> None:
+        if self.sync_state is not None:
+            self.sync_state.set(self._key(what), value)
+
+    # --- reading --------------------------------------------------------------------------------
+
+    def _load_cache(self) -> dict[str, Any] | None:
+        if self._cache is not None:
+            return self._cache
+        try:
+            data = json.loads(self.cache_file.read_text())
+        except (OSError, ValueError):
+            return None
+        if not isinstance(data, dict) or data.get("calendar") != self.calendar_id or data.get("v") != 1:
+            return None
+        token = self._state_get("synctoken") if self.sync_state is not None else data.get("token")
+        if not token or token != data.get("token"):
+            return None  # the journal and the cache disagree: start over
+        self._cache = data
+        return data
+
+    def _save_cache(self, data: dict[str, Any]) -> None:
+        self._cache = data
+        try:
+            write_atomic(self.cache_file, json.dumps(data, separators=(",", ":")).encode(), mode=0o600)
+        except OSError as e:
+            raise RuntimeFailure(f"{self.cache_file}: cannot save the Google cache ({e.strerror})") from None
+        self._state_set("synctoken", data["token"])
+
+    def _list_all(self, what: str, **params: Any) -> tuple[list[dict[str, Any]], str]:
+        items: list[dict[str, Any]] = []
+        page: str | None = None
+        while True:
+            extra = {"pageToken": page} if page else {}
+
+            def request(ev: Any, extra: dict[str, str] = extra) -> Any:
+                return ev.list(calendarId=self.calendar_id, singleEvents=True, maxResults=PAGE_SIZE, **params, **extra)
+
+            resp = self._execute(what, request)
+            items.extend(resp.get("items", []))
+            page = resp.get("nextPageToken")
+            if not page:
+                token = resp.get("nextSyncToken")
+                if not token:
+                    raise RuntimeFailure(f"{self.name}: Google gave no sync token on the last page")
+                return items, token
+
+    def _full_read(self, start: datetime, end: datetime) -> dict[str, Any]:
+        lo, hi = start.astimezone(UTC), (end + MARGIN).astimezone(UTC)
+        items, token = self._list_all("list", timeMin=rfc3339(lo), timeMax=rfc3339(hi))
+        data = {
+            "v": 1,
+            "calendar": self.calendar_id,
+            "token": token,
+            "window": [lo.isoformat(), hi.isoformat()],
+            "events": {e["id"]: slim(e) for e in items if e.get("status") != "cancelled"},
+        }
+        self._save_cache(data)
+        return data
+
+    def _incremental(self, data: dict[str, Any]) -> dict[str, Any]:
+        items, token = self._list_all("list-sync", syncToken=data["token"])
+        if token == data["token"] and not items:
+            return data
+        events: dict[str, Any] = dict(data["events"])
+        lo = datetime.fromisoformat(data["window"][0])
+        hi = datetime.fromisoformat(data["window"][1])
+        for e in items:
+            eid = e.get("id", "")
+            if e.get("status") == "cancelled":
+                events.pop(eid, None)
+                for k in [k for k, v in events.items() if v.get("recurringEventId") == eid]:
+                    events.pop(k)
+                continue
+            s, en = bounds(e)
+            if s is None or en is None or (en > lo and s < hi):
+                events[eid] = slim(e)
+            else:
+                events.pop(eid, None)
+        new = dict(data, token=token, events=events)
+        self._save_cache(new)
+        return new
+
+    def snapshot(self, start: datetime, end: datetime, tz: ZoneInfo) -> Snapshot:
+        self.connect()
+        self._cycle_deadline = self._monotonic() + self.retry.budget
+        data = self._load_cache()
+        fits = False
+        if data is not None:
+            lo = datetime.fromisoformat(data["window"][0])
+            hi = datetime.fromisoformat(data["window"][1])
+            fits = lo <= start and end <= hi
+        if data is None or not fits:
+            data = self._full_read(start, end)
+        else:
+            try:
+                data = self._incremental(data)
+            except FullSyncRequired:
+                log.info("%s: Google asked for a full sync", self.name)
+                data = self._full_read(start, end)
+        return self._build(data, start, end, tz)
+
+    def _build(self, data: dict[str, Any], start: datetime, end: datetime, tz: ZoneInfo) -> Snapshot:
+        occs: list[Occurrence] = []
+        skipped: list[Skipped] = []
+        owned: dict[str, OwnedEvent] = {}
+        self._index = {}
+        self._owned_ids = {}
+        for e in data["events"].values():
+            priv = (e.get("extendedProperties") or {}).get("private") or {}
+            block = priv.get(BLOCK_KEY)
+            if block:
+                series = e.get("recurringEventId") or e["id"]
+                uid = priv.get(UID_KEY) or series
+                self._owned_ids.setdefault(uid, set()).add(series)
+                fingerprint = stored_fingerprint(priv.get(HASH_KEY, ""))
+                owned.setdefault(uid, OwnedEvent(uid=uid, block=block, fingerprint=fingerprint))
+            try:
+                occ = occurrence(e, tz, self.owner_emails)
+            except (KeyError, ValueError, TypeError) as err:
+                skipped.append(Skipped(uid=str(e.get("iCalUID") or e.get("id", "?"))[:200], reason=f"unreadable Google event ({err})"))
+                continue
+            if start <= occ.start < end:
+                occs.append(occ)
+                self._index[occ.key] = {"id": e["id"], "self": self_email(e, self.owner_emails)}
+        occs.sort(key=lambda o: (o.start, o.uid, o.key[1]))
+        return Snapshot(tuple(occs), tuple(owned.values()), tuple(skipped), self.capabilities)

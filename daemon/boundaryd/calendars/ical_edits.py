@@ -1,0 +1,48 @@
+"""Edits on the owner's copy of an iCalendar event that the core's ``ical`` module does not make.
+
+Shared by the iCalendar-file, memory and CalDAV backends.
+"""
+
+from __future__ import annotations
+
+import re
+from zoneinfo import ZoneInfo
+
+import icalendar
+
+from boundaryd.core import ical
+from boundaryd.core.model import Occurrence
+
+
+def _holder(cal: icalendar.Calendar, occ: Occurrence, tz: ZoneInfo) -> icalendar.Component | None:
+    """The component that holds this occurrence now, without creating an override."""
+    comps = ical._components(cal, occ.uid)
+    if occ.recurrence_id is None:
+        plain = [c for c in comps if c.get("RECURRENCE-ID") is None]
+        return plain[0] if plain else (comps[0] if comps else None)
+    for c in comps:
+        rid = c.get("RECURRENCE-ID")
+        if rid is not None and ical._same_instant(rid.dt, occ.recurrence_id, tz):
+            return c
+    return None  # an instance without an override carries no mark of its own
+
+
+def unflag_in(cal: icalendar.Calendar, occ: Occurrence, tz: ZoneInfo) -> bool:
+    """Take CATEGORIES:Conflict off the owner's copy of this occurrence. Returns whether it changed.
+
+    An instance of a series is marked on its own override, so the series' other instances keep
+    theirs; other categories stay as they were."""
+    comp = _holder(cal, occ, tz)
+    if comp is None or ical.CONFLICT_CATEGORY not in ical._categories(comp):
+        return False
+    rest = [c for c in ical._categories(comp) if c != ical.CONFLICT_CATEGORY]
+    comp.pop("CATEGORIES", None)
+    if rest:
+        comp.add("CATEGORIES", rest)
+    return True
+
+
+def ical_uid_in(text: str) -> str | None:
+    """The first UID in a resource that cannot be parsed, so the report names the event."""
+    m = re.search(r"^UID(?:;[^:\r\n]*)?:([^\r\n]+)", text, flags=re.MULTILINE | re.IGNORECASE)
+    return m.group(1).strip()[:200] if m else None
