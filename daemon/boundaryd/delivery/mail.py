@@ -56,6 +56,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from boundaryd.core.addresses import usable_address
 from boundaryd.errors import BadInput, RuntimeFailure
 from boundaryd.fsutil import fsync_dir, write_synced
 from boundaryd.secrets import read_secret
@@ -128,20 +129,6 @@ def clean_text(value: object, limit: int = 2000) -> str:
     text = "".join(c for c in text if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cs"))
     text = re.sub(r"\n{3,}", "\n\n", text).strip()
     return _cut(text, limit)
-
-
-_ADDR_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
-
-
-def usable_address(addr: object) -> str | None:
-    """``addr`` (lower-cased, without ``mailto:``) if it is a plain ASCII address safe to put in a
-    header and hand to an SMTP server; else ``None``."""
-    text = _as_str(addr).strip()
-    if text.lower().startswith("mailto:"):
-        text = text[7:]
-    if len(text) > 254 or not _ADDR_RE.match(text) or ".." in text:
-        return None
-    return text.lower()
 
 
 def format_address(name: object, addr: str) -> str:
