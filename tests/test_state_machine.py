@@ -16,10 +16,12 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from email import message_from_bytes, policy
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -158,11 +160,12 @@ def reported(data: bytes) -> tuple[str, list[tuple[str, ...]]]:
     msg = message_from_bytes(data, policy=policy.default)
     for part in msg.walk():
         if part.get_content_type() == "text/calendar":
-            cal = icalendar.Calendar.from_ical(part.get_payload(decode=True))
-            ev = next(iter(cal.walk("VEVENT")))
+            payload = part.get_payload(decode=True)
+            assert isinstance(payload, bytes)
+            ev: Any = next(iter(icalendar.Calendar.from_ical(payload).walk("VEVENT")))
             rid = ev.get("RECURRENCE-ID")
-            return "reply", [(str(ev["UID"]), rid.dt.isoformat() if rid else "", ev["DTSTART"].dt.isoformat(),
-                              ev["DTEND"].dt.isoformat())]
+            when = (rid.dt.isoformat() if rid else "", ev["DTSTART"].dt.isoformat(), ev["DTEND"].dt.isoformat())
+            return "reply", [(str(ev["UID"]), *when)]
     body = msg.get_body(("plain",))
     assert body is not None
     out: list[tuple[str, ...]] = []
@@ -216,7 +219,7 @@ class SyncMachine(RuleBasedStateMachine):
         invitations=st.lists(st.tuples(uids, st.integers(0, 7), st.integers(0, 3), organizers, st.booleans()), max_size=4),
     )
     def setup(
-        self, first: BlockSpec, replies: str, tells: bool, invitations: list[tuple[str, int, int, str, bool]] = []
+        self, first: BlockSpec, replies: str, tells: bool, invitations: Sequence[tuple[str, int, int, str, bool]] = ()
     ) -> None:
         self.blocks["a"] = first
         self.replies = replies
@@ -325,9 +328,18 @@ class SyncMachine(RuleBasedStateMachine):
         assert again.plan.calendar_changes == () and again.plan.decline_actions == () and again.plan.messages == ()
         assert (len(outbox_messages(self.state)), self.calendar.writes) == before
 
-    @rule(at=st.integers(0, 14))
+    @rule(at=st.integers(0, 1000))
     def crashing_sync(self, at: int) -> None:
-        self.settled = self._sync(crash_at=at) and False
+        """A sync that dies at one of its steps (``at`` picks which, whatever their number)."""
+        rules = self.current_rules()
+        app = App(self.root / "rules.yaml", self.state)
+        try:
+            p, _ = app.plan(rules, self.now, Executor(rules, self.calendar, app.journal, self.state))
+        finally:
+            app.journal.close()
+        steps = 3 + len(p.calendar_changes) + len(p.decline_actions) + len(p.flag_actions) + len(p.messages)
+        self._sync(crash_at=at % steps)
+        self.settled = False
 
     # -- invariants ----------------------------------------------------------------------------
     def _occurrences(self, cal: icalendar.Calendar) -> list[Occurrence]:
@@ -362,6 +374,28 @@ class SyncMachine(RuleBasedStateMachine):
                 assert k in self.calendar.flagged, k
 
     @invariant()
+    def every_decline_is_told(self) -> None:
+        """After a finished sync: each decline on the calendar is in a notice, and in a reply
+        when boundaryd is the one telling the organizer."""
+        if not self.settled:
+            return
+        replies, notices = set(), set()
+        for data in outbox_messages(self.state):
+            kind, items = reported(data)
+            for item in items:
+                if kind == "reply":
+                    replies.add((item[0], item[2]))
+                elif item[0] == "DECLINED":
+                    notices.add(item[1])
+        we_reply = self.replies == "outbox" or (self.replies == "auto" and not self.calendar.tells_organizer)
+        for o in self._occurrences(self.calendar.cal):
+            if o.key not in self.calendar.declined or _owner_partstat(o) != "DECLINED":
+                continue
+            assert f"ev-{o.uid}" in notices, o.key
+            if we_reply:
+                assert (o.uid, o.start.astimezone(timezone.utc).isoformat()) in replies, o.key
+
+    @invariant()
     def nothing_sent_twice(self) -> None:
         seen: dict[tuple[str, ...], int] = {}
         for data in outbox_messages(self.state):
@@ -385,7 +419,7 @@ TestSyncMachine.settings = FAST
 @pytest.mark.slow
 class TestSyncMachineLong(SyncMachine.TestCase):  # type: ignore[misc, valid-type]
     settings = settings(
-        max_examples=400, stateful_step_count=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+        max_examples=200, stateful_step_count=30, deadline=None, suppress_health_check=[HealthCheck.too_slow]
     )
 
 
@@ -406,5 +440,46 @@ def test_the_machine_sees_what_it_checks(tmp_path: Path) -> None:
         machine.blocks_are_the_rules_instances()
         machine.others_events_changed_only_in_the_owners_answer()
         machine.nothing_sent_twice()
+    finally:
+        machine.teardown()
+
+
+def _crash_scenario() -> SyncMachine:
+    machine = SyncMachine()
+    machine.setup(BlockSpec(days=(0, 1, 2), start=time(9), minutes=120, policy="decline"), "auto", False)
+    machine.edit_block("b", BlockSpec(days=(1, 3), start=time(14), minutes=60, policy="flag"))
+    machine.invite("e1", 0, time(9, 30), 30, "bob@client.example", False, False, None)
+    machine.invite("e2", 1, time(9, 15), 60, "bob@client.example", True, False, "a")
+    machine.invite("e3", 1, time(14), 30, "bob@client.example", False, False, "b")
+    return machine
+
+
+def _steps_of_a_sync() -> int:
+    machine = _crash_scenario()
+    try:
+        steps: list[str] = []
+        rules = machine.current_rules()
+        app = App(machine.root / "rules.yaml", machine.state, step=steps.append)
+        app.sync(rules, machine.now, Executor(rules, machine.calendar, app.journal, machine.state, None, app.step))
+        app.journal.close()
+        return len(steps)
+    finally:
+        machine.teardown()
+
+
+@pytest.mark.parametrize("at", range(_steps_of_a_sync()))
+def test_a_sync_killed_at_any_step_converges(at: int) -> None:
+    """Every step of one sync with block writes, declines (a series too), a flag and messages."""
+    machine = _crash_scenario()
+    try:
+        assert not machine._sync(crash_at=at)
+        for check in (machine.others_events_changed_only_in_the_owners_answer, machine.nothing_sent_twice):
+            check()
+        machine.sync()
+        machine.blocks_are_the_rules_instances()
+        machine.others_events_changed_only_in_the_owners_answer()
+        machine.every_decline_is_told()
+        machine.nothing_sent_twice()
+        assert machine.calendar.declined and machine.calendar.flagged
     finally:
         machine.teardown()
