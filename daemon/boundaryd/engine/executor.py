@@ -37,7 +37,7 @@ from boundaryd.calendars.base import CalendarBackend
 from boundaryd.core.actions import NOT_YET_PLANNED, Notify, RemoveBlock, Reply
 from boundaryd.core.model import Capabilities, Conflict, Decision, Memory, Plan, Snapshot
 from boundaryd.engine.journal import Journal, PendingMessage
-from boundaryd.errors import ChangeRefused, RuntimeFailure
+from boundaryd.errors import ChangeRefused
 from boundaryd.presentation.jsonout import conflict_from_json, conflict_to_json
 
 if TYPE_CHECKING:
@@ -147,8 +147,8 @@ class Executor:
     def apply(self, p: Plan, queued: Sequence[str] = ()) -> SyncResult:
         """Carry out every action of ``p``; ``queued``: what :meth:`begin` already queued."""
         unknown = [a for a in p.actions if isinstance(a, NOT_YET_PLANNED)]
-        if unknown:
-            raise RuntimeFailure(f"this boundaryd cannot carry out {type(unknown[0]).__name__} actions yet")
+        if unknown:  # a planner that makes them comes with the executor step that carries them out
+            raise TypeError(f"no executor step for {type(unknown[0]).__name__} actions yet")
         sync_id = f"{p.now.isoformat()}-{os.getpid()}"
         self.journal.hold_messages(sync_id, [self._message(m, p) for m in p.messages])
         self._step("held")
