@@ -59,6 +59,11 @@ def plan(
     memory: Memory = _NOTHING_REMEMBERED,
     capabilities: Capabilities = _NO_CAPABILITIES,
 ) -> Plan:
+    """Everything one sync decides, as typed actions with their traces.
+
+    ``memory``: what the journal remembers (allow exceptions, what was notified or sent, declines a
+    server refused); ``capabilities``: what the calendar backend can do, e.g. tell organizers.
+    """
     tz = rules.tz
     now = now.astimezone(tz)
     window_end = now + timedelta(days=rules.horizon_days)
