@@ -75,18 +75,24 @@ class App:
         return Executor(rules, backend, self.journal, self.state_dir, self.transport(rules), self.step)
 
     # -- one plan, read by every command ------------------------------------------------------
+    @staticmethod
+    def _plan(rules: Rules, snap: Snapshot, t: datetime, ex: Executor) -> Plan:
+        """The one place the planner is called: the journal's memory and the backend's capabilities as data."""
+        return plan(rules, snap, t, ex.memory(), ex.capabilities)
+
     def plan(self, rules: Rules, now: datetime | None = None, ex: Executor | None = None) -> tuple[Plan, Snapshot]:
         """Read the calendar and plan, changing nothing: (plan, what was read)."""
         ex = ex or self.executor(rules)
-        snap = ex.snapshot(now_in(rules, now))
-        return plan(rules, snap, now_in(rules, now), ex.memory(), ex.capabilities), snap
+        t = now_in(rules, now)
+        snap = ex.snapshot(t)
+        return self._plan(rules, snap, t, ex), snap
 
     # -- the daemon's interface (daemon.DaemonApp) -------------------------------------------
     def sync(self, rules: Rules, now: datetime | None = None, ex: Executor | None = None) -> SyncResult:
         ex = ex or self.executor(rules)
         t = now_in(rules, now)
-        snap, queued = ex.begin(t)
-        return ex.apply(plan(rules, snap, t, ex.memory(), ex.capabilities), queued)
+        snap, queued = ex.begin(t)  # read the calendar, settle what an interrupted sync left
+        return ex.apply(self._plan(rules, snap, t, ex), queued)
 
     def send_weekly_preview(self, rules: Rules, now: datetime | None = None, ex: Executor | None = None) -> str:
         ex = ex or self.executor(rules)
