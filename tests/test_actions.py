@@ -37,8 +37,9 @@ BLOCKS = """
 """
 
 
-def rules(replies: str = "auto", digest: str = "immediate") -> Rules:
-    notify = f"notify:\n  email: {{to: {OWNER}, from: boundaryd@example.com}}\n  replies: {replies}\n  digest: {digest}\n"
+def rules(replies: str = "auto", digest: str = "immediate", smtp: bool = True) -> Rules:
+    server = ", smtp: {host: 127.0.0.1, port: 2525, security: none}" if smtp else ""
+    notify = f"notify:\n  email: {{to: {OWNER}, from: boundaryd@example.com{server}}}\n  replies: {replies}\n  digest: {digest}\n"
     return make_rules(BLOCKS, extra=notify)
 
 
@@ -88,7 +89,7 @@ def test_how_the_organizer_is_told_is_decided_by_the_planner(replies: str, tells
     if reply:
         (r,) = replies_made
         assert r.key == good.reply == reply_key(good.conflict) and r.occurrence == good.occurrence
-        assert r.send is (told is Telling.REPLY) and r.comment == good.message and r.owner_email == OWNER
+        assert r.send is (replies == "auto") and r.comment == good.message and r.owner_email == OWNER
         assert r.depends == (good.occurrence.key,)
     else:
         assert replies_made == [] and good.reply is None
@@ -97,6 +98,14 @@ def test_how_the_organizer_is_told_is_decided_by_the_planner(replies: str, tells
     if replies != "off" and not (replies == "auto" and tells):
         assert bad.told is (Telling.SERVER if tells else Telling.NOBODY)
         assert tells or bad.told_why == "the organizer's address is not usable"
+
+
+def test_without_smtp_a_reply_waits_in_the_outbox_and_the_plan_says_so() -> None:
+    p = plan(rules(smtp=False), snapshot(), NOW)
+    good = next(d for d in p.decline_actions if d.occurrence.uid == "decline@t")
+    assert good.told is Telling.OUTBOX and "no SMTP" in good.told_why
+    (r,) = [a for a in p.actions if isinstance(a, Reply)]
+    assert r.send  # as before: queued to send, and kept for the owner while nothing can send it
 
 
 def test_the_journals_memory_keeps_replies_notices_and_refused_declines_from_repeating() -> None:

@@ -18,8 +18,8 @@ class Telling(str, enum.Enum):
     """How the organizer of a declined meeting learns about it."""
 
     SERVER = "server"  # the calendar server tells them (Google; CalDAV with scheduling)
-    REPLY = "reply"  # boundaryd sends an iTIP REPLY (over SMTP; kept in the outbox until it can go)
-    OUTBOX = "outbox"  # the REPLY is kept in the outbox for the owner to send (replies: outbox)
+    REPLY = "reply"  # boundaryd sends an iTIP REPLY over SMTP (it waits in the outbox while the server is down)
+    OUTBOX = "outbox"  # the REPLY stays in the outbox for the owner to send (replies: outbox, or no SMTP)
     NOBODY = "nobody"  # nobody tells them; ``Decline.told_why`` says why
 
 
@@ -110,7 +110,7 @@ class Reply:
     comment: str
     owner_email: str  # the owner's address on the invitation
     owner_name: str | None
-    send: bool  # False: kept in the outbox for the owner to send (replies: outbox)
+    send: bool  # False: kept in the outbox for the owner, no transport sends it (replies: outbox)
     trace: Trace = Trace()
 
     @property

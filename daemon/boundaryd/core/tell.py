@@ -45,6 +45,8 @@ def telling(rules: Rules, occ: Occurrence, caps: Capabilities) -> tuple[Telling,
         return (Telling.SERVER, "the calendar server tells organizers") if tells else (Telling.NOBODY, problem)
     if mode == "outbox":
         return Telling.OUTBOX, "replies: outbox, kept for you to send" + (" (the server tells them too)" if tells else "")
+    if rules.notify.email is None or rules.notify.email.smtp is None:
+        return Telling.OUTBOX, "no SMTP server configured: the reply waits in the outbox for you to send"
     return Telling.REPLY, "boundaryd sends them an iTIP REPLY"
 
 
@@ -70,7 +72,8 @@ def declines(
             continue
         owner = next((a.email for a in o.attendees if a.email in set(owners)), owners[0])
         trace = Trace(steps=(f"declined: {why}",))
-        replies.append(Reply(key, o, c.message, owner, rules.owner.name, told is Telling.REPLY, trace))
+        send = rules.notify.replies == "auto"  # handed to the mail transport, when there is one
+        replies.append(Reply(key, o, c.message, owner, rules.owner.name, send, trace))
     return out, replies
 
 
