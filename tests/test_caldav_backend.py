@@ -135,7 +135,7 @@ def test_a_recurring_invitation_with_an_override_and_an_exdate(server: DavServer
     assert all(mine(o) == "NEEDS-ACTION" and o.organizer == "bob@client.example" for o in snap.occurrences)
     assert wire.methods()[0] == "OPTIONS" and wire.methods().count("REPORT") in (1, 2)  # + a multiget on Xandikos
     assert next(c[2] for c in wire.calls if c[0] == "REPORT").get("Depth") == "0"  # sync-collection: RFC 6578 3.2
-    assert b.tells_organizer is (server.name == "xandikos")
+    assert b.capabilities.tells_organizer is (server.name == "xandikos")
     # no 401 round trip with a password: the credentials go with the first request
     assert all(c[3] != 401 for c in wire.calls)
 
@@ -497,7 +497,7 @@ def test_a_scheduling_server_that_does_not_know_the_owner_leaves_the_reply_to_us
             put_event(server, "one.ics", calendar_of(invite("one@t", "One", at(1, 9))))
             b, wire = backend_for(server, MemoryState())
             b.owner_emails = frozenset({OWNER})
-            assert b.connect().tells_organizer is False and b.tells_organizer is False
+            assert b.connect().tells_organizer is False and b.capabilities.tells_organizer is False
             assert wire.methods() == ["OPTIONS", "PROPFIND", "PROPFIND"]
             assert b.connect().tells_organizer is False and len(wire.methods()) == 3  # resolved once
             b2, _ = backend_for(server, MemoryState())

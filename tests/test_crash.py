@@ -6,8 +6,11 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import os
 import signal
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import icalendar
@@ -16,7 +19,14 @@ import pytest
 from clirun import NOW, calendar_of, invite, make_env
 from test_sync import at
 
-FAULT_ENV = "BOUNDARYD_FAULT"
+RUNNER = Path(__file__).with_name("crash_runner.py")
+
+
+def killed_sync(e, step: str) -> subprocess.CompletedProcess[str]:
+    """A sync SIGKILLed by its step hook at ``step`` (see crash_runner.py)."""
+    env = {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}
+    cmd = [sys.executable, str(RUNNER), str(e.rules), str(e.state), NOW, step]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120, check=False)
 
 
 def scenario(tmp_path: Path):
@@ -90,7 +100,7 @@ def test_killed_sync_converges(tmp_path: Path, reference, index: int) -> None:
     expected, names = reference
     step = names[index]
     e = scenario(tmp_path)
-    killed = e.run("sync", "--now", NOW, check=None, env={FAULT_ENV: step})
+    killed = killed_sync(e, step)
     assert killed.returncode == -signal.SIGKILL, f"step {step} never reached: {killed.stderr}"
     e.run("sync", "--now", NOW)
     assert final_state(e) == expected, f"killed at {step}"

@@ -44,3 +44,29 @@ def test_owner_alert_needs_no_calendar_and_goes_out_once(tmp_path) -> None:
         app.notify_owner(rules, "sync is failing", "caldav: connection refused\r\nBcc: x@evil.example", "fault-1")
     (entry,) = Outbox(e.state / "outbox").entries()
     assert entry.subject == "boundaryd: sync is failing" and entry.state == "outbox"
+
+
+def test_an_empty_digest_reads_no_calendar_and_a_full_one_reads_it_once(tmp_path, monkeypatch) -> None:
+    e = make_env(tmp_path)
+    e.rules.write_text(e.rules.read_text().replace("  replies: auto", "  replies: off\n  digest: hourly"))
+    e.calendar.write_bytes(calendar_of(invite("a@t", "First", at(1, 9))))
+    rules = load_rules(e.rules)
+    app = App(e.rules, e.state)
+    e.calendar.unlink()
+    e.calendar.mkdir()  # unreadable: an empty digest must not even look
+    assert app.flush_digest(rules, NOW) is None
+    e.calendar.rmdir()
+    e.calendar.write_bytes(calendar_of(invite("a@t", "First", at(1, 9))))
+    app.sync(rules, NOW)
+    reads = []
+    real = App.executor
+
+    def counting(self, r):  # count the calendar reads of the flush
+        ex = real(self, r)
+        snapshot = ex.snapshot
+        ex.snapshot = lambda now: reads.append(now) or snapshot(now)
+        return ex
+
+    monkeypatch.setattr(App, "executor", counting)
+    assert "1 declined" in (app.flush_digest(rules, NOW + timedelta(hours=1)) or "")
+    assert len(reads) == 1

@@ -30,8 +30,6 @@ class CalendarBackend(Protocol):
     name: str
     #: what this calendar can do; final once ``connect()`` (or the first ``snapshot()``) returned
     capabilities: Capabilities
-    #: ``capabilities.tells_organizer`` as a plain value, for readers not yet on ``capabilities``
-    tells_organizer: bool
 
     def connect(self) -> Capabilities:
         """Resolve ``capabilities`` (once; later calls return the same value without I/O).

@@ -49,7 +49,6 @@ class CaldavBackend:
         self.reader = CollectionReader(self.http, self.url, state)
         #: final after connect(); until then what a server without scheduling can do
         self.capabilities = Capabilities(tells_organizer=False, flag_mark="categories")
-        self.tells_organizer = False  # read by the executor until it reads ``capabilities``
         self._connected = False
         self._uid_href: dict[str, str] = {}
         self._tz: ZoneInfo | None = None
@@ -94,7 +93,6 @@ class CaldavBackend:
             self.capabilities = Capabilities(
                 tells_organizer=tells, decline_comment=True, flag_mark="categories" if marks else ""
             )
-            self.tells_organizer = tells
             self._connected = True
         return self.capabilities
 

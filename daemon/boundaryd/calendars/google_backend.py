@@ -90,7 +90,6 @@ class GoogleBackend(GoogleReader):
         self._cache: dict[str, Any] | None = None
         #: Google tells organizers; focus time until connect() knows better
         self.capabilities = Capabilities(tells_organizer=True, decline_comment=True, focus_time=False, flag_mark="colour")
-        self.tells_organizer = True  # read by the executor until it reads ``capabilities``
         self._connected = False
         self._focus_refused = False  # learned in this cycle; the journal has it for the next
         #: occurrence key -> the Google instance it came from (id, the owner's attendee email)

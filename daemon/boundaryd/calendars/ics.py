@@ -23,7 +23,6 @@ class IcsBackend:
     """A local iCalendar file. Capabilities are fixed: ``connect()`` does no I/O."""
 
     capabilities = CAPABILITIES
-    tells_organizer = False  # read by the executor until it reads ``capabilities``
 
     @classmethod
     def open(cls, location: str, section: Any, context: Any) -> IcsBackend:

@@ -143,7 +143,6 @@ class MemoryBackend:
         self.name = f"memory:{store.name}"
         self.state = sync_state
         self.capabilities = store.capabilities
-        self.tells_organizer = self.capabilities.tells_organizer  # until the executor reads capabilities
         self._connected = False
         self._items: dict[str, str] = {}  # what the last snapshot read
         self._seen: dict[str, int | None] = {}  # uid -> version read (None: absent)
@@ -188,7 +187,6 @@ class MemoryBackend:
         if not self._connected:
             self._check("connect")
             self.capabilities = self.store.capabilities
-            self.tells_organizer = self.capabilities.tells_organizer
             self._connected = True
         return self.capabilities
 

@@ -63,15 +63,14 @@ def cli(ctx: click.Context, rules: Path | None, state: Path | None, verbose: int
 @click.pass_obj
 def check(obj: Obj, file: Path | None, now: str | None) -> None:
     """Validate a rules file and print the protected week."""
-    from boundaryd.core.ical import block_events, expand_blocks
+    from boundaryd.core.planner import block_instances
     from boundaryd.presentation.render import week_table
 
     rules = load_rules(file or obj.rules_path)
     t = now_in(rules, _parse_now(now))
     monday = t.date() - timedelta(days=t.weekday())
     start = datetime.combine(monday, datetime.min.time(), rules.tz)
-    events = [e for b in rules.blocks for e in block_events(rules, b, anchor=monday)]
-    blocks = expand_blocks(rules, events, start, start + timedelta(days=7))
+    blocks = block_instances(rules, start, start + timedelta(days=7))
     click.echo(f"{file or obj.rules_path}: OK, {len(rules.blocks)} blocks, times in {rules.timezone}")
     click.echo("")
     click.echo(week_table(blocks, monday))
@@ -86,10 +85,10 @@ def _plan_or_sync(obj: Obj, calendar: str | None, now: str | None, as_json: bool
     t = now_in(rules, _parse_now(now))
     ex = app.executor(rules)
     if execute:
-        result = ex.sync(t)
+        result = app.sync(rules, t, ex)
         plan = result.plan
     else:
-        plan, _ = ex.plan(t)
+        plan, _ = app.plan(rules, t, ex)
         result = None
     for s in plan.skipped:
         click.echo(f"boundaryd: warning: {ex.backend.name}: event {s.uid}: {s.reason} (skipped)", err=True)
@@ -146,8 +145,8 @@ def why(obj: Obj, event_uid: str, calendar: str | None, now: str | None) -> None
     rules = app.load_rules()
     t = now_in(rules, _parse_now(now))
     ex = app.executor(rules)
-    snap = ex.snapshot(t)
-    click.echo(explain(rules, snap, t, ex.memory(), event_uid, app.journal.actions_in_state("decline", "done")))
+    plan, snap = app.plan(rules, t, ex)
+    click.echo(explain(rules, snap, plan, ex.memory(), event_uid, app.journal.actions_in_state("decline", "done")))
 
 
 @cli.command()
@@ -177,10 +176,8 @@ def week(obj: Obj, now: str | None, html: Path | None, send: bool, calendar: str
     rules = app.load_rules()
     t = now_in(rules, _parse_now(now))
     ex = app.executor(rules)
-    plan, _ = ex.plan(t)
-    week_end = t + timedelta(days=7)
-    blocks = [b for b in plan.blocks if b.start < week_end]
-    conflicts = [c for c in plan.conflicts if c.occurrence.start < week_end]
+    plan, _ = app.plan(rules, t, ex)
+    blocks, conflicts = plan.week()
     click.echo(week_table(blocks, t.date()))
     if conflicts:
         click.echo("")
@@ -196,7 +193,7 @@ def week(obj: Obj, now: str | None, html: Path | None, send: bool, calendar: str
         html.write_text(page.get_content(), encoding="utf-8")
         click.echo(f"Wrote {html}")
     if send:
-        subject = ex.weekly_preview(t)
+        subject = ex.weekly_preview(plan)
         click.echo(f"Queued: {subject}  (see 'boundaryd notices')")
 
 

@@ -217,7 +217,7 @@ def run_demo(directory: Path, now: datetime | None) -> None:
     click.echo(f"Rules:    {_short(rules_path)}  (edit it, then run sync again)")
     click.echo(f"Calendar: {_short(cal_path)}  (open it in any calendar app)")
     head("Her protected week")
-    click.echo(week_table([b for b in plan.blocks if b.start.date() >= week_start], week_start, 7))
+    click.echo(week_table(plan.blocks, week_start, 7))  # the table draws those 7 days only
     head("What one sync did")
     click.echo(plan_summary(plan, executed=True))
     head("Mail")

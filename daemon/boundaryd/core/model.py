@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from boundaryd.core.actions import Action, Decline, Flag, Notify, RemoveBlock, Reply, WriteBlock
 
 
 class Decision(str, enum.Enum):
@@ -132,11 +136,28 @@ class BlockEvent:
 
 
 @dataclass(frozen=True)
-class CalendarChange:
-    op: str  # create | update | delete
+class BlockVerdict:
+    """What one block instance an occurrence lands on says about it (a line of ``why``)."""
+
     block: str
-    uid: str
-    event: BlockEvent | None = None  # None for delete
+    label: str
+    start: datetime
+    end: datetime
+    all_day: bool
+    policy: str  # decline | flag | keep
+    decision: Decision | None  # None: the policy is keep, the block decides nothing
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Trace:
+    """Why the planner decided what it did: the block-by-block verdicts and any further steps."""
+
+    verdicts: tuple[BlockVerdict, ...] = ()
+    steps: tuple[str, ...] = ()
+
+    def plus(self, *steps: str) -> Trace:
+        return Trace(self.verdicts, self.steps + steps)
 
 
 @dataclass(frozen=True)
@@ -148,6 +169,7 @@ class Conflict:
     reason: str
     message: str = ""  # the decline message, for declines
     alternatives: tuple[datetime, ...] = ()
+    trace: Trace = Trace()  # how the decision was reached (what ``why`` prints)
 
 
 @dataclass(frozen=True)
@@ -160,23 +182,96 @@ class Notice:
 
 @dataclass(frozen=True)
 class Plan:
+    """Everything one sync decides: the typed actions the executor carries out, plus what the
+    planner saw (the blocks, every conflict with its decision, the events it could not read)."""
+
     now: datetime
     window_start: datetime
     window_end: datetime
     blocks: tuple[BlockInstance, ...]
-    calendar_changes: tuple[CalendarChange, ...]
     conflicts: tuple[Conflict, ...]
-    notices: tuple[Notice, ...] = ()
+    actions: tuple[Action, ...] = ()
     skipped: tuple[Skipped, ...] = ()
     notes: tuple[str, ...] = field(default=())
 
     @property
     def declines(self) -> tuple[Conflict, ...]:
+        """Every conflict decided as a decline (a decline a server refused for good included)."""
         return tuple(c for c in self.conflicts if c.decision is Decision.DECLINE)
 
     @property
     def flags(self) -> tuple[Conflict, ...]:
         return tuple(c for c in self.conflicts if c.decision is Decision.FLAG)
+
+    @property
+    def calendar_changes(self) -> tuple[WriteBlock | RemoveBlock, ...]:
+        from boundaryd.core.actions import RemoveBlock, WriteBlock
+
+        return tuple(a for a in self.actions if isinstance(a, (WriteBlock, RemoveBlock)))
+
+    @property
+    def decline_actions(self) -> tuple[Decline, ...]:
+        from boundaryd.core.actions import Decline
+
+        return tuple(a for a in self.actions if isinstance(a, Decline))
+
+    @property
+    def flag_actions(self) -> tuple[Flag, ...]:
+        from boundaryd.core.actions import Flag
+
+        return tuple(a for a in self.actions if isinstance(a, Flag))
+
+    @property
+    def messages(self) -> tuple[Reply | Notify, ...]:
+        """The replies and notices this plan sends, in the order they are held and queued."""
+        from boundaryd.core.actions import Notify, Reply
+
+        return tuple(a for a in self.actions if isinstance(a, (Reply, Notify)))
+
+    @property
+    def notices(self) -> tuple[Notice, ...]:
+        from boundaryd.core.actions import Notify
+
+        return tuple(a.notice for a in self.actions if isinstance(a, Notify))
+
+    def week(self, days: int = 7) -> tuple[tuple[BlockInstance, ...], tuple[Conflict, ...]]:
+        """The blocks and conflicts that start in the ``days`` days from ``now`` (``week``, the preview)."""
+        end = self.now + timedelta(days=days)
+        return (
+            tuple(b for b in self.blocks if b.start < end),
+            tuple(c for c in self.conflicts if c.occurrence.start < end),
+        )
+
+
+@dataclass(frozen=True)
+class AllowEntry:
+    """An ``allow`` command: let every occurrence of ``uid`` (starting before ``until``) through."""
+
+    uid: str
+    until: date | None = None
+    recurrence_id: str | None = None  # isoformat; None = every occurrence
+
+    def covers(self, occ: Occurrence) -> bool:
+        if occ.uid != self.uid:
+            return False
+        if self.recurrence_id is not None and occ.key[1] != self.recurrence_id:
+            return False
+        return self.until is None or occ.start.date() <= self.until
+
+
+@dataclass(frozen=True)
+class Memory:
+    """What the journal tells the planner.
+
+    ``allowed``: ``allow`` exceptions; ``notified``: notice keys of conflicts already notified;
+    ``messages``: keys of replies and notices already held or queued; ``refused``: occurrences
+    whose decline a server refused for good (reported once, never tried again).
+    """
+
+    allowed: Collection[AllowEntry] = ()
+    notified: Collection[str] = ()
+    messages: Collection[str] = ()
+    refused: Collection[tuple[str, str]] = ()
 
 
 @dataclass(frozen=True)

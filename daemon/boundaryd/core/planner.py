@@ -1,111 +1,95 @@
-"""The planner: rules + what the calendar holds + what the journal remembers → a Plan.
+"""The planner: rules + what the calendar holds + what the journal remembers → a Plan of actions.
 
-A pure function: no clock (``now`` is a parameter), no I/O. ``plan`` and ``sync`` share it;
-``sync`` hands the result to the executor.
+A pure function: no clock (``now`` is a parameter), no I/O. It is the only place boundaryd decides
+anything: which blocks to write, what each conflicting invitation gets, how a decline reaches its
+organizer (from the backend's :class:`Capabilities`), which replies and notices go out. ``plan``,
+``sync``, ``why``, ``week``, the digest and the weekly preview all read the plan it returns.
 """
 
 from __future__ import annotations
 
 import bisect
 import fnmatch
-import hashlib
-from collections import defaultdict
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 
+from boundaryd.core import slots, tell
+from boundaryd.core.actions import Action, Flag, RemoveBlock, WriteBlock
 from boundaryd.core.ical import block_events, expand_blocks
 from boundaryd.core.model import (
+    AllowEntry,
     BlockEvent,
     BlockInstance,
-    CalendarChange,
+    BlockVerdict,
     Capabilities,
     Conflict,
     Decision,
-    Notice,
+    Memory,
     Occurrence,
     Plan,
     Snapshot,
-    counts_text,
+    Trace,
 )
 from boundaryd.core.rules import Block, Rules
+from boundaryd.core.tell import notice_key, reply_key
 from boundaryd.presentation.words import render_message, render_static_message
 
-SLOT_STEP = timedelta(minutes=30)
-MAX_ALTERNATIVES = 2
+__all__ = [
+    "AllowEntry",
+    "Memory",
+    "block_definitions",
+    "block_instances",
+    "notice_key",
+    "owner_answer",
+    "plan",
+    "render_message",
+    "reply_key",
+    "skip_reason",
+    "trace",
+]
+
+_NOTHING_REMEMBERED = Memory()
+_NO_CAPABILITIES = Capabilities()  # an iCalendar file: tells no organizer, declines with a comment
 
 
-@dataclass(frozen=True)
-class AllowEntry:
-    """An ``allow`` command: let every occurrence of ``uid`` (starting before ``until``) through."""
+def plan(
+    rules: Rules,
+    snapshot: Snapshot,
+    now: datetime,
+    memory: Memory = _NOTHING_REMEMBERED,
+) -> Plan:
+    """Everything one sync decides, as typed actions with their traces.
 
-    uid: str
-    until: date | None = None
-    recurrence_id: str | None = None  # isoformat; None = every occurrence
-
-    def covers(self, occ: Occurrence) -> bool:
-        if occ.uid != self.uid:
-            return False
-        if self.recurrence_id is not None and occ.key[1] != self.recurrence_id:
-            return False
-        return self.until is None or occ.start.date() <= self.until
-
-
-@dataclass(frozen=True)
-class Memory:
-    """What the journal tells the planner: allow exceptions and conflicts already notified."""
-
-    allowed: Collection[AllowEntry] = ()
-    notified: Collection[str] = ()
-
-
-def plan(rules: Rules, snapshot: Snapshot, now: datetime, memory: Memory = Memory()) -> Plan:
+    ``memory``: what the journal remembers (allow exceptions, what was notified or sent, declines a
+    server refused). What the calendar backend can do (tell organizers, focus time) comes with the
+    snapshot as data (``Snapshot.capabilities``, resolved once when the backend connected).
+    """
     tz = rules.tz
     now = now.astimezone(tz)
     window_end = now + timedelta(days=rules.horizon_days)
 
-    desired: dict[str, BlockEvent] = {}
-    for block in rules.blocks:
-        focus = _wants_focus(rules, block, snapshot.capabilities)
-        message = render_static_message(rules.message_of(block), block) if focus else ""
-        for ev in block_events(rules, block, anchor=now.date(), focus=focus, decline_message=message):
-            desired[ev.uid] = ev
+    capabilities = snapshot.capabilities
+    desired = block_definitions(rules, now.date(), capabilities)
     blocks = expand_blocks(rules, list(desired.values()), now, window_end)
     changes = _calendar_changes(desired, snapshot)
 
-    considered = [o for o in snapshot.occurrences if _considered(o, rules, now, window_end)]
+    considered = [o for o in snapshot.occurrences if skip_reason(o, rules, now, window_end) is None]
     hits = _hits(considered, blocks)
-    conflicts: list[Conflict] = []
-    for occ in sorted(considered, key=_order):
-        hit = hits.get(occ.key)
-        if not hit:
-            continue
-        conflicts.append(_decide(rules, occ, hit, memory))
+    conflicts = [_decide(rules, occ, hits[occ.key], memory) for occ in sorted(considered, key=_order) if occ.key in hits]
+    final = _offer(rules, conflicts, blocks, considered, now, window_end)
 
-    declined = {c.occurrence.key for c in conflicts if c.decision is Decision.DECLINE}
-    busy = _BusyIndex(blocks, [o for o in considered if _busy(o, rules) and o.key not in declined])
-    next_call = next((b for b in blocks if b.kind == "call-return" and b.start >= now), None)
-    final = []
-    for c in conflicts:
-        if c.decision is Decision.DECLINE:
-            alts = _alternatives(rules, c.occurrence, busy, now, window_end)
-            length = c.occurrence.end - c.occurrence.start
-            for a in alts:  # a slot offered once is not offered to anyone else
-                busy.add(a, a + length)  # all-day: local midnights, as many days as the event
-            block = rules.block(c.block)
-            msg = render_message(rules.message_of(block), rules, block, alts, c.occurrence.all_day, next_call)
-            c = Conflict(c.occurrence, c.block, c.blocks, c.decision, c.reason, msg, alts)
-        final.append(c)
-
-    notices = _notices(rules, final, memory)
+    declines, replies = tell.declines(rules, final, memory, capabilities)
+    notice = tell.notify(rules, final, memory)
+    actions: list[Action] = [*changes, *declines, *(Flag(c) for c in final if c.decision is Decision.FLAG), *replies]
+    if notice is not None:
+        actions.append(notice)
     return Plan(
         now=now,
         window_start=now,
         window_end=window_end,
         blocks=tuple(blocks),
-        calendar_changes=tuple(changes),
         conflicts=tuple(final),
-        notices=notices,
+        actions=tuple(actions),
         skipped=snapshot.skipped,
     )
 
@@ -117,17 +101,40 @@ def _order(o: Occurrence) -> tuple[datetime, str, str]:
 # --- blocks on the calendar -----------------------------------------------------------------
 
 
-def _calendar_changes(desired: dict[str, BlockEvent], snapshot: Snapshot) -> list[CalendarChange]:
+def block_definitions(
+    rules: Rules, anchor: date, capabilities: Capabilities = _NO_CAPABILITIES
+) -> dict[str, BlockEvent]:
+    """The owned events sync writes for the rules' blocks, by UID (recurring from ``anchor``).
+
+    Where the backend has focus time, a decline block without exceptions is written as one, with the
+    decline message the provider sends by itself.
+    """
+    out: dict[str, BlockEvent] = {}
+    for block in rules.blocks:
+        focus = _wants_focus(rules, block, capabilities)
+        message = render_static_message(rules.message_of(block), block) if focus else ""
+        for ev in block_events(rules, block, anchor=anchor, focus=focus, decline_message=message):
+            out[ev.uid] = ev
+    return out
+
+
+def block_instances(rules: Rules, start: datetime, end: datetime, anchor: date | None = None) -> list[BlockInstance]:
+    """The protected blocks in ``[start, end)``, expanded from the very events sync writes."""
+    events = block_definitions(rules, anchor or start.date())
+    return expand_blocks(rules, list(events.values()), start, end)
+
+
+def _calendar_changes(desired: dict[str, BlockEvent], snapshot: Snapshot) -> list[WriteBlock | RemoveBlock]:
     have = {o.uid: o for o in snapshot.owned}
-    out = []
+    out: list[WriteBlock | RemoveBlock] = []
     for uid, ev in sorted(desired.items()):
         if uid not in have:
-            out.append(CalendarChange("create", ev.block, uid, ev))
+            out.append(WriteBlock(ev, "create", Trace(steps=(f"block {ev.block} has no event on the calendar yet",))))
         elif have[uid].fingerprint != ev.fingerprint:
-            out.append(CalendarChange("update", ev.block, uid, ev))
+            out.append(WriteBlock(ev, "update", Trace(steps=(f"block {ev.block} changed in the rules",))))
     for uid, o in sorted(have.items()):
         if uid not in desired:
-            out.append(CalendarChange("delete", o.block, uid, None))
+            out.append(RemoveBlock(o.block, uid, Trace(steps=(f"block {o.block} is no longer in the rules",))))
     return out
 
 
@@ -142,22 +149,28 @@ def _wants_focus(rules: Rules, block: Block, caps: Capabilities) -> bool:
 # --- which events count -----------------------------------------------------------------------
 
 
-def _owner_entry(occ: Occurrence, rules: Rules) -> str | None:
-    owners = set(rules.owner.emails)
+def owner_answer(occ: Occurrence, rules: Rules) -> str | None:
+    """The owner's PARTSTAT on ``occ``; None when the owner is not invited."""
+    owners = rules.owner.emails
     for a in occ.attendees:
         if a.email in owners:
             return a.partstat
     return None
 
 
-def _considered(o: Occurrence, rules: Rules, start: datetime, end: datetime) -> bool:
-    return (
-        o.owned_block is None
-        and o.status != "CANCELLED"
-        and not o.transparent
-        and _owner_entry(o, rules) != "DECLINED"
-        and start <= o.start < end
-    )
+def skip_reason(o: Occurrence, rules: Rules, start: datetime, end: datetime) -> str | None:
+    """Why the planner does not consider ``o`` at all, in words; None when it does."""
+    if o.owned_block is not None:
+        return f"boundaryd's own event for block {o.owned_block}"
+    if o.status == "CANCELLED":
+        return "cancelled"
+    if o.transparent:
+        return "marked free (transparent)"
+    if owner_answer(o, rules) == "DECLINED":
+        return "you already declined it"
+    if not start <= o.start < end:
+        return "outside the window"
+    return None
 
 
 def _busy(o: Occurrence, rules: Rules) -> bool:
@@ -220,7 +233,7 @@ def _block_decision(rules: Rules, block: Block, occ: Occurrence, memory: Memory)
     if policy == "flag":
         return Decision.FLAG, f"lands on {block.label} (policy flag)"
     owners = set(rules.owner.emails)
-    me = _owner_entry(occ, rules)
+    me = owner_answer(occ, rules)
     if occ.organizer in owners or not occ.attendees:
         return Decision.FLAG, "your own event"
     if me is None:
@@ -230,140 +243,77 @@ def _block_decision(rules: Rules, block: Block, occ: Occurrence, memory: Memory)
     return Decision.DECLINE, f"lands on {block.label} (policy decline)"
 
 
+def _verdicts(
+    rules: Rules, occ: Occurrence, hit: Sequence[BlockInstance], memory: Memory
+) -> tuple[tuple[BlockVerdict, ...], dict[str, tuple[Decision, str] | None]]:
+    """Each block instance's verdict on ``occ`` (in the order hit), and each block's decision."""
+    decided: dict[str, tuple[Decision, str] | None] = {}
+    out = []
+    for b in hit:
+        if b.block not in decided:
+            decided[b.block] = _block_decision(rules, rules.block(b.block), occ, memory)
+        d = decided[b.block]
+        policy = rules.policy_of(rules.block(b.block))
+        out.append(
+            BlockVerdict(b.block, b.title, b.start, b.end, b.all_day, policy, d[0] if d else None, d[1] if d else "")
+        )
+    return tuple(out), decided
+
+
+def trace(rules: Rules, occ: Occurrence, blocks: Sequence[BlockInstance], memory: Memory) -> Trace:
+    """The block-by-block verdicts on ``occ`` (``why`` asks this also for occurrences the plan skips)."""
+    hit = _hits([occ], blocks).get(occ.key, [])
+    return Trace(_verdicts(rules, occ, hit, memory)[0])
+
+
 def _decide(rules: Rules, occ: Occurrence, hit: list[BlockInstance], memory: Memory) -> Conflict:
+    verdicts, decided = _verdicts(rules, occ, hit, memory)
+    why = Trace(verdicts)
     ids: list[str] = []
     for b in sorted(hit, key=lambda b: (b.start, b.block)):
         if b.block not in ids:
             ids.append(b.block)
     best: tuple[Decision, str, str] | None = None
     for bid in ids:
-        d = _block_decision(rules, rules.block(bid), occ, memory)
+        d = decided[bid]
         if d is None:
             continue
         if best is None or d[0].rank > best[0].rank:
             best = (d[0], d[1], bid)
     if best is None:
-        return Conflict(occ, ids[0], tuple(ids), Decision.KEEP, f"lands on {rules.block(ids[0]).label} (policy keep)")
-    return Conflict(occ, best[2], tuple(ids), best[0], best[1])
+        label = rules.block(ids[0]).label
+        return Conflict(occ, ids[0], tuple(ids), Decision.KEEP, f"lands on {label} (policy keep)", trace=why)
+    return Conflict(occ, best[2], tuple(ids), best[0], best[1], trace=why)
 
 
-# --- alternatives -------------------------------------------------------------------------
+# --- alternatives and the decline message ------------------------------------------------------
 
 
-class _BusyIndex:
-    """Busy intervals bucketed by local date, for quick 'is this slot free' checks."""
-
-    def __init__(self, blocks: Sequence[BlockInstance], events: Sequence[Occurrence]) -> None:
-        self.by_day: dict[date, list[tuple[datetime, datetime]]] = defaultdict(list)
-        for s, e in [(b.start, b.end) for b in blocks] + [(o.start, o.end) for o in events]:
-            self.add(s, e)
-
-    def add(self, s: datetime, e: datetime) -> None:
-        d = s.date()
-        while True:
-            self.by_day[d].append((s, e))
-            d += timedelta(days=1)
-            if datetime.combine(d, time(0), s.tzinfo) >= e:
-                break
-
-    def busy_until(self, start: datetime, end: datetime) -> datetime | None:
-        """The end of a busy interval overlapping ``[start, end)``; None when the slot is free."""
-        for s, e in self.by_day.get(start.date(), ()):
-            if s < end and e > start:
-                return e
-        return None
-
-    def day_free(self, d: date) -> bool:
-        return not self.by_day.get(d)
-
-
-def _alternatives(
-    rules: Rules, occ: Occurrence, busy: _BusyIndex, now: datetime, window_end: datetime
-) -> tuple[datetime, ...]:
-    tz = rules.tz
-    wh = rules.working_hours
-    if occ.all_day:
-        out: list[datetime] = []
-        n = max(1, (occ.end.date() - occ.start.date()).days)  # as many days as the event
-        d = max(occ.start, now).date() + timedelta(days=1)
-        # the whole span inside the window: beyond it, blocks and busy events are unknown
-        while len(out) < MAX_ALTERNATIVES and datetime.combine(d + timedelta(days=n), time(0), tz) <= window_end:
-            span = [d + timedelta(days=k) for k in range(n)]
-            if all(x.weekday() in wh.days and busy.day_free(x) for x in span):
-                out.append(datetime.combine(d, time(0), tz))
-                d += timedelta(days=n)
-            else:
-                d += timedelta(days=1)
-        return tuple(out)
-    length = occ.end - occ.start
-    earliest = max(occ.start, now)
-    found: list[datetime] = []
-    d = earliest.date()
-    while datetime.combine(d, time(0), tz) < window_end and len(found) < MAX_ALTERNATIVES:
-        if d.weekday() in wh.days and not (found and found[-1].date() == d):
-            slot = _first_free_on(d, wh.start, wh.end, length, earliest, window_end, busy, tz, found)
-            if slot is not None:
-                found.append(slot)
-        d += timedelta(days=1)
-    if len(found) < MAX_ALTERNATIVES and found:  # no second day: a second slot on the same day
-        d = found[0].date()
-        slot = _first_free_on(d, wh.start, wh.end, length, found[0] + length, window_end, busy, tz, found)
-        if slot is not None:
-            found.append(slot)
-            found.sort()
-    return tuple(found)
-
-
-def _first_free_on(
-    d: date,
-    wh_start: time,
-    wh_end: time,
-    length: timedelta,
-    earliest: datetime,
+def _offer(
+    rules: Rules,
+    conflicts: Sequence[Conflict],
+    blocks: Sequence[BlockInstance],
+    considered: Sequence[Occurrence],
+    now: datetime,
     window_end: datetime,
-    busy: _BusyIndex,
-    tz: object,
-    taken: Sequence[datetime],
-) -> datetime | None:
-    day_start = datetime.combine(d, wh_start, tz)  # type: ignore[arg-type]
-    day_end = datetime.combine(d, wh_end, tz)  # type: ignore[arg-type]
-    t = day_start
-    if earliest > t:  # round up to the next step from the working day's start
-        steps = -(-(earliest - day_start) // SLOT_STEP)
-        t = day_start + steps * SLOT_STEP
-    while t + length <= day_end and t + length <= window_end:
-        end = t + length
-        until = busy.busy_until(t, end)
-        if until is None:
-            until = next((x + length for x in taken if x < end and x + length > t), None)
-            if until is None:
-                return t
-        # every later step that starts before `until` overlaps the same interval: skip them unchecked
-        while t < until:
-            t += SLOT_STEP
-    return None
+) -> list[Conflict]:
+    """Declines get free slots to offer and their message; a slot offered once is offered to no one else."""
+    declined = {c.occurrence.key for c in conflicts if c.decision is Decision.DECLINE}
+    if not declined:
+        return list(conflicts)
+    busy = slots.BusyIndex(blocks, [o for o in considered if _busy(o, rules) and o.key not in declined])
+    next_call = next((b for b in blocks if b.kind == "call-return" and b.start >= now), None)
+    final = []
+    for c in conflicts:
+        if c.decision is Decision.DECLINE:
+            alts = slots.alternatives(rules, c.occurrence, busy, now, window_end)
+            length = c.occurrence.end - c.occurrence.start
+            for a in alts:  # a slot offered once is not offered to anyone else
+                busy.add(a, a + length)  # all-day: local midnights, as many days as the event
+            block = rules.block(c.block)
+            msg = render_message(rules.message_of(block), rules, block, alts, c.occurrence.all_day, next_call)
+            c = Conflict(c.occurrence, c.block, c.blocks, c.decision, c.reason, msg, alts, c.trace)
+        final.append(c)
+    return final
 
 
-# --- notices ------------------------------------------------------------------------------
-
-
-def notice_key(c: Conflict) -> str:
-    """What makes a notified conflict unique: event, occurrence, block, decision and times."""
-    o = c.occurrence
-    raw = "|".join([o.uid, o.key[1], c.block, c.decision.value, o.start.isoformat(), o.end.isoformat()])
-    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-
-
-def _notices(rules: Rules, conflicts: Sequence[Conflict], memory: Memory) -> tuple[Notice, ...]:
-    notified = set(memory.notified)
-    new = [
-        c
-        for c in conflicts
-        if c.decision in (Decision.DECLINE, Decision.FLAG) and notice_key(c) not in notified
-    ]
-    if not new:
-        return ()
-    allowed = [c for c in conflicts if c.decision is Decision.ALLOW and notice_key(c) not in notified]
-    shown = tuple(new + allowed)
-    subject = "boundaryd: " + counts_text(c.decision for c in shown)  # as the notice itself says
-    return (Notice(to=rules.notify_to, subject=subject, conflicts=shown, keys=tuple(notice_key(c) for c in shown)),)

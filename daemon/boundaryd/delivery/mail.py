@@ -14,9 +14,10 @@ import email.utils
 import hashlib
 import re
 
+from boundaryd.core.addresses import usable_address
 from boundaryd.delivery.outbox import Outbox, OutboxEntry, State
 from boundaryd.delivery.transport import DeliveryReport, MessageRejected, SmtpTransport, Transport, deliver
-from boundaryd.presentation.safe import as_str, clean_header, clean_text
+from boundaryd.presentation.safe import clean_header, clean_text
 
 __all__ = [
     "MAX_MESSAGE_BYTES",
@@ -38,18 +39,6 @@ __all__ = [
 #: every message boundaryd builds stays under this many bytes as sent (headers + encoded body)
 MAX_MESSAGE_BYTES = 1_000_000
 
-_ADDR_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
-
-
-def usable_address(addr: object) -> str | None:
-    """``addr`` (lower-cased, without ``mailto:``) if it is a plain ASCII address safe to put in a
-    header and hand to an SMTP server; else ``None``."""
-    text = as_str(addr).strip()
-    if text.lower().startswith("mailto:"):
-        text = text[7:]
-    if len(text) > 254 or not _ADDR_RE.match(text) or ".." in text:
-        return None
-    return text.lower()
 
 
 def format_address(name: object, addr: str) -> str:

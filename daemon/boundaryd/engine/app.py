@@ -1,4 +1,9 @@
-"""Wiring: paths, rules, backend, journal and mail transport for one command or the daemon."""
+"""Wiring: paths, rules, backend, journal and mail transport for one command or the daemon.
+
+Here a sync is put together: the executor reads the calendar, the planner plans once (with the
+backend's capabilities as data), the executor carries the plan out. ``plan``, ``why``, ``week``,
+the digest and the weekly preview read a plan made the same way.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from boundaryd.core.model import Plan, Snapshot
+from boundaryd.core.planner import plan
 from boundaryd.core.rules import Rules, load_rules
-from boundaryd.engine.executor import Executor, SyncResult, send_owner_alert
+from boundaryd.engine.executor import Executor, StepHook, SyncResult, send_owner_alert
 from boundaryd.engine.journal import Journal
 
 
@@ -34,10 +41,13 @@ def now_in(rules: Rules, now: datetime | None) -> datetime:
 class App:
     """What the CLI commands and the daemon share. Opens things lazily, once."""
 
-    def __init__(self, rules_path: Path, state_dir: Path, calendar_uri: str | None = None) -> None:
+    def __init__(
+        self, rules_path: Path, state_dir: Path, calendar_uri: str | None = None, step: StepHook | None = None
+    ) -> None:
         self.rules_path = rules_path
         self.state_dir = state_dir
         self.calendar_uri = calendar_uri
+        self.step = step  # called at each step of a sync (tests crash it there)
         self._journal: Journal | None = None
 
     def load_rules(self) -> Rules:
@@ -62,17 +72,37 @@ class App:
 
         self.state_dir.mkdir(parents=True, exist_ok=True)
         backend = open_backend(rules, self.calendar_uri, str(self.state_dir), self.journal)
-        return Executor(rules, backend, self.journal, self.state_dir, self.transport(rules))
+        return Executor(rules, backend, self.journal, self.state_dir, self.transport(rules), self.step)
+
+    # -- one plan, read by every command ------------------------------------------------------
+    @staticmethod
+    def _plan(rules: Rules, snap: Snapshot, t: datetime, ex: Executor) -> Plan:
+        """The one place the planner is called: the journal's memory and the backend's capabilities as data."""
+        return plan(rules, snap, t, ex.memory())
+
+    def plan(self, rules: Rules, now: datetime | None = None, ex: Executor | None = None) -> tuple[Plan, Snapshot]:
+        """Read the calendar and plan, changing nothing: (plan, what was read)."""
+        ex = ex or self.executor(rules)
+        t = now_in(rules, now)
+        snap = ex.snapshot(t)
+        return self._plan(rules, snap, t, ex), snap
 
     # -- the daemon's interface (daemon.DaemonApp) -------------------------------------------
-    def sync(self, rules: Rules, now: datetime | None = None) -> SyncResult:
-        return self.executor(rules).sync(now_in(rules, now))
+    def sync(self, rules: Rules, now: datetime | None = None, ex: Executor | None = None) -> SyncResult:
+        ex = ex or self.executor(rules)
+        t = now_in(rules, now)
+        snap, queued = ex.begin(t)  # read the calendar, settle what an interrupted sync left
+        return ex.apply(self._plan(rules, snap, t, ex), queued)
 
-    def send_weekly_preview(self, rules: Rules, now: datetime | None = None) -> None:
-        self.executor(rules).weekly_preview(now_in(rules, now))
+    def send_weekly_preview(self, rules: Rules, now: datetime | None = None, ex: Executor | None = None) -> str:
+        ex = ex or self.executor(rules)
+        return ex.weekly_preview(self.plan(rules, now, ex)[0])
 
-    def flush_digest(self, rules: Rules, now: datetime | None = None) -> None:
-        self.executor(rules).flush_digest(now_in(rules, now))
+    def flush_digest(self, rules: Rules, now: datetime | None = None, ex: Executor | None = None) -> str | None:
+        ex = ex or self.executor(rules)
+        if not ex.digest_waiting():  # nothing collected: the calendar is not even read
+            return None
+        return ex.flush_digest(self.plan(rules, now, ex)[0])
 
     def notify_owner(self, rules: Rules, subject: str, text: str, key: str) -> None:
         send_owner_alert(rules, self.state_dir, self.transport(rules), subject, text, now_in(rules, None), key)

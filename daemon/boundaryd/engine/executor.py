@@ -1,8 +1,12 @@
-"""Apply a Plan through a backend, every step journaled, so a killed sync converges when run again.
+"""Carry out a Plan through a backend, every step journaled, so a killed sync converges when run again.
+
+The executor decides nothing: the plan says which blocks to write, what to decline or flag, which
+replies and notices to send and how; the executor does it and records it. The caller (``App``)
+reads the calendar and recovers through the executor, plans once, and hands the plan back.
 
 Order of a sync, and why it is safe at every point:
-1. read the calendar; finish or drop messages an interrupted sync held (see ``_recover``);
-2. plan (pure);
+1. read the calendar; finish or drop messages an interrupted sync held (see ``recover``);
+2. plan (pure, the caller);
 3. hold this sync's messages (replies, notice) in the journal — nothing sent yet;
 4. apply calendar changes, then flush (the ICS file is written once, atomically);
 5. queue the held messages into the outbox (same key = same file) and record them as notified;
@@ -10,6 +14,9 @@ Order of a sync, and why it is safe at every point:
 Killed before 4 finishes: the calendar did not change, the held messages are dropped on the next run
 and planned again with the same keys. Killed after 4: the next run sees the declines on the calendar
 and queues the held messages. The outbox and the journal both refuse a second copy of a key.
+
+Each numbered point calls the optional ``step`` hook with its name ("snapshot", "held",
+"change:0", "decline:0", "flag:0", "flushed", "queued:0", ...): tests crash a sync there.
 """
 
 from __future__ import annotations
@@ -19,28 +26,25 @@ import email.policy
 import hashlib
 import json
 import os
-import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from boundaryd.calendars.base import CalendarBackend
-from boundaryd.core.model import Conflict, Decision, Occurrence, Plan, Snapshot
-from boundaryd.core.planner import Memory, notice_key, plan
-from boundaryd.core.rules import Rules
+from boundaryd.core.actions import NOT_YET_PLANNED, Notify, RemoveBlock, Reply
+from boundaryd.core.model import Conflict, Decision, Memory, Plan, Snapshot
 from boundaryd.engine.journal import Journal, PendingMessage
 from boundaryd.errors import ChangeRefused
 from boundaryd.presentation.jsonout import conflict_from_json, conflict_to_json
 
-FAULT_ENV = "BOUNDARYD_FAULT"  # test switch: SIGKILL ourselves at the named step
+if TYPE_CHECKING:
+    from boundaryd.core.rules import Rules
 
-
-def _step(name: str) -> None:
-    if os.environ.get(FAULT_ENV) == name:
-        os.kill(os.getpid(), signal.SIGKILL)
+#: called with the name of each step of a sync as it completes (tests crash a sync there)
+StepHook = Callable[[str], None]
 
 
 @dataclass
@@ -85,24 +89,6 @@ def _key(*parts: str) -> str:
     return hashlib.sha256("|".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
-def reply_key(c: Conflict) -> str:
-    o = c.occurrence
-    return "reply-" + _key(o.uid, o.key[1], o.start.isoformat(), o.end.isoformat(), o.organizer)
-
-
-def _notified_row(c: Conflict) -> dict[str, str]:
-    o = c.occurrence
-    return {
-        "key": notice_key(c),
-        "uid": o.uid,
-        "recurrence_id": o.key[1],
-        "block": c.block,
-        "decision": c.decision.value,
-        "start": o.start.isoformat(),
-        "end": o.end.isoformat(),
-    }
-
-
 class Executor:
     def __init__(
         self,
@@ -111,12 +97,14 @@ class Executor:
         journal: Journal,
         state_dir: Path,
         transport: Any | None = None,
+        step: StepHook | None = None,
     ) -> None:
         self.rules = rules
         self.backend = backend
         self.journal = journal
         self.state_dir = state_dir
         self.transport = transport
+        self._step = step or (lambda name: None)
 
     # -- outboxes ----------------------------------------------------------------------------
     def outbox(self) -> Any:
@@ -124,70 +112,73 @@ class Executor:
 
         return Outbox(self.state_dir / "outbox")
 
-    # -- the cycle -------------------------------------------------------------------------
+    # -- what the planner reads --------------------------------------------------------------
     def snapshot(self, now: datetime) -> Snapshot:
         tz = self.rules.tz
         now = now.astimezone(tz)
         return self.backend.snapshot(now, now + timedelta(days=self.rules.horizon_days), tz)
 
     def memory(self) -> Memory:
-        return Memory(allowed=self.journal.allows(), notified=self.journal.notified_keys())
+        return Memory(
+            allowed=self.journal.allows(),
+            notified=self.journal.notified_keys(),
+            messages=self.journal.message_keys(),
+            refused=frozenset(self.journal.actions_in_state("decline", "refused")),
+        )
 
-    def plan(self, now: datetime) -> tuple[Plan, Snapshot]:
+    # -- the cycle ---------------------------------------------------------------------------
+    def begin(self, now: datetime) -> tuple[Snapshot, list[str]]:
+        """Read the calendar and settle what an interrupted sync left: (snapshot, subjects queued).
+        Plan after this, with :meth:`memory` read after it too."""
         snap = self.snapshot(now)
-        return plan(self.rules, snap, now, self.memory()), snap
+        self._step("snapshot")
+        return snap, self.recover(snap)
 
-    def sync(self, now: datetime) -> SyncResult:
-        snap = self.snapshot(now)
-        _step("snapshot")
-        result_queued = self._recover(snap)
-        p = plan(self.rules, snap, now, self.memory())
-        sync_id = f"{now.isoformat()}-{os.getpid()}"
-        messages = self._messages(p, now)
-        self.journal.hold_messages(sync_id, messages)
-        _step("held")
+    def apply(self, p: Plan, queued: Sequence[str] = ()) -> SyncResult:
+        """Carry out every action of ``p``; ``queued``: what :meth:`begin` already queued."""
+        unknown = [a for a in p.actions if isinstance(a, NOT_YET_PLANNED)]
+        if unknown:  # a planner that makes them comes with the executor step that carries them out
+            raise TypeError(f"no executor step for {type(unknown[0]).__name__} actions yet")
+        sync_id = f"{p.now.isoformat()}-{os.getpid()}"
+        self.journal.hold_messages(sync_id, [self._message(m, p) for m in p.messages])
+        self._step("held")
 
         owners = tuple(self.rules.owner.emails)
-        actions: list[int] = []
+        done: list[int] = []
         for i, ch in enumerate(p.calendar_changes):
-            actions.append(self.journal.intent(sync_id, ch.op, ch.uid, ch.block))
-            if ch.op == "delete":
+            done.append(self.journal.intent(sync_id, ch.op, ch.uid, ch.block))
+            if isinstance(ch, RemoveBlock):
                 self.backend.delete_block(ch.uid)
             else:
-                assert ch.event is not None
                 self.backend.put_block(ch.event)
-            _step(f"change:{i}")
+            self._step(f"change:{i}")
         refused: list[str] = []
-        refused_before = self.journal.actions_in_state("decline", "refused")
-        for i, c in enumerate(p.declines):
-            if c.occurrence.key in refused_before:  # this server will not take it: reported once
-                _step(f"decline:{i}")
-                continue
-            action = self.journal.intent(sync_id, "decline", c.occurrence.uid, c.occurrence.key[1])
+        for i, d in enumerate(p.decline_actions):
+            action = self.journal.intent(sync_id, "decline", d.occurrence.uid, d.occurrence.key[1])
             try:
-                self.backend.decline(c.occurrence, owners, c.message)
-                actions.append(action)
+                self.backend.decline(d.occurrence, owners, d.message)
+                done.append(action)
             except ChangeRefused as e:  # this server will never take it: say so, go on with the rest
                 self.journal.done(action, "refused")
                 refused.append(str(e))
-            _step(f"decline:{i}")
-        for i, c in enumerate(p.flags):
-            actions.append(self.journal.intent(sync_id, "flag", c.occurrence.uid, c.occurrence.key[1]))
-            self.backend.flag(c.occurrence)
-            _step(f"flag:{i}")
+            self._step(f"decline:{i}")
+        for i, f in enumerate(p.flag_actions):
+            done.append(self.journal.intent(sync_id, "flag", f.occurrence.uid, f.occurrence.key[1]))
+            self.backend.flag(f.occurrence)
+            self._step(f"flag:{i}")
         self.backend.flush()
-        _step("flushed")
-        for a in actions:
+        self._step("flushed")
+        for a in done:
             self.journal.done(a)
 
-        result = SyncResult(plan=p, executed=True, queued=result_queued, refused=refused)
+        result = SyncResult(plan=p, executed=True, queued=list(queued), refused=refused)
         for i, m in enumerate(self.journal.held()):
             result.queued.append(self._queue(m))
-            _step(f"queued:{i}")
+            self._step(f"queued:{i}")
         self._deliver(result)
         return result
 
-    def _recover(self, snap: Snapshot) -> list[str]:
+    def recover(self, snap: Snapshot) -> list[str]:
         """Messages an interrupted sync held: queue those whose declines took effect, drop the rest."""
         held = self.journal.held()
         if not held:
@@ -225,76 +216,54 @@ class Executor:
         report = deliver(self.outbox(), self.transport)
         result.sent, result.waiting, result.mail_error = report.sent, report.waiting, report.error
 
-    # -- messages -----------------------------------------------------------------------------
-    def _messages(self, p: Plan, now: datetime) -> list[PendingMessage]:
-        out: list[PendingMessage] = []
-        mode = self.rules.notify.replies
-        if mode != "off":
-            for c in p.declines:
-                o = c.occurrence
-                if not o.organizer or (mode == "auto" and self.backend.tells_organizer):
-                    continue
-                from boundaryd.delivery.imip import reply_problem
+    # -- messages: built from the plan's data -----------------------------------------------------
+    def _message(self, m: Reply | Notify, p: Plan) -> PendingMessage:
+        if isinstance(m, Reply):
+            from boundaryd.delivery.imip import build_reply
 
-                if reply_problem(o):  # an organizer address no reply can go to: the notice says so
-                    continue
-                key = reply_key(c)
-                if self.journal.message_known(key):
-                    continue
-                msg = self.build_reply(o, c.message, now, key)
-                out.append(
-                    PendingMessage(key, "reply" if mode == "auto" else "reply-outbox", [list(o.key)], [], msg.as_bytes())
-                )
-        for n in p.notices:
-            depends = [list(c.occurrence.key) for c in n.conflicts if c.decision is Decision.DECLINE]
-            rows = [_notified_row(c) for c in n.conflicts]
-            key = "notice-" + _key(*sorted(n.keys))
-            if self.rules.notify.digest == "immediate":
-                msg = self.build_notice(n.conflicts, p, now, key)
-                out.append(PendingMessage(key, "notice", depends, rows, msg.as_bytes()))
-            else:
-                payload = [dict(conflict_to_json(c, self.rules.tz), key=notice_key(c)) for c in n.conflicts]
-                out.append(PendingMessage(key, "digest", depends, rows, json.dumps(payload).encode()))
-        return out
+            msg = build_reply(
+                occ=m.occurrence, owner_email=m.owner_email, owner_name=m.owner_name, comment=m.comment, now=p.now, key=m.key
+            )
+            return PendingMessage(m.key, "reply" if m.send else "reply-outbox", [list(k) for k in m.depends], [], msg.as_bytes())
+        depends = [list(k) for k in m.depends]
+        rows = [r.as_dict() for r in m.rows]
+        if m.digest:
+            tz = self.rules.tz
+            payload = [dict(conflict_to_json(c, tz), key=k) for c, k in zip(m.notice.conflicts, m.notice.keys, strict=True)]
+            return PendingMessage(m.key, "digest", depends, rows, json.dumps(payload).encode())
+        notice = self.build_notice(m.notice.conflicts, p, m.key)
+        return PendingMessage(m.key, "notice", depends, rows, notice.as_bytes())
 
-    def build_reply(self, occ: Occurrence, comment: str, now: datetime, key: str) -> EmailMessage:
-        from boundaryd.delivery.imip import build_reply
-
-        owner = next((a.email for a in occ.attendees if a.email in set(self.rules.owner.emails)), self.rules.owner.emails[0])
-        return build_reply(occ=occ, owner_email=owner, owner_name=self.rules.owner.name, comment=comment, now=now, key=key)
-
-    def build_notice(self, conflicts: Sequence[Conflict], p: Plan, now: datetime, key: str) -> EmailMessage:
+    def build_notice(self, conflicts: Sequence[Conflict], p: Plan, key: str) -> EmailMessage:
         from boundaryd.delivery.notice import build_notice
 
-        return build_notice(rules=self.rules, conflicts=conflicts, blocks=p.blocks, now=now, key=key)
+        return build_notice(rules=self.rules, conflicts=conflicts, blocks=p.blocks, now=p.now, key=key)
 
-    # -- scheduled mail (the daemon calls these) -------------------------------------------------
-    def flush_digest(self, now: datetime) -> str | None:
+    # -- scheduled mail (the daemon calls these through App, with a plan made once) ------------
+    def digest_waiting(self) -> bool:
+        return bool(self.journal.digest_rows())
+
+    def flush_digest(self, p: Plan) -> str | None:
+        """One notice for the conflicts collected since the last digest; ``p`` draws the week."""
         rows = self.journal.digest_rows()
         if not rows:
             return None
         conflicts = [conflict_from_json(json.loads(payload), self.rules.tz) for _, payload in rows]
-        p, _ = self.plan(now)
         key = "digest-" + _key(*sorted(k for k, _ in rows))
-        msg = self.build_notice(conflicts, p, now, key)
+        msg = self.build_notice(conflicts, p, key)
         self.outbox().put(key, msg)
         self.journal.clear_digest([k for k, _ in rows])
-        result = SyncResult(plan=p, executed=False)
-        self._deliver(result)
+        self._deliver(SyncResult(plan=p, executed=False))
         return str(msg["Subject"])
 
-    def weekly_preview(self, now: datetime) -> str:
+    def weekly_preview(self, p: Plan) -> str:
         from boundaryd.delivery.notice import build_weekly_preview
 
-        p, _ = self.plan(now)
-        week_end = now + timedelta(days=7)
-        blocks = [b for b in p.blocks if b.start < week_end]
-        conflicts = [c for c in p.conflicts if c.occurrence.start < week_end]
-        key = "preview-" + _key(now.astimezone(self.rules.tz).date().isoformat())
-        msg = build_weekly_preview(rules=self.rules, conflicts=conflicts, blocks=blocks, now=now, key=key)
+        blocks, conflicts = p.week()
+        key = "preview-" + _key(p.now.astimezone(self.rules.tz).date().isoformat())
+        msg = build_weekly_preview(rules=self.rules, conflicts=conflicts, blocks=blocks, now=p.now, key=key)
         self.outbox().put(key, msg)
-        result = SyncResult(plan=p, executed=False)
-        self._deliver(result)
+        self._deliver(SyncResult(plan=p, executed=False))
         return str(msg["Subject"])
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from boundaryd.core.planner import AllowEntry
+from boundaryd.core.model import AllowEntry
 from boundaryd.errors import RuntimeFailure
 
 SCHEMA_VERSION = 2
@@ -185,6 +185,10 @@ class Journal:
 
     def message_known(self, key: str) -> bool:
         return self.db.execute("SELECT 1 FROM messages WHERE key=?", (key,)).fetchone() is not None
+
+    def message_keys(self) -> frozenset[str]:
+        """Every reply and notice key held or queued so far (the planner makes none of them twice)."""
+        return frozenset(r[0] for r in self.db.execute("SELECT key FROM messages"))
 
     def notified_keys(self) -> frozenset[str]:
         return frozenset(r[0] for r in self.db.execute("SELECT key FROM notified"))

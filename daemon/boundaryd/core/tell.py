@@ -1,0 +1,100 @@
+"""Who is told what: how each decline reaches its organizer, the replies to send, the owner's notice.
+
+Pure, part of the planner. The keys made here are what makes every message unique: the same key
+is the same message, so a sync run again (after a crash, or with nothing new) sends nothing twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+from boundaryd.core.actions import Decline, NotifiedRow, Notify, Reply, Telling
+from boundaryd.core.addresses import reply_problem
+from boundaryd.core.model import Capabilities, Conflict, Decision, Memory, Notice, Occurrence, Trace, counts_text
+from boundaryd.core.rules import Rules
+
+
+def _key(*parts: str) -> str:
+    return hashlib.sha256("|".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def reply_key(c: Conflict) -> str:
+    """What makes a reply unique: the occurrence, its times and its organizer."""
+    o = c.occurrence
+    return "reply-" + _key(o.uid, o.key[1], o.start.isoformat(), o.end.isoformat(), o.organizer)
+
+
+def notice_key(c: Conflict) -> str:
+    """What makes a notified conflict unique: event, occurrence, block, decision and times."""
+    o = c.occurrence
+    raw = "|".join([o.uid, o.key[1], c.block, c.decision.value, o.start.isoformat(), o.end.isoformat()])
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def telling(rules: Rules, occ: Occurrence, caps: Capabilities) -> tuple[Telling, str]:
+    """How the organizer of ``occ`` learns of its decline, and that in words."""
+    mode = rules.notify.replies
+    tells = caps.tells_organizer
+    if mode == "auto" and tells:
+        return Telling.SERVER, "the calendar server tells organizers"
+    if mode == "off":
+        return (Telling.SERVER, "the calendar server tells organizers") if tells else (Telling.NOBODY, "replies: off")
+    problem = reply_problem(occ)
+    if problem:
+        return (Telling.SERVER, "the calendar server tells organizers") if tells else (Telling.NOBODY, problem)
+    if mode == "outbox":
+        return Telling.OUTBOX, "replies: outbox, kept for you to send" + (" (the server tells them too)" if tells else "")
+    if rules.notify.email is None or rules.notify.email.smtp is None:
+        return Telling.OUTBOX, "no SMTP server configured: the reply waits in the outbox for you to send"
+    return Telling.REPLY, "boundaryd sends them an iTIP REPLY"
+
+
+def declines(
+    rules: Rules, conflicts: Sequence[Conflict], memory: Memory, caps: Capabilities
+) -> tuple[list[Decline], list[Reply]]:
+    """A decline for each conflict decided so (but those a server refused for good), and the
+    replies not made before that tell their organizers (as before: also for a refused one)."""
+    refused = set(memory.refused)
+    known = set(memory.messages)
+    owners = rules.owner.emails
+    out: list[Decline] = []
+    replies: list[Reply] = []
+    for c in conflicts:
+        o = c.occurrence
+        if c.decision is not Decision.DECLINE:
+            continue
+        told, why = telling(rules, o, caps)
+        key = reply_key(c) if told in (Telling.REPLY, Telling.OUTBOX) else None
+        if o.key not in refused:  # a server refused it for good: reported once, not tried again
+            out.append(Decline(c, told, why, key))
+        if key is None or key in known:
+            continue
+        owner = next((a.email for a in o.attendees if a.email in set(owners)), owners[0])
+        trace = Trace(steps=(f"declined: {why}",))
+        send = rules.notify.replies == "auto"  # handed to the mail transport, when there is one
+        replies.append(Reply(key, o, c.message, owner, rules.owner.name, send, trace))
+    return out, replies
+
+
+def notify(rules: Rules, conflicts: Sequence[Conflict], memory: Memory) -> Notify | None:
+    """One notice for the conflicts not notified before (when a decline or a flag is among them)."""
+    notified = set(memory.notified)
+    keyed = [(c, notice_key(c)) for c in conflicts]
+    new = [(c, k) for c, k in keyed if c.decision in (Decision.DECLINE, Decision.FLAG) and k not in notified]
+    if not new:
+        return None
+    shown = new + [(c, k) for c, k in keyed if c.decision is Decision.ALLOW and k not in notified]
+    cs = tuple(c for c, _ in shown)
+    keys = tuple(k for _, k in shown)
+    subject = "boundaryd: " + counts_text(c.decision for c in cs)  # as the notice itself says
+    notice = Notice(to=rules.notify_to, subject=subject, conflicts=cs, keys=keys)
+    rows = tuple(
+        NotifiedRow(k, c.occurrence.uid, c.occurrence.key[1], c.block, c.decision.value,
+                    c.occurrence.start.isoformat(), c.occurrence.end.isoformat())
+        for c, k in shown
+    )
+    depends = tuple(c.occurrence.key for c in cs if c.decision is Decision.DECLINE)
+    digest = rules.notify.digest != "immediate"
+    trace = Trace(steps=(f"{len(cs)} conflict(s) not notified before" + (", for the next digest" if digest else ""),))
+    return Notify("notice-" + _key(*sorted(keys)), notice, rows, depends, digest, trace)
