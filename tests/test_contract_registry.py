@@ -97,7 +97,7 @@ def test_the_fault_hook_can_raise_anything_at_any_call() -> None:
 def test_memory_capabilities_are_the_calendars() -> None:
     store = MemoryCalendar("caps", Capabilities(tells_organizer=True, flag_mark=""))
     b = MemoryBackend(store)
-    assert b.connect() == Capabilities(tells_organizer=True, flag_mark="") and b.tells_organizer is True
+    assert b.connect() == Capabilities(tells_organizer=True, flag_mark="") and b.capabilities.tells_organizer is True
     store.fault = lambda op: 401
     with pytest.raises(RuntimeFailure, match="credentials"):
         MemoryBackend(store).connect()

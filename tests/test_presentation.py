@@ -21,6 +21,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from boundaryd.core import model
+from boundaryd.core.actions import WriteBlock
 from boundaryd.core.model import Decision
 from boundaryd.presentation import notice, render, reply, templating
 from mail_fixtures import conflict, load_rules, occurrence, week_blocks
@@ -124,7 +125,7 @@ def test_every_template_is_rendered_by_these_tests(rules: Any, rendered: set[str
     reply.reply_text(cs[0].occurrence, comment="", owner_name=None, owner="a@b.c")
     render.week_table(week_blocks(tz), date(2026, 11, 23))
     plan = model.Plan(now=now, window_start=now, window_end=now + timedelta(days=14), blocks=(),
-                      calendar_changes=(), conflicts=tuple(cs))
+                      actions=(), conflicts=tuple(cs))
     render.plan_summary(plan, executed=False)
     render.conflict_line(cs[0])
     top_level = {p.name for p in TEMPLATES.iterdir()}
@@ -196,7 +197,7 @@ def test_cli_lines_are_one_line_per_field_and_bounded(rules: Any) -> None:
         assert len(lines[0]) < 200
     now = datetime(2026, 11, 23, 7, tzinfo=tz)
     plan = model.Plan(
-        now=now, window_start=now, window_end=now + timedelta(days=14), blocks=(), calendar_changes=(),
+        now=now, window_start=now, window_end=now + timedelta(days=14), blocks=(), actions=(),
         conflicts=tuple(cs), skipped=(model.Skipped(uid=HOSTILE + LONG, reason=HOSTILE + LONG),),
     )
     out = render.plan_summary(plan, executed=True)
@@ -212,7 +213,8 @@ def test_plan_summary_and_week_table_exact() -> None:
     occ = occurrence(tz)
     plan = model.Plan(
         now=now, window_start=now, window_end=now + timedelta(days=14), blocks=(),
-        calendar_changes=(model.CalendarChange("create", "b", "u1"), model.CalendarChange("create", "b", "u2")),
+        actions=(WriteBlock(model.BlockEvent("u1", "b", "B", "f1", ""), "create"),
+                 WriteBlock(model.BlockEvent("u2", "b", "B", "f2", ""), "create")),
         conflicts=(conflict(occ), conflict(occ, Decision.DECLINE, alternatives=())),
     )
     assert render.plan_summary(plan, executed=False) == "\n".join([
@@ -226,7 +228,7 @@ def test_plan_summary_and_week_table_exact() -> None:
         "      on prospecting: you are invited and the block declines",
         "      offered: no free slot in working hours inside the horizon",
     ])
-    empty = model.Plan(now=now, window_start=now, window_end=now, blocks=(), calendar_changes=(), conflicts=())
+    empty = model.Plan(now=now, window_start=now, window_end=now, blocks=(), actions=(), conflicts=())
     assert render.plan_summary(empty, executed=True).split("\n")[1:] == [
         "Block events: up to date", "No meeting lands on a protected block."]
     table = render.week_table(week_blocks(tz)[:3], date(2026, 11, 23), days=2)

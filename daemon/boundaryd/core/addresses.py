@@ -7,6 +7,7 @@ code uses the same test before it puts an address in a header.
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from boundaryd.core.model import Occurrence
 
@@ -31,12 +32,16 @@ def usable_address(addr: object) -> str | None:
     return text.lower()
 
 
-def reply_problem(occ: Occurrence) -> str | None:
-    """Why no reply can go to the organizer of ``occ`` (a few words), or None when one can."""
+#: why no reply can be sent (worded by ``presentation.reply.problem_words``)
+Problem = Literal["no-organizer", "uid-too-long", "organizer-unusable", "owner-unusable"]
+
+
+def reply_problem(occ: Occurrence) -> Problem | None:
+    """Why no reply can go to the organizer of ``occ``, or None when one can."""
     if not occ.organizer:
-        return "no organizer to reply to"
+        return "no-organizer"
     if len(occ.uid) > UID_LIMIT:
-        return f"its UID is longer than {UID_LIMIT} characters"
+        return "uid-too-long"
     if usable_address(occ.organizer) is None:
-        return "the organizer's address is not usable"
+        return "organizer-unusable"
     return None

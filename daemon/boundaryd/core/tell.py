@@ -13,6 +13,7 @@ from boundaryd.core.actions import Decline, NotifiedRow, Notify, Reply, Telling
 from boundaryd.core.addresses import reply_problem
 from boundaryd.core.model import Capabilities, Conflict, Decision, Memory, Notice, Occurrence, Trace, counts_text
 from boundaryd.core.rules import Rules
+from boundaryd.presentation.reply import problem_words
 
 
 def _key(*parts: str) -> str:
@@ -42,7 +43,7 @@ def telling(rules: Rules, occ: Occurrence, caps: Capabilities) -> tuple[Telling,
         return (Telling.SERVER, "the calendar server tells organizers") if tells else (Telling.NOBODY, "replies: off")
     problem = reply_problem(occ)
     if problem:
-        return (Telling.SERVER, "the calendar server tells organizers") if tells else (Telling.NOBODY, problem)
+        return (Telling.SERVER, "the calendar server tells organizers") if tells else (Telling.NOBODY, problem_words(problem, occ))
     if mode == "outbox":
         return Telling.OUTBOX, "replies: outbox, kept for you to send" + (" (the server tells them too)" if tells else "")
     if rules.notify.email is None or rules.notify.email.smtp is None:

@@ -18,7 +18,7 @@ from datetime import date, datetime, timezone
 from email.message import EmailMessage
 from typing import Any
 
-from boundaryd.core import model
+from boundaryd.core import addresses, model
 from boundaryd.delivery.mail import format_address, message_id, usable_address
 from boundaryd.presentation.reply import problem_words, reply_subject, reply_text
 from boundaryd.presentation.safe import clean_header, clean_text
@@ -27,18 +27,12 @@ __all__ = ["PRODID", "build_reply", "reply_problem"]
 
 PRODID = "-//boundaryd//boundaryd iMIP//EN"
 _COMMENT_LIMIT = 4000
-_UID_LIMIT = 2000
 
 
 def reply_problem(occ: model.Occurrence) -> str | None:
     """Why no reply can be sent for ``occ`` (one line), or None when it can."""
-    if not occ.organizer:
-        return problem_words("no-organizer", occ)
-    if len(occ.uid) > _UID_LIMIT:
-        return problem_words("uid-too-long", occ, uid_limit=_UID_LIMIT)
-    if usable_address(occ.organizer) is None:
-        return problem_words("organizer-unusable", occ)
-    return None
+    problem = addresses.reply_problem(occ)
+    return None if problem is None else problem_words(problem, occ)
 
 
 def build_reply(

@@ -7,23 +7,19 @@ occurrence. All invitation text is cleaned to one bounded line.
 
 from __future__ import annotations
 
-from typing import Literal
-
 from boundaryd.core import model
+from boundaryd.core.addresses import UID_LIMIT, Problem
 from boundaryd.presentation.safe import clean_header
 from boundaryd.presentation.templating import render
 
 __all__ = ["Problem", "problem_words", "reply_subject", "reply_text"]
 
-Problem = Literal["no-organizer", "uid-too-long", "organizer-unusable", "owner-unusable"]
-
-
-def problem_words(problem: Problem, occ: model.Occurrence, *, uid_limit: int = 0, owner_email: str = "") -> str:
+def problem_words(problem: Problem, occ: model.Occurrence, *, owner_email: str = "") -> str:
     """Why no reply can be sent for ``occ``, in one line."""
     if problem == "no-organizer":
         return f"event {clean_header(occ.uid, 120)}: no organizer to reply to"
     if problem == "uid-too-long":
-        return f"event {clean_header(occ.uid, 60)}: UID longer than {uid_limit} characters, not replying"
+        return f"event {clean_header(occ.uid, 60)}: UID longer than {UID_LIMIT} characters, not replying"
     if problem == "organizer-unusable":
         return f"event {clean_header(occ.uid, 120)}: organizer address {clean_header(occ.organizer, 120)!r} is not usable"
     return f"owner address {clean_header(owner_email, 120)!r} is not usable"
