@@ -198,7 +198,7 @@ class FileApp:
         with open(self.work / name, "a") as f:
             f.write(line + "\n")
 
-    def sync(self, rules):  # type: ignore[no-untyped-def]
+    def sync(self, rules, now=None):  # type: ignore[no-untyped-def]
         import errno
 
         from boundaryd.errors import RuntimeFailure
@@ -213,13 +213,13 @@ class FileApp:
         self._append("syncs.log", f"{time.monotonic():.4f} {rules.marker}")
         return _Summary(1, 0, 1, "flagged: Standup\n(on block evening)")
 
-    def send_weekly_preview(self, rules) -> None:  # type: ignore[no-untyped-def]
-        self._append("jobs.log", f"preview {rules.marker}")
+    def send_weekly_preview(self, rules, now=None) -> None:  # type: ignore[no-untyped-def]
+        self._append("jobs.log", f"preview {rules.marker}" + (f" {now:%a %H:%M}" if now else ""))
 
-    def flush_digest(self, rules) -> None:  # type: ignore[no-untyped-def]
+    def flush_digest(self, rules, now=None) -> None:  # type: ignore[no-untyped-def]
         if (self.work / "digest-fails").exists():
             raise OSError(28, "No space left on device", str(self.work / "outbox"))
-        self._append("jobs.log", f"digest {rules.marker}")
+        self._append("jobs.log", f"digest {rules.marker}" + (f" {now:%a %H:%M}" if now else ""))
 
     def notify_owner(self, rules, subject: str, text: str, key: str) -> None:  # type: ignore[no-untyped-def]
         import json
