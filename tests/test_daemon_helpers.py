@@ -230,12 +230,15 @@ class FileApp:
 def driver_main(argv: list[str]) -> int:
     import json
 
-    from boundaryd.service.daemon import Daemon
+    from boundaryd.service.daemon import Daemon, leave
     from boundaryd.service.logs import setup_logging
 
     rules, work, kwargs = Path(argv[0]), Path(argv[1]), json.loads(argv[2])
     setup_logging(int(kwargs.pop("verbosity", 0)))
-    return Daemon(FileApp(rules, work), **kwargs).run()
+    daemon = Daemon(FileApp(rules, work), **kwargs)
+    code = daemon.run()
+    leave(daemon, code)  # as `boundaryd run` does
+    return code
 
 
 def read_lines(path: Path) -> list[str]:

@@ -14,9 +14,10 @@ import pytest
 
 from boundaryd.service.clock import ManualClock
 from boundaryd.service.daemon import Daemon, backoff_delay
-from boundaryd.service.jobs import next_slot
+from boundaryd.service.jobs import DaemonState, next_slot
 from boundaryd.service.sdnotify import Notifier
 from boundaryd.service.wallclock import WallClock
+from boundaryd.service.walljobs import WallJobs
 from test_daemon_helpers import FileApp, read_lines, wait_until
 
 TORONTO = ZoneInfo("America/Toronto")
@@ -110,6 +111,27 @@ def test_an_hourly_digest_runs_once_at_the_top_of_the_hour(tmp_path: Path, runni
     assert len(read_lines(tmp_path / "jobs.log")) == 1
     assert r.d.wall_jobs.next_runs() == [("hourly digest", datetime(2027, 1, 1, 1, 0, tzinfo=TORONTO))]
     r.stop()
+
+
+def test_a_reload_right_at_the_top_of_the_hour_does_not_skip_the_job(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("marker: A\ntimezone: America/Toronto\ndigest: hourly\n")
+    app = FileApp(rules, tmp_path)
+    clock = ManualClock(datetime(2026, 11, 1, 0, 59, 59, 900000, tzinfo=TORONTO), local=UTC)
+    queued: list[str] = []
+    jobs = WallJobs(clock, DaemonState(), lambda name, func, done: queued.append(name), retry_seconds=1, retries=0)
+    jobs.build(app, app.load_rules())
+    clock.advance(0.2)  # 01:00:00.1: due, but the loop is busy reloading (SIGHUP) before it runs the jobs
+    jobs.build(app, app.load_rules())
+    assert queued == ["hourly digest"]
+    jobs.run_pending()
+    assert queued == ["hourly digest"]  # once
+    clock.advance(3600)  # 01:00 again (EST): a wall-clock hour that happens twice runs once
+    jobs.run_pending()
+    assert queued == ["hourly digest"]
+    clock.advance(3600)  # 02:00 EST
+    jobs.run_pending()
+    assert queued == ["hourly digest"] * 2
 
 
 def test_a_failing_job_is_logged_retried_a_few_times_spaced_and_never_kills_the_loop(

@@ -31,7 +31,10 @@ notice to the owner once the fault has lasted ``notice_after_failures`` tries an
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import sys
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -209,6 +212,7 @@ class Daemon:
     def _step(self) -> None:
         now = self.clock.monotonic()
         self._collect()
+        self.wall_jobs.run_pending()  # before a reload: a job due right now runs with the rules it was due under
         if self._reload_flag:
             self._reload_flag = False
             self._load_rules("SIGHUP")
@@ -216,7 +220,6 @@ class Daemon:
             self._load_rules("file changed")
         if self.rules is not None and self.sync_job.due(now):
             self._queue_sync(self.rules)
-        self.wall_jobs.run_pending()
         if not self._stop_flag:
             self._worker.start_next(self.clock.monotonic())
         self._ping()
@@ -363,3 +366,25 @@ class Daemon:
         if text != self._last_status or force:
             self._last_status = text
             self.notifier.status(text)
+
+
+def leave(daemon: Daemon, code: int) -> None:
+    """After ``run()`` in a process of its own: make sure nothing holds up or spoils the exit.
+
+    A SIGTERM or SIGHUP now (systemd, a user's second ``kill``) would meet the interpreter's
+    finalisation, which puts back the signals' default, deadly actions: block them instead (the
+    worker thread blocks them from its start), so they die pending with the process. A task still
+    running in the worker (abandoned after the grace) could hold a log handler's lock that exit's
+    ``logging.shutdown`` waits for: then leave at once; what matters is on disk already (files by
+    rename, the journal in SQLite), exactly as if systemd had killed us.
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.pthread_sigmask(signal.SIG_BLOCK, {*STOP_SIGNALS, signal.SIGHUP})
+    if daemon.abandoned is None:
+        return
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)

@@ -88,7 +88,12 @@ class WallJobs:
         self.scheduler: Any = None
 
     def build(self, app: Any, rules: Any) -> None:
-        """Schedule the jobs of ``rules`` (replacing those of the rules before)."""
+        """Schedule the jobs of ``rules`` (replacing those of the rules before).
+
+        A job of the rules before that is due by now still runs (a reload right at 18:00 must not
+        skip Sunday's preview for a week); the new ones count from now on.
+        """
+        self.run_pending()
         zone = zone_of(rules, self.clock)
         if self.engine is None:
             self.engine = WallClock(self.clock, zone)

@@ -10,6 +10,7 @@ holds up the loop, its signals or its watchdog. The thread is a daemon thread: a
 from __future__ import annotations
 
 import queue
+import signal
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -71,6 +72,9 @@ class Worker:
             self._jobs.put(None)
 
     def _work(self) -> None:
+        # signals are the main thread's business: never run even their C handler here (and threads
+        # started from here inherit this mask)
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT, signal.SIGHUP})
         while True:
             task = self._jobs.get()
             if task is None:
