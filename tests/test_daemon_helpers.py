@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -167,7 +168,7 @@ class FileApp:
         self.rules_path = rules_path
         self.work = work
 
-    def load_rules(self):  # type: ignore[no-untyped-def]
+    def load_rules(self) -> Any:
         from types import SimpleNamespace
         from zoneinfo import ZoneInfo
 
