@@ -56,7 +56,7 @@ from boundaryd.service.jobs import (
     zone_of,
 )
 from boundaryd.service.rulesfile import RulesWatch, file_signature
-from boundaryd.service.sdnotify import Notifier, watchdog_interval
+from boundaryd.service.sdnotify import Notifier, Watchdog, watchdog_interval
 from boundaryd.service.wakeup import Wakeup
 from boundaryd.service.walljobs import WEEKDAY_ATTR, WallJobs
 from boundaryd.service.worker import Task, Worker
@@ -128,6 +128,7 @@ class Daemon:
         self.stop_grace = stop_grace
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.watchdog: float | None = watchdog_interval(env)
+        self._watchdog = Watchdog(self.notifier, self.watchdog)
         self.state = DaemonState()
         self.rules: Rules | None = None
         self.abandoned: str | None = None  # the task still running when the daemon stopped, if any
@@ -146,7 +147,6 @@ class Daemon:
         self._stop_flag = False
         self._reload_flag = False
         self._ready_sent = False
-        self._last_ping = float("-inf")
         self._rules_notice_key: str | None = None
         self._last_status = ""
 
@@ -168,7 +168,6 @@ class Daemon:
     def request_reload(self) -> None:
         self._reload_flag = True
         self._wakeup.poke()
-
     def wake(self) -> None:
         """Look again at what is due (e.g. after a test moved its clock)."""
         self._wakeup.poke()
@@ -233,26 +232,15 @@ class Daemon:
         idle = self.wall_jobs.idle_seconds()
         if idle is not None:
             waits.append(idle + 0.05)
-        if self.watchdog:
-            waits.append(self._last_ping + self.watchdog / 2 - now)
-            waits.append(self.watchdog / 2)
+        ping = self._watchdog.wait(now)
+        if ping is not None:
+            waits.append(ping)
         return min(max(w, 0.0) for w in waits)
 
     def _ping(self) -> None:
-        if not self.watchdog:
-            return
         now = self.clock.monotonic()
-        busy = self._worker.busy_for(now)
-        if busy > self.watchdog:
-            # a task stuck past the watchdog: stop vouching for ourselves; systemd restarts us
-            if now - self._last_ping >= self.watchdog / 2:
-                name = self._worker.current.name if self._worker.current else "a task"
-                log.error("%s has been running for %.0fs; letting the watchdog restart boundaryd", name, busy)
-                self._last_ping = now  # log once per half interval, but send nothing
-            return
-        if now - self._last_ping >= self.watchdog / 4:
-            self.notifier.watchdog()
-            self._last_ping = now
+        task = self._worker.current
+        self._watchdog.feed(now, self._worker.busy_for(now), task.name if task is not None else "")
 
     def _shutdown(self) -> None:
         self.wall_jobs.stopping = True
@@ -269,7 +257,10 @@ class Daemon:
                 log.warning("abandoning %s (the journal makes it safe to redo)", task.name)
                 self.abandoned = task.name
         self._worker.stop()
-        self._wakeup.close()
+        if self.abandoned is None:
+            self._wakeup.close()
+        else:  # its thread may still poke the pipe when the task ends: leave the pipe open
+            self._wakeup.disarm()
         self.notifier.close()
 
     def _collect(self) -> None:

@@ -83,11 +83,16 @@ class Wakeup:
         got.discard(0)  # pokes
         return got
 
-    def close(self) -> None:
+    def disarm(self) -> None:
+        """Signals no longer write here (the handlers stay: see ``install``)."""
         if self._old_fd is not None:
-            # first point the C handler elsewhere: a closed fd number may be reused by another file
             signal.set_wakeup_fd(self._old_fd)
             self._old_fd = None
+
+    def close(self) -> None:
+        """Disarm and close the pipe. Not while a thread may still ``poke``: a closed fd's number
+        is soon another file's."""
+        self.disarm()
         for fd in (self._r, self._w):
             try:
                 os.close(fd)
