@@ -8,6 +8,12 @@ FAKETIME is an offset from the real time ("+N"/"-N" seconds), not a start time (
 process the tests start (the daemon, Radicale, Xandikos, an SMTP server) then reads the same clock,
 as processes on one machine do. Monotonic time stays faked (libfaketime's default; with
 FAKETIME_DONT_FAKE_MONOTONIC=1, libfaketime 0.9.10 makes Python's time.sleep fail with EINVAL).
+Know this when a test hangs only here: with monotonic faked, a timed wait on a lock (Event.wait(t),
+Lock.acquire(timeout=t), Queue.get(timeout=t), Thread.join(t) on a live thread) never times out,
+because CPython waits with sem_clockwait(CLOCK_MONOTONIC) until a deadline computed from the faked
+clock, which the kernel's monotonic clock reaches in decades. It still ends when it is woken.
+time.sleep, select and socket timeouts are fine. The daemon waits on a pipe with select for this
+reason too.
 
     .venv/bin/python tests/clock_check.py [PYTEST ARGS...]
 """

@@ -33,7 +33,8 @@ with lock:
 print("under a lock", w.wait(5) == {signal.SIGHUP})
 
 # a poke from another thread wakes the wait, and is not a signal
-threading.Timer(0.1, w.poke).start()
+# (a thread that sleeps, not threading.Timer: under libfaketime a timed Event.wait never times out)
+threading.Thread(target=lambda: (time.sleep(0.1), w.poke())).start()
 t0 = time.monotonic()
 print("poke", w.wait(5) == set() and time.monotonic() - t0 < 4)
 
