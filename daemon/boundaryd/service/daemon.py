@@ -168,6 +168,7 @@ class Daemon:
     def request_reload(self) -> None:
         self._reload_flag = True
         self._wakeup.poke()
+
     def wake(self) -> None:
         """Look again at what is due (e.g. after a test moved its clock)."""
         self._wakeup.poke()
@@ -192,7 +193,8 @@ class Daemon:
             # what a worker thread can write to without a lock, and what works whether or not
             # run() is in the main thread (tests run it in a thread; there are no signals then).
             # sigtimedwait() would need the signals blocked in every thread, including threads
-            # libraries start, and a signal of our own for "work finished".
+            # libraries start, and a signal of our own for "work finished". (And select's timeout
+            # holds under libfaketime, where a timed Event.wait never times out.)
             while not self._stop_flag:
                 self._step()
                 if self._stop_flag:
