@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
 
-.PHONY: demo test test-slow lint bench schema clean systemd-tools
+.PHONY: demo test test-slow test-clock lint bench schema clean systemd-tools faketime
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,8 +37,23 @@ lint: $(TSTAMP)
 	$(BIN)/ruff check daemon tests bench
 	$(BIN)/mypy --strict daemon/boundaryd
 
+# Soak and fuzz runs (the daemon under 1,000 signals, plain and under libfaketime), a few minutes.
 test-slow: $(TSTAMP)
 	$(BIN)/python -m pytest -q -m slow
+
+# The whole suite with the machine's clock at 10:59:30, 23:59:30 and a daylight-saving night (libfaketime).
+test-clock: $(TSTAMP) systemd-tools faketime
+	$(BIN)/python tests/clock_check.py
+
+# libfaketime for test-slow and test-clock; install it where we can (Debian, as root).
+faketime:
+	@test -e /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing libfaketime (Debian package faketime)"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null 2>&1 || \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null 2>&1; } || \
+	    echo "note: could not install faketime; the libfaketime runs will be skipped"; \
+	  else echo "note: libfaketime missing; the libfaketime runs will be skipped"; fi; }
 
 bench: $(TSTAMP)
 	$(BIN)/python bench/plan_bench.py

@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -167,7 +168,7 @@ class FileApp:
         self.rules_path = rules_path
         self.work = work
 
-    def load_rules(self):  # type: ignore[no-untyped-def]
+    def load_rules(self) -> Any:
         from types import SimpleNamespace
         from zoneinfo import ZoneInfo
 
@@ -198,7 +199,7 @@ class FileApp:
         with open(self.work / name, "a") as f:
             f.write(line + "\n")
 
-    def sync(self, rules):  # type: ignore[no-untyped-def]
+    def sync(self, rules, now=None):  # type: ignore[no-untyped-def]
         import errno
 
         from boundaryd.errors import RuntimeFailure
@@ -213,13 +214,13 @@ class FileApp:
         self._append("syncs.log", f"{time.monotonic():.4f} {rules.marker}")
         return _Summary(1, 0, 1, "flagged: Standup\n(on block evening)")
 
-    def send_weekly_preview(self, rules) -> None:  # type: ignore[no-untyped-def]
-        self._append("jobs.log", f"preview {rules.marker}")
+    def send_weekly_preview(self, rules, now=None) -> None:  # type: ignore[no-untyped-def]
+        self._append("jobs.log", f"preview {rules.marker}" + (f" {now:%a %H:%M}" if now else ""))
 
-    def flush_digest(self, rules) -> None:  # type: ignore[no-untyped-def]
+    def flush_digest(self, rules, now=None) -> None:  # type: ignore[no-untyped-def]
         if (self.work / "digest-fails").exists():
             raise OSError(28, "No space left on device", str(self.work / "outbox"))
-        self._append("jobs.log", f"digest {rules.marker}")
+        self._append("jobs.log", f"digest {rules.marker}" + (f" {now:%a %H:%M}" if now else ""))
 
     def notify_owner(self, rules, subject: str, text: str, key: str) -> None:  # type: ignore[no-untyped-def]
         import json
@@ -230,12 +231,15 @@ class FileApp:
 def driver_main(argv: list[str]) -> int:
     import json
 
-    from boundaryd.service.daemon import Daemon
+    from boundaryd.service.daemon import Daemon, leave
     from boundaryd.service.logs import setup_logging
 
     rules, work, kwargs = Path(argv[0]), Path(argv[1]), json.loads(argv[2])
     setup_logging(int(kwargs.pop("verbosity", 0)))
-    return Daemon(FileApp(rules, work), **kwargs).run()
+    daemon = Daemon(FileApp(rules, work), **kwargs)
+    code = daemon.run()
+    leave(daemon, code)  # as `boundaryd run` does
+    return code
 
 
 def read_lines(path: Path) -> list[str]:

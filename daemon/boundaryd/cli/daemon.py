@@ -31,12 +31,14 @@ def _verbosity(obj: Any) -> int:
 @click.pass_context
 def run(ctx: click.Context, interval: float) -> None:
     """The daemon: sync now, then every interval, until SIGTERM (systemd notify aware)."""
-    from boundaryd.service.daemon import Daemon
+    from boundaryd.service.daemon import Daemon, leave
     from boundaryd.service.logs import setup_logging
 
     setup_logging(_verbosity(ctx.obj))
     app = ctx.obj.app()
-    code = Daemon(app, interval=interval).run()
+    daemon = Daemon(app, interval=interval)
+    code = daemon.run()
+    leave(daemon, code)
     ctx.exit(code)
 
 

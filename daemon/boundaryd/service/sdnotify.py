@@ -130,3 +130,35 @@ class Notifier:
 
     def stopping(self) -> bool:
         return self.send("STOPPING=1")
+
+
+class Watchdog:
+    """``WATCHDOG=1`` from the main loop, at least every half ``interval`` (sd_watchdog_enabled(3)).
+
+    While a task has been running longer than the interval, it stops vouching for the daemon:
+    systemd then restarts it, which is what a hung network call should come to.
+    """
+
+    def __init__(self, notifier: Notifier, interval: float | None) -> None:
+        self.notifier = notifier
+        self.interval = interval
+        self._last = float("-inf")
+
+    def wait(self, now: float) -> float | None:
+        """The longest the loop may sleep before the next ping (None: no watchdog)."""
+        if not self.interval:
+            return None
+        return max(min(self._last + self.interval / 2 - now, self.interval / 2), 0.0)
+
+    def feed(self, now: float, busy: float, task: str) -> None:
+        """Ping if due; ``busy`` is how long ``task`` has been running (0 when idle)."""
+        if not self.interval:
+            return
+        if busy > self.interval:
+            if now - self._last >= self.interval / 2:
+                log.error("%s has been running for %.0fs; letting the watchdog restart boundaryd", task, busy)
+                self._last = now  # log once per half interval, but send nothing
+            return
+        if now - self._last >= self.interval / 4:
+            self.notifier.watchdog()
+            self._last = now
