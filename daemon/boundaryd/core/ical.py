@@ -43,6 +43,7 @@ from boundaryd.core.icalprops import (
     one_line,
     param,
     params,
+    props_of,
     required_when,
     text,
     upper,
@@ -147,9 +148,7 @@ def _end_of(props: Props, start: datetime, all_day: bool, tz: ZoneInfo) -> datet
 
 def occurrence_from(comp: icalendar.Component, tz: ZoneInfo, in_series: bool) -> Occurrence:
     """The planner's view of one expanded instance (a component recurring-ical-events returned)."""
-    # a plain dict of the (upper-case) property names: icalendar's case-folding get() raises and
-    # catches KeyError on every absent property, which was most of this function's cost
-    props: dict[str, object] = dict(comp)
+    props = props_of(comp)
     start_v = required_when(props, "DTSTART")
     all_day = not isinstance(start_v, datetime)
     start = as_local(start_v, tz)

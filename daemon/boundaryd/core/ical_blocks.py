@@ -14,7 +14,17 @@ from datetime import date, datetime, time, timedelta, timezone
 import icalendar
 import recurring_ical_events
 
-from boundaryd.core.icalprops import Recur, as_local, duration, recur_from_text, recur_text, required_when, text, when
+from boundaryd.core.icalprops import (
+    Recur,
+    as_local,
+    duration,
+    props_of,
+    recur_from_text,
+    recur_text,
+    required_when,
+    text,
+    when,
+)
 from boundaryd.core.model import BlockEvent, BlockInstance
 from boundaryd.core.rules import Block, Rules
 
@@ -152,7 +162,7 @@ def expand_blocks(
     tz = rules.tz
     out = []
     for inst in recurring_ical_events.of(cal).between(start - timedelta(days=2), end + timedelta(days=1)):
-        props: dict[str, object] = dict(inst)
+        props = props_of(inst)
         bid = text(props, BLOCK_PROP)
         block = rules.block(bid)
         dtstart = required_when(props, "DTSTART")
