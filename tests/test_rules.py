@@ -433,7 +433,7 @@ def _check(schema: dict[str, Any], value: Any, root: dict[str, Any], where: str)
 
 def validate(instance: Any, schema: dict[str, Any]) -> None:
     if importlib.util.find_spec("jsonschema") is not None:
-        import jsonschema
+        import jsonschema  # type: ignore[import-untyped]  # optional, found at run time; its stubs are no test dependency
 
         try:
             jsonschema.validate(instance, schema)
