@@ -134,7 +134,7 @@ def _attendees(props: Props) -> tuple[Attendee, ...]:
 def _end_of(props: Props, start: datetime, all_day: bool, tz: ZoneInfo) -> datetime:
     """Where an instance ends: DTEND, else DTSTART + DURATION, else RFC 5545's default length."""
     dtend = when(props, "DTEND")
-    length = duration(props)
+    length = duration(props) if dtend is None else None  # DTEND wins; a DURATION beside it is not read
     if dtend is not None:
         end = as_local(dtend, tz)
     elif length is not None:
@@ -325,7 +325,7 @@ def _length(comp: icalendar.Component) -> timedelta:
     end = when(comp, "DTEND")
     if end is not None:
         if isinstance(start, datetime) != isinstance(end, datetime):
-            raise ValueError("DTSTART and DTEND are not of one type")
+            raise TypeError("DTSTART and DTEND are not of one type (a date and a date-time)")
         return end - start
     length = duration(comp)
     if length is not None:
