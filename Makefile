@@ -22,7 +22,7 @@ $(TSTAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/boundaryd demo --dir demo
 
-test: $(TSTAMP) systemd-tools
+test: $(TSTAMP) systemd-tools lint
 	$(BIN)/python -m pytest -q
 
 # The unit-file tests run systemd-analyze; install it where we can (Debian, as root).

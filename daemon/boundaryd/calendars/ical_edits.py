@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 
 from boundaryd.core import ical
+from boundaryd.core.icalprops import categories
 from boundaryd.core.model import Occurrence
 
 
@@ -33,9 +34,9 @@ def unflag_in(cal: icalendar.Calendar, occ: Occurrence, tz: ZoneInfo) -> bool:
     An instance of a series is marked on its own override, so the series' other instances keep
     theirs; other categories stay as they were."""
     comp = _holder(cal, occ, tz)
-    if comp is None or ical.CONFLICT_CATEGORY not in ical._categories(comp):
+    if comp is None or ical.CONFLICT_CATEGORY not in categories(comp):
         return False
-    rest = [c for c in ical._categories(comp) if c != ical.CONFLICT_CATEGORY]
+    rest = [c for c in categories(comp) if c != ical.CONFLICT_CATEGORY]
     comp.pop("CATEGORIES", None)
     if rest:
         comp.add("CATEGORIES", rest)

@@ -1,37 +1,84 @@
 """iCalendar in and out: calendars → Occurrences, blocks → owned VEVENTs, declines and flags as edits.
 
 Shared by the iCalendar-file and CalDAV backends. Parsing is icalendar's, recurrence expansion is
-recurring-ical-events', time zones are zoneinfo's: nothing here expands a rule by hand.
+recurring-ical-events', time zones are zoneinfo's: nothing here expands a rule by hand. Properties
+are read through the typed accessors of :mod:`boundaryd.core.icalprops`; blocks are written and
+expanded by :mod:`boundaryd.core.ical_blocks` (re-exported here).
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Any
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import icalendar
 import recurring_ical_events
 import x_wr_timezone
 
-from boundaryd.core.model import Attendee, BlockEvent, BlockInstance, Occurrence, OwnedEvent, Skipped
-from boundaryd.core.rules import Block, Rules
+from boundaryd.core.ical_blocks import (
+    BLOCK_PROP,
+    HASH_PROP,
+    PRODID,
+    RRULE_EPOCH,
+    UID_DOMAIN,
+    block_calendar,
+    block_component,
+    block_events,
+    block_uid,
+    expand_blocks,
+    new_calendar,
+)
+from boundaryd.core.icalprops import (
+    MAX_TEXT,
+    Props,
+    as_local,
+    categories,
+    duration,
+    email,
+    first,
+    integer,
+    one_line,
+    param,
+    params,
+    props_of,
+    required_when,
+    text,
+    upper,
+    values,
+    when,
+)
+from boundaryd.core.model import Attendee, BlockEvent, Occurrence, OwnedEvent, Skipped
 from boundaryd.errors import BadInput
 
-PRODID = "-//boundaryd//boundaryd//EN"
-BLOCK_PROP = "X-BOUNDARYD-BLOCK"
-HASH_PROP = "X-BOUNDARYD-HASH"
+__all__ = [
+    "BLOCK_PROP",
+    "CONFLICT_CATEGORY",
+    "HASH_PROP",
+    "MAX_TEXT",
+    "PRODID",
+    "RRULE_EPOCH",
+    "UID_DOMAIN",
+    "as_local",
+    "block_calendar",
+    "block_component",
+    "block_events",
+    "block_uid",
+    "decline_in",
+    "expand_blocks",
+    "flag_in",
+    "new_calendar",
+    "occurrence_from",
+    "occurrences_of",
+    "parse_calendar",
+    "put_block_in",
+    "remove_uid",
+]
+
 CONFLICT_CATEGORY = "Conflict"
-UID_DOMAIN = "boundaryd"
 _TIME_PROPS = ("DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE", "RECURRENCE-ID")
-_BYDAY = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
-MAX_TEXT = 64 * 1024  # longer invitation text is cut: it comes from strangers
-RRULE_EPOCH = date(2024, 1, 1)  # where `rrule:` blocks without `since:` start counting
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -49,7 +96,7 @@ def parse_calendar(data: bytes | str, name: str) -> icalendar.Calendar:
     try:
         cals = icalendar.Calendar.from_ical(text, multiple=True)
     except Exception as e:  # noqa: BLE001 - icalendar raises ValueError and friends on damage
-        raise BadInput(f"{name}: cannot be read as iCalendar ({_one_line(e)})") from None
+        raise BadInput(f"{name}: cannot be read as iCalendar ({one_line(e)})") from None
     if not cals:
         raise BadInput(f"{name}: no VCALENDAR in the file")
     cal = cals[0]
@@ -60,121 +107,78 @@ def parse_calendar(data: bytes | str, name: str) -> icalendar.Calendar:
         try:
             cal = x_wr_timezone.to_standard(cal)
         except Exception as e:  # noqa: BLE001 - a broken event must not stop the rest
-            raise BadInput(f"{name}: X-WR-TIMEZONE could not be applied ({_one_line(e)})") from None
+            raise BadInput(f"{name}: X-WR-TIMEZONE could not be applied ({one_line(e)})") from None
     return cal
 
 
-def _one_line(e: BaseException) -> str:
-    return " ".join(str(e).split())[:300] or type(e).__name__
-
-
 def _broken_reason(comp: icalendar.Component) -> str | None:
-    for prop, msg in getattr(comp, "errors", ()):
+    for prop, msg in comp.errors:
         if prop in _TIME_PROPS or prop is None:
-            return f"{prop or 'structure'}: {_one_line(Exception(msg))}"
+            return f"{prop or 'structure'}: {one_line(Exception(msg))}"
     if "DTSTART" not in comp:
         return "no DTSTART"
     return None
 
 
-def _text(comp: Mapping[str, Any], prop: str) -> str:
-    v = comp.get(prop)
-    if v is None:
-        return ""
-    if isinstance(v, list):
-        v = v[0]
-    s = str(v)
-    return s[:MAX_TEXT]
-
-
-def _email(value: Any) -> str:
-    s = str(value).strip()
-    if s.lower().startswith("mailto:"):
-        s = s[7:]
-    return s.strip().lower()[:320]
-
-
-def as_local(value: date | datetime, tz: ZoneInfo) -> datetime:
-    if isinstance(value, datetime):
-        if value.tzinfo is None:  # floating: the owner's wall clock
-            return value.replace(tzinfo=tz)
-        return value.astimezone(tz)
-    return datetime.combine(value, time(0), tz)
-
-
-def _attendees(comp: Mapping[str, Any]) -> tuple[Attendee, ...]:
-    raw = comp.get("ATTENDEE")
-    if raw is None:
-        return ()
-    items = raw if isinstance(raw, list) else [raw]
-    out = []
-    for a in items:
-        params = getattr(a, "params", {})
-        out.append(
-            Attendee(
-                email=_email(a),
-                partstat=str(params.get("PARTSTAT", "NEEDS-ACTION")).upper(),
-                name=str(params.get("CN", ""))[:256],
-            )
+def _attendees(props: Props) -> tuple[Attendee, ...]:
+    return tuple(
+        Attendee(
+            email=email(a),
+            partstat=param(a, "PARTSTAT", "NEEDS-ACTION").upper(),
+            name=param(a, "CN")[:256],
         )
-    return tuple(out)
+        for a in values(props, "ATTENDEE")
+    )
 
 
-def _categories(comp: Mapping[str, Any]) -> tuple[str, ...]:
-    raw = comp.get("CATEGORIES")
-    if raw is None:
-        return ()
-    items = raw if isinstance(raw, list) else [raw]
-    cats: list[str] = []
-    for item in items:
-        cats.extend(str(c) for c in getattr(item, "cats", [item]))
-    return tuple(cats)
-
-
-def occurrence_from(comp: icalendar.Component, tz: ZoneInfo, in_series: bool) -> Occurrence:
-    """The planner's view of one expanded instance (a component recurring-ical-events returned)."""
-    # a plain dict of the (upper-case) property names: icalendar's case-folding get() raises and
-    # catches KeyError on every absent property, which was most of this function's cost
-    props: dict[str, Any] = dict(comp)
-    start_v = props["DTSTART"].dt
-    all_day = not isinstance(start_v, datetime)
-    start = as_local(start_v, tz)
-    end_p = props.get("DTEND")
-    if end_p is not None:
-        end = as_local(end_p.dt, tz)
-    elif props.get("DURATION") is not None:
-        end = start + props["DURATION"].dt
+def _end_of(props: Props, start: datetime, all_day: bool, tz: ZoneInfo) -> datetime:
+    """Where an instance ends: DTEND, else DTSTART + DURATION, else RFC 5545's default length."""
+    dtend = when(props, "DTEND")
+    length = duration(props) if dtend is None else None  # DTEND wins; a DURATION beside it is not read
+    if dtend is not None:
+        end = as_local(dtend, tz)
+    elif length is not None:
+        end = start + length
     else:
         end = start + (timedelta(days=1) if all_day else timedelta(0))
     if all_day:  # a local day, whatever DST does to its length
         end = datetime.combine(end.date(), time(0), tz)
+    return max(end, start)
+
+
+def occurrence_from(comp: icalendar.Component, tz: ZoneInfo, in_series: bool) -> Occurrence:
+    """The planner's view of one expanded instance (a component recurring-ical-events returned)."""
+    props = props_of(comp)
+    start_v = required_when(props, "DTSTART")
+    all_day = not isinstance(start_v, datetime)
+    start = as_local(start_v, tz)
     rid: date | datetime | None = None
-    if in_series and props.get("RECURRENCE-ID") is not None:
-        r = props["RECURRENCE-ID"].dt
+    if in_series:
+        r = when(props, "RECURRENCE-ID")
         rid = as_local(r, tz) if isinstance(r, datetime) else r
-    organizer = props.get("ORGANIZER")
-    block = props.get(BLOCK_PROP)
-    try:
-        seq = int(props.get("SEQUENCE", 0))
-    except (TypeError, ValueError):
-        seq = 0
+    organizer = first(props, "ORGANIZER")
+    block = first(props, BLOCK_PROP)
     return Occurrence(
-        uid=str(props.get("UID", ""))[:1024],
+        uid=text(props, "UID")[:1024],
         recurrence_id=rid,
-        summary=_text(props, "SUMMARY"),
-        description=_text(props, "DESCRIPTION"),
+        summary=text(props, "SUMMARY"),
+        description=text(props, "DESCRIPTION"),
         start=start,
-        end=max(end, start),
+        end=_end_of(props, start, all_day, tz),
         all_day=all_day,
-        organizer=_email(organizer) if organizer is not None else "",
-        organizer_name=str(getattr(organizer, "params", {}).get("CN", ""))[:256] if organizer is not None else "",
+        organizer=email(organizer) if organizer is not None else "",
+        organizer_name=param(organizer, "CN")[:256],
         attendees=_attendees(props),
-        status=str(props.get("STATUS", "CONFIRMED")).upper(),
-        transparent=str(props.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT",
+        status=upper(props, "STATUS", "CONFIRMED"),
+        transparent=upper(props, "TRANSP", "OPAQUE") == "TRANSPARENT",
         owned_block=str(block) if block is not None else None,
-        categories=_categories(props),
-        sequence=seq,
+        categories=categories(props),
+        sequence=integer(props, "SEQUENCE"),
     )
+
+
+def _uid(comp: Props) -> str:
+    return text(comp, "UID").strip()
 
 
 def occurrences_of(
@@ -188,9 +192,9 @@ def occurrences_of(
         if comp.name != "VEVENT":
             others.append(comp)
             continue
-        uid = str(comp.get("UID", "")).strip()
+        uid = _uid(comp)
         if not uid:
-            skipped.append(Skipped(uid="(no UID)", reason=f"event {_text(comp, 'SUMMARY')[:60]!r} has no UID"))
+            skipped.append(Skipped(uid="(no UID)", reason=f"event {text(comp, 'SUMMARY')[:60]!r} has no UID"))
             continue
         groups[uid].append(comp)
 
@@ -208,14 +212,14 @@ def occurrences_of(
             series.add(uid)
         for c in comps:
             if BLOCK_PROP in c and "RECURRENCE-ID" not in c:
-                owned.append(OwnedEvent(uid=uid, block=str(c[BLOCK_PROP]), fingerprint=str(c.get(HASH_PROP, ""))))
+                owned.append(OwnedEvent(uid=uid, block=text(c, BLOCK_PROP), fingerprint=text(c, HASH_PROP)))
 
     occurrences: list[Occurrence] = []
     for instance in _expand(others, good, start, end, skipped):
         try:
-            occ = occurrence_from(instance, tz, str(instance.get("UID")) in series)
-        except Exception as e:  # noqa: BLE001 - a broken event must not stop the rest  # one unreadable instance must not stop the rest
-            skipped.append(Skipped(uid=str(instance.get("UID", ""))[:200], reason=_one_line(e)))
+            occ = occurrence_from(instance, tz, text(instance, "UID") in series)
+        except Exception as e:  # noqa: BLE001 - one unreadable instance must not stop the rest
+            skipped.append(Skipped(uid=text(instance, "UID")[:200], reason=one_line(e)))
             continue
         if start <= occ.start < end:
             occurrences.append(occ)
@@ -240,7 +244,7 @@ def _expand(
         pass
     by_uid: dict[str, list[icalendar.Component]] = defaultdict(list)
     for e in events:
-        by_uid[str(e["UID"])].append(e)
+        by_uid[text(e, "UID")].append(e)
     out: list[icalendar.Component] = []
     for uid, comps in by_uid.items():
         one = icalendar.Calendar()
@@ -248,148 +252,7 @@ def _expand(
         try:
             out.extend(recurring_ical_events.of(one).between(lo, hi))
         except Exception as e:  # noqa: BLE001 - a broken event must not stop the rest
-            skipped.append(Skipped(uid=uid[:200], reason=f"recurrence cannot be expanded ({_one_line(e)})"))
-    return out
-
-
-# --- blocks ---------------------------------------------------------------------------------
-
-
-def block_uid(block: Block, span_start: time | None) -> str:
-    part = "allday" if span_start is None else f"{span_start:%H%M}"
-    return f"{block.id}-{part}@{UID_DOMAIN}"
-
-
-def _rrule_of(block: Block) -> dict[str, Any]:
-    if block.rrule is not None:
-        return dict(icalendar.vRecur.from_ical(block.rrule))
-    assert block.days is not None
-    if len(block.days) == 7:
-        return {"FREQ": ["DAILY"]}
-    return {"FREQ": ["WEEKLY"], "BYDAY": [_BYDAY[d] for d in sorted(block.days)]}
-
-
-def _first_on_or_after(rrule: dict[str, Any], anchor: datetime) -> datetime:
-    """The first instance of the rule at or after ``anchor`` (so DTSTART is itself an instance)."""
-    from dateutil.rrule import rrulestr
-
-    text = icalendar.vRecur(rrule).to_ical().decode()
-    naive = anchor.replace(tzinfo=None)
-    rule = rrulestr(text, dtstart=naive, ignoretz=True)
-    first = rule.after(naive, inc=True)
-    if first is None:
-        return anchor
-    return first.replace(tzinfo=anchor.tzinfo)
-
-
-def block_events(
-    rules: Rules, block: Block, anchor: date, *, focus: bool = False, decline_message: str = ""
-) -> list[BlockEvent]:
-    """The owned events that carry ``block``: one per daily start time (or one all-day).
-    ``focus``/``decline_message``: the planner's choice of focus time (timed spans only)."""
-    tz = rules.tz
-    rrule = _rrule_of(block)
-    skips = rules.skipped_dates(block.id)
-    # An rrule's phase (INTERVAL, COUNT) counts from its first day: `since`, else a fixed epoch,
-    # never the day boundaryd happens to run (that would shift every-other-week blocks daily).
-    first_day = block.since or (RRULE_EPOCH if block.rrule is not None else anchor)
-    spans: Sequence[tuple[time | None, timedelta]] = block.spans or [(None, timedelta(days=1))]
-    out = []
-    for span_start, length in spans:
-        uid = block_uid(block, span_start)
-        definition = {
-            "v": 1,
-            "uid": uid,
-            "tz": rules.timezone,
-            "title": block.label,
-            "kind": block.kind,
-            "rrule": icalendar.vRecur(rrule).to_ical().decode(),
-            "since": block.since.isoformat() if block.since else None,
-            "start": span_start.isoformat() if span_start else None,
-            "length": length.total_seconds(),
-            "skips": [d.isoformat() for d in skips],
-            "private": block.private,
-        }
-        as_focus = focus and span_start is not None
-        if as_focus:  # only then, so every other block keeps the fingerprint it always had
-            definition["focus"] = decline_message
-        fingerprint = hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()[:16]
-        ev = icalendar.Event()
-        ev.add("UID", uid)
-        ev.add("SUMMARY", block.label)
-        if span_start is None:
-            dtstart: date | datetime = _first_on_or_after(
-                rrule, datetime.combine(first_day, time(0), tz)
-            ).date()
-            ev.add("DTSTART", dtstart)
-            ev.add("DTEND", dtstart + timedelta(days=1))
-            for d in skips:
-                ev.add("EXDATE", d)
-        else:
-            dtstart = _first_on_or_after(rrule, datetime.combine(first_day, span_start, tz))
-            ev.add("DTSTART", dtstart)
-            ev.add("DURATION", length)
-            for d in skips:
-                ev.add("EXDATE", datetime.combine(d, span_start, tz))
-        ev.add("RRULE", rrule)
-        ev.add("TRANSP", "OPAQUE")
-        ev.add("CLASS", "PRIVATE")
-        ev.add("STATUS", "CONFIRMED")
-        ev.add("CATEGORIES", ["boundaryd", block.kind])
-        ev.add("DESCRIPTION", f"Protected by boundaryd (block {block.id}). Edit the rules file to change it.")
-        ev.add(BLOCK_PROP, block.id)
-        ev.add(HASH_PROP, fingerprint)
-        out.append(
-            BlockEvent(
-                uid=uid, block=block.id, title=block.label, fingerprint=fingerprint, ical=ev.to_ical().decode(),
-                focus=as_focus, decline_message=decline_message if as_focus else "",
-            )
-        )
-    return out
-
-
-def block_component(event: BlockEvent, stamp: datetime) -> icalendar.Event:
-    comp = icalendar.Event.from_ical(event.ical)
-    comp.add("DTSTAMP", stamp.astimezone(timezone.utc))
-    return comp
-
-
-def block_calendar(event: BlockEvent, stamp: datetime) -> icalendar.Calendar:
-    """A VCALENDAR holding the block's VEVENT and its VTIMEZONE (one CalDAV resource)."""
-    cal = new_calendar()
-    cal.add_component(block_component(event, stamp))
-    cal.add_missing_timezones()
-    return cal
-
-
-def new_calendar() -> icalendar.Calendar:
-    cal = icalendar.Calendar()
-    cal.add("PRODID", PRODID)
-    cal.add("VERSION", "2.0")
-    return cal
-
-
-def expand_blocks(
-    rules: Rules, events: Sequence[BlockEvent], start: datetime, end: datetime
-) -> list[BlockInstance]:
-    """Block instances overlapping ``[start, end)``, by expanding the very events we write."""
-    cal = new_calendar()
-    for e in events:
-        cal.add_component(icalendar.Event.from_ical(e.ical))
-    tz = rules.tz
-    out = []
-    for inst in recurring_ical_events.of(cal).between(start - timedelta(days=2), end + timedelta(days=1)):
-        bid = str(inst[BLOCK_PROP])
-        block = rules.block(bid)
-        s = as_local(inst["DTSTART"].dt, tz)
-        all_day = not isinstance(inst["DTSTART"].dt, datetime)
-        if all_day:
-            e_ = datetime.combine(s.date() + timedelta(days=1), time(0), tz)
-        else:
-            e_ = (s.astimezone(timezone.utc) + inst["DURATION"].dt).astimezone(tz) if inst.get("DURATION") else as_local(inst["DTEND"].dt, tz)
-        if s < end and e_ > start:
-            out.append(BlockInstance(block=bid, title=block.label, kind=block.kind, start=s, end=e_, all_day=all_day))
-    out.sort(key=lambda b: (b.start, b.block))
+            skipped.append(Skipped(uid=uid[:200], reason=f"recurrence cannot be expanded ({one_line(e)})"))
     return out
 
 
@@ -397,7 +260,7 @@ def expand_blocks(
 
 
 def _components(cal: icalendar.Calendar, uid: str) -> list[icalendar.Component]:
-    return [c for c in cal.subcomponents if c.name == "VEVENT" and str(c.get("UID", "")).strip() == uid]
+    return [c for c in cal.subcomponents if c.name == "VEVENT" and _uid(c) == uid]
 
 
 def _same_instant(a: date | datetime, b: date | datetime, tz: ZoneInfo) -> bool:
@@ -408,29 +271,45 @@ def _same_instant(a: date | datetime, b: date | datetime, tz: ZoneInfo) -> bool:
     return a == b
 
 
+def _is_master(comp: icalendar.Component) -> bool:
+    return "RECURRENCE-ID" not in comp
+
+
+def _is_instance(comp: icalendar.Component, rid: date | datetime, tz: ZoneInfo) -> bool:
+    """Whether ``comp`` is the override for the instance whose original start is ``rid``."""
+    if _is_master(comp):
+        return False
+    try:
+        own = when(comp, "RECURRENCE-ID")
+    except ValueError:  # not a date: it overrides no instance we can name
+        return False
+    return own is not None and _same_instant(own, rid, tz)
+
+
 def _instance_component(cal: icalendar.Calendar, occ: Occurrence, tz: ZoneInfo) -> icalendar.Component | None:
     """The component that holds this occurrence, creating an override for one instance of a series."""
     comps = _components(cal, occ.uid)
     if not comps:
         return None
-    if occ.recurrence_id is None:
-        plain = [c for c in comps if c.get("RECURRENCE-ID") is None]
+    rid_v = occ.recurrence_id
+    if rid_v is None:
+        plain = [c for c in comps if _is_master(c)]
         return plain[0] if plain else comps[0]
     for c in comps:
-        rid = c.get("RECURRENCE-ID")
-        if rid is not None and _same_instant(rid.dt, occ.recurrence_id, tz):
+        if _is_instance(c, rid_v, tz):
             return c
-    masters = [c for c in comps if c.get("RECURRENCE-ID") is None]
+    masters = [c for c in comps if _is_master(c)]
     if not masters:
         return None
     master = masters[0]
     override = copy.deepcopy(master)
     for prop in ("RRULE", "RDATE", "EXDATE", "RECURRENCE-ID", "DTSTART", "DTEND", "DURATION"):
         override.pop(prop, None)
-    m_start = master["DTSTART"].dt
-    rid_v = occ.recurrence_id
+    m_start = required_when(master, "DTSTART")
     if isinstance(m_start, datetime) and isinstance(rid_v, datetime):
-        value: date | datetime = rid_v.astimezone(m_start.tzinfo) if m_start.tzinfo else rid_v.astimezone(tz).replace(tzinfo=None)
+        value: date | datetime = (
+            rid_v.astimezone(m_start.tzinfo) if m_start.tzinfo else rid_v.astimezone(tz).replace(tzinfo=None)
+        )
     else:
         value = rid_v if not isinstance(rid_v, datetime) else rid_v.date()
     length = _length(master)
@@ -442,11 +321,15 @@ def _instance_component(cal: icalendar.Calendar, occ: Occurrence, tz: ZoneInfo) 
 
 
 def _length(comp: icalendar.Component) -> timedelta:
-    start = comp["DTSTART"].dt
-    if comp.get("DTEND") is not None:
-        return comp["DTEND"].dt - start
-    if comp.get("DURATION") is not None:
-        return comp["DURATION"].dt
+    start = required_when(comp, "DTSTART")
+    end = when(comp, "DTEND")
+    if end is not None:
+        if isinstance(start, datetime) != isinstance(end, datetime):
+            raise TypeError("DTSTART and DTEND are not of one type (a date and a date-time)")
+        return end - start
+    length = duration(comp)
+    if length is not None:
+        return length
     return timedelta(days=1) if not isinstance(start, datetime) else timedelta(0)
 
 
@@ -460,15 +343,14 @@ def decline_in(
     if comp is None:
         return False
     owners = {e.lower() for e in owner_emails}
-    raw = comp.get("ATTENDEE")
-    items = raw if isinstance(raw, list) else ([raw] if raw is not None else [])
     changed = False
-    for a in items:
-        if _email(a) in owners and str(a.params.get("PARTSTAT", "")).upper() != "DECLINED":
-            a.params["PARTSTAT"] = "DECLINED"
-            a.params.pop("RSVP", None)
+    for a in values(comp, "ATTENDEE"):
+        p = params(a)  # the attendee's own parameters: setting PARTSTAT here changes the event
+        if email(a) in owners and str(p.get("PARTSTAT", "")).upper() != "DECLINED":
+            p["PARTSTAT"] = "DECLINED"
+            p.pop("RSVP", None)
             changed = True
-    if comment is not None and (changed or str(comp.get("COMMENT", "")) != comment):
+    if comment is not None and (changed or text(comp, "COMMENT") != comment):
         comp.pop("COMMENT", None)
         comp.add("COMMENT", comment)
         changed = True
@@ -481,11 +363,10 @@ def flag_in(cal: icalendar.Calendar, occ: Occurrence, tz: ZoneInfo) -> bool:
     if not comps:
         return False
     # check before creating an override, so flagging twice writes nothing
-    if occ.recurrence_id is None or any(
-        c.get("RECURRENCE-ID") is not None and _same_instant(c["RECURRENCE-ID"].dt, occ.recurrence_id, tz) for c in comps
-    ):
+    rid = occ.recurrence_id
+    if rid is None or any(_is_instance(c, rid, tz) for c in comps):
         comp = _instance_component(cal, occ, tz)
-        if comp is None or CONFLICT_CATEGORY in _categories(comp):
+        if comp is None or CONFLICT_CATEGORY in categories(comp):
             return False
     else:
         comp = _instance_component(cal, occ, tz)
@@ -497,7 +378,7 @@ def flag_in(cal: icalendar.Calendar, occ: Occurrence, tz: ZoneInfo) -> bool:
 
 def remove_uid(cal: icalendar.Calendar, uid: str) -> bool:
     before = len(cal.subcomponents)
-    cal.subcomponents = [c for c in cal.subcomponents if not (c.name == "VEVENT" and str(c.get("UID", "")).strip() == uid)]
+    cal.subcomponents = [c for c in cal.subcomponents if not (c.name == "VEVENT" and _uid(c) == uid)]
     return len(cal.subcomponents) != before
 
 

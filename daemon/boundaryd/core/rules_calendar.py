@@ -1,0 +1,85 @@
+"""Which calendar boundaryd keeps: the rules file's ``calendar:`` section and ``--calendar`` URIs."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import field_validator, model_validator
+
+from boundaryd.core.rules_scalars import FocusTime, Section
+from boundaryd.errors import BadInput
+
+_CREDENTIALS_IN_URL = re.compile(r"^https?://[^/]*@")
+
+
+class IcsCalendar(Section):
+    path: str
+
+
+class CaldavCalendar(Section):
+    url: str
+    username: str | None = None
+    password_env: str | None = None
+    password_file: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if not re.match(r"^https?://", v):
+            raise ValueError(f"{v!r} is not an http(s) URL")
+        if _CREDENTIALS_IN_URL.match(v):
+            raise ValueError("credentials never go in the URL (use username and password_env/password_file)")
+        return v
+
+
+class GoogleCalendar(Section):
+    calendar_id: str = "primary"
+    token_file: str | None = None
+    focus_time: FocusTime = "auto"
+    api_endpoint: str | None = None
+
+
+class CalendarSection(Section):
+    ics: IcsCalendar | None = None
+    caldav: CaldavCalendar | None = None
+    google: GoogleCalendar | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> CalendarSection:
+        given = [k for k in ("ics", "caldav", "google") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("calendar: give exactly one of ics, caldav, google")
+        return self
+
+
+@dataclass(frozen=True)
+class CalendarURI:
+    scheme: str  # ics | caldav | google
+    location: str
+
+    @classmethod
+    def parse(cls, uri: str) -> CalendarURI:
+        scheme, sep, rest = uri.partition(":")
+        if not sep or scheme not in ("ics", "caldav", "google") or not rest:
+            raise BadInput(f"--calendar {uri}: use ics:PATH, caldav:URL or google:CALENDAR_ID")
+        if scheme == "caldav" and _CREDENTIALS_IN_URL.match(rest):
+            raise BadInput(f"--calendar {uri.split('@')[-1]}: credentials never go in a URI (use the rules file)")
+        if scheme == "ics":
+            rest = str(Path(rest).expanduser())
+        return cls(scheme, rest)
+
+    @classmethod
+    def of_section(cls, cal: CalendarSection | None, state_dir: str | Path) -> CalendarURI:
+        """The calendar a rules file names; without a ``calendar:`` section, ``calendar.ics`` in ``state_dir``."""
+        if cal is None or cal.ics is not None:
+            path = cal.ics.path if cal and cal.ics else str(Path(state_dir) / "calendar.ics")
+            return cls("ics", str(Path(path).expanduser()))
+        if cal.caldav is not None:
+            return cls("caldav", cal.caldav.url)
+        assert cal.google is not None
+        return cls("google", cal.google.calendar_id)
+
+    def __str__(self) -> str:
+        return f"{self.scheme}:{self.location}"

@@ -1,0 +1,251 @@
+"""The rules file as one typed pydantic model: the owner, working hours, notices, blocks, skips."""
+
+from __future__ import annotations
+
+import difflib
+from datetime import date, datetime, time, timedelta
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator, model_validator
+
+from boundaryd.core.rules_calendar import CalendarSection, CalendarURI
+from boundaryd.core.rules_scalars import (
+    DEFAULT_MESSAGE,
+    SLUG_RE,
+    Clock,
+    Days,
+    Digest,
+    Duration,
+    Email,
+    Kind,
+    Policy,
+    Preview,
+    Section,
+)
+
+
+class Owner(Section):
+    name: str | None = None
+    emails: list[Email] = Field(min_length=1, description="who 'me' is on invitations")
+
+    @field_validator("emails")
+    @classmethod
+    def _emails(cls, v: list[str]) -> list[str]:
+        for e in v:
+            if "@" not in e or any(c.isspace() for c in e):
+                raise ValueError(f"{e!r} is not an email address")
+        return v
+
+
+class WorkingHours(Section):
+    # defaults written as in a rules file, so the JSON Schema shows valid values
+    days: Days = Field(default="weekdays", validate_default=True)
+    start: Clock = Field(default="09:00", validate_default=True)
+    end: Clock = Field(default="17:00", validate_default=True)
+
+    @model_validator(mode="after")
+    def _order(self) -> WorkingHours:
+        if self.end <= self.start:
+            raise ValueError("working_hours: end must be later than start")
+        return self
+
+
+class Smtp(Section):
+    host: str
+    port: int = Field(587, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str | None = None
+    password_file: str | None = None
+    password_env: str | None = None
+    timeout: float = Field(20.0, gt=0, le=120)
+
+
+class EmailNotify(Section):
+    to: Email | None = None
+    from_: Email | None = Field(None, alias="from")
+    smtp: Smtp | None = None
+
+
+class Notify(Section):
+    email: EmailNotify | None = None
+    replies: Literal["auto", "outbox", "off"] = "auto"
+    digest: Digest = "immediate"
+    weekly_preview: Preview = "sun 18:00"
+
+
+class Defaults(Section):
+    policy: Policy = "flag"
+    decline_accepted: bool = False
+    message: str = DEFAULT_MESSAGE
+
+
+class Allow(Section):
+    people: list[Email] = []
+    keywords: list[str] = []
+
+
+def _check_rrule(v: str) -> str:
+    """An RRULE as written (with or without ``RRULE:``), checked by dateutil; its text without the prefix."""
+    from dateutil.rrule import rrulestr
+
+    text = v.strip()
+    if text.upper().startswith("RRULE:"):
+        text = text[6:]
+    if "FREQ=" not in text.upper():
+        raise ValueError(f"rrule {v!r} has no FREQ (e.g. FREQ=WEEKLY;BYDAY=SA)")
+    if "DTSTART" in text.upper():
+        raise ValueError("rrule: give the start time with start:, not DTSTART")
+    try:
+        rrulestr(text, dtstart=datetime(2026, 1, 1))
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"rrule {v!r} is not a valid RFC 5545 RRULE ({e})") from None
+    return text
+
+
+class Block(Section):
+    id: str = Field(description="slug, unique; names the block everywhere")
+    title: str | None = None
+    kind: Kind = "personal"
+    days: Days | None = None
+    rrule: str | None = Field(None, description="RFC 5545 RRULE instead of days")
+    since: date | None = Field(None, description="first date the block applies (anchors INTERVAL rules)")
+    start: Clock | None = None
+    end: Clock | None = None
+    duration: Duration | None = None
+    times: list[Clock] | None = Field(None, min_length=1)
+    all_day: bool = False
+    policy: Policy | None = None
+    message: str | None = None
+    private: bool = False
+    allow: Allow = Allow()
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        if not SLUG_RE.match(v):
+            raise ValueError(f"{v!r} is not a slug (lower-case letters, digits, - and _)")
+        return v
+
+    @field_validator("rrule")
+    @classmethod
+    def _rrule(cls, v: str | None) -> str | None:
+        return None if v is None else _check_rrule(v)
+
+    @model_validator(mode="after")
+    def _shape(self) -> Block:
+        if (self.days is None) == (self.rrule is None):
+            raise ValueError(f"block {self.id}: give exactly one of days or rrule")
+        forms = {
+            "start+end": self.start is not None and self.end is not None and self.times is None,
+            "start+duration": self.start is not None and self.duration is not None and self.times is None,
+            "times+duration": self.times is not None and self.duration is not None and self.start is None,
+            "all_day": self.all_day,
+        }
+        used = [k for k, v in forms.items() if v]
+        if self.all_day and any(x is not None for x in (self.start, self.end, self.duration, self.times)):
+            raise ValueError(f"block {self.id}: all_day takes no start, end, duration or times")
+        if self.end is not None and self.duration is not None:
+            raise ValueError(f"block {self.id}: give end or duration, not both")
+        if len(used) != 1:
+            raise ValueError(
+                f"block {self.id}: give exactly one of start+end, start+duration, times+duration, all_day: true"
+            )
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ValueError(
+                f"block {self.id}: end {self.end:%H:%M} is not later than start {self.start:%H:%M}"
+                " (a block that crosses midnight uses duration, e.g. duration: 9h)"
+            )
+        return self
+
+    # -- derived ------------------------------------------------------------------------
+    @property
+    def label(self) -> str:
+        return self.title or self.id.replace("-", " ").replace("_", " ").capitalize()
+
+    @property
+    def spans(self) -> list[tuple[time, timedelta]]:
+        """(local start, length) for each instance a day; empty for all-day blocks."""
+        if self.all_day:
+            return []
+        if self.times is not None:
+            assert self.duration is not None
+            return [(t, self.duration) for t in sorted(set(self.times))]
+        assert self.start is not None
+        if self.duration is not None:
+            return [(self.start, self.duration)]
+        assert self.end is not None
+        d0 = date(2000, 1, 3)
+        return [(self.start, datetime.combine(d0, self.end) - datetime.combine(d0, self.start))]
+
+
+class Skip(Section):
+    date: date
+    blocks: list[str] | None = None
+
+
+def zone_names() -> list[str]:
+    import zoneinfo
+
+    return sorted(zoneinfo.available_timezones())
+
+
+class Rules(Section):
+    """A whole rules file. Construct with :func:`load_rules` to get located errors."""
+
+    version: Literal[1]
+    timezone: str = Field(description="IANA name; wall-clock times are in this zone")
+    owner: Owner
+    horizon_days: int = Field(14, ge=1, le=366)
+    working_hours: WorkingHours = WorkingHours()
+    calendar: CalendarSection | None = None
+    notify: Notify = Notify()
+    defaults: Defaults = Defaults()
+    blocks: list[Block] = Field(min_length=1)
+    skip: list[Skip] = []
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            hint = difflib.get_close_matches(v, zone_names(), n=1)
+            raise ValueError(
+                f"unknown time zone {v!r}" + (f" (did you mean {hint[0]!r}?)" if hint else " (use an IANA name)")
+            ) from None
+        return v
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def policy_of(self, block: Block) -> str:
+        return block.policy or self.defaults.policy
+
+    def message_of(self, block: Block) -> str:
+        return block.message or self.defaults.message
+
+    def block(self, block_id: str) -> Block:
+        for b in self.blocks:
+            if b.id == block_id:
+                return b
+        raise KeyError(block_id)
+
+    def skipped_dates(self, block_id: str) -> list[date]:
+        return sorted({s.date for s in self.skip if s.blocks is None or block_id in s.blocks})
+
+    def calendar_target(self, state_dir: str | Path) -> CalendarURI:
+        return CalendarURI.of_section(self.calendar, state_dir)
+
+    @property
+    def notify_to(self) -> str:
+        e = self.notify.email
+        return (e.to if e and e.to else None) or self.owner.emails[0]
+
+    @property
+    def notify_from(self) -> str:
+        e = self.notify.email
+        return (e.from_ if e and e.from_ else None) or self.notify_to
