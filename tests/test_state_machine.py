@@ -7,7 +7,7 @@ syncs that die at any executor step — with the invariants checked after every 
   answer (PARTSTAT) and the conflict mark;
 - no reply and no notice is sent twice, whatever crashed where.
 
-The calendar is an in-memory server (tests/memcal.py); the journal, the outbox and the executor
+The calendar is the memory backend (calendars/memory.py, through tests/memcal.py); the journal, the outbox and the executor
 are the real ones. ``make test`` runs a short profile, ``make test-slow`` a long one.
 """
 
