@@ -5,13 +5,23 @@ Plain functions first (importable as ``from conftest import ...``), fixtures at 
 
 from __future__ import annotations
 
+import os
 import textwrap
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from hypothesis import settings
+
 from boundaryd.core.ical import block_events, expand_blocks
 from boundaryd.core.model import Attendee, BlockInstance, Occurrence
 from boundaryd.core.rules import Rules, load_rules_text
+
+# The property tests and state machines run on a fixed sequence of examples, so a red CI run is a
+# change's doing, never the dice. To hunt with fresh random examples:
+# `HYPOTHESIS_PROFILE=explore make test-slow` (a find becomes a plain regression test).
+settings.register_profile("deterministic", derandomize=True, database=None)
+settings.register_profile("explore")
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 
 OWNER = "alice@example.com"
 TORONTO = ZoneInfo("America/Toronto")

@@ -99,3 +99,23 @@ def test_a_flag_marks_that_occurrence_only_and_once(text: str, data: st.DataObje
     assert (after[key].start, after[key].end, _owner(after[key])) == (before[key].start, before[key].end, _owner(before[key]))
     assert {k: o for k, o in after.items() if k != key} == {k: o for k, o in before.items() if k != key}
     assert not flag_in(parse_calendar(cal.to_ical(), "again.ics"), after[key], READER_TZ)
+
+
+def test_an_instance_starting_in_a_daylight_saving_gap_keeps_its_length_when_flagged() -> None:
+    """Found by the property above: 01:00 does not exist in London on 29 March 2026. The instance
+    lasts what the expansion says (here nothing: its end, 02:00 BST, is its start); the override a
+    flag writes must not stretch it to a wall-clock hour."""
+    text = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//tests//EN\r\nBEGIN:VEVENT\r\nDTSTAMP:20260101T000000Z\r\n"
+        "UID:series\r\nDTSTART;TZID=Europe/London:20260329T010000\r\nDTEND;TZID=Europe/London:20260329T020000\r\n"
+        "RRULE:FREQ=DAILY;COUNT=2\r\nSUMMARY:Daily\r\nORGANIZER:mailto:bob@client.example\r\n"
+        f"ATTENDEE;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:{OWNER}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    before = _read(text)
+    assert len(before) == 2
+    for key, occ in before.items():
+        cal = parse_calendar(text, "calendar.ics")
+        assert flag_in(cal, occ, READER_TZ)
+        after = _read(cal.to_ical())[key]
+        assert (after.start, after.end) == (occ.start, occ.end)
+        assert CONFLICT_CATEGORY in after.categories

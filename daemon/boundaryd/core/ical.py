@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -312,12 +312,23 @@ def _instance_component(cal: icalendar.Calendar, occ: Occurrence, tz: ZoneInfo) 
         )
     else:
         value = rid_v if not isinstance(rid_v, datetime) else rid_v.date()
-    length = _length(master)
     override.add("RECURRENCE-ID", value)
     override.add("DTSTART", value)
-    override.add("DTEND", value + length)
+    override.add("DTEND", _instance_end(value, occ, _length(master)))
     cal.add_component(override)
     return override
+
+
+def _instance_end(start: date | datetime, occ: Occurrence, length: timedelta) -> date | datetime:
+    """Where the override of ``occ`` ends: as long as the instance was, in real time.
+
+    An aware start keeps the instance's elapsed length (a wall-clock sum would stretch or shrink it
+    when the master's start falls in a daylight-saving gap); floating times and dates add ``length``.
+    """
+    if isinstance(start, datetime) and start.tzinfo is not None:
+        elapsed = occ.end.astimezone(timezone.utc) - occ.start.astimezone(timezone.utc)
+        return (start.astimezone(timezone.utc) + elapsed).astimezone(start.tzinfo)
+    return start + length
 
 
 def _length(comp: icalendar.Component) -> timedelta:
