@@ -32,6 +32,7 @@ calendar:
 {calendar}
 notify:
   replies: auto
+defaults: {{decline_existing: true}}
 blocks:
 {blocks}"""
 

@@ -40,6 +40,7 @@ timezone: America/Toronto
 owner: {{name: Alice Agent, emails: [alice@example.com]}}
 calendar:
   google: {{calendar_id: primary, token_file: {token}, api_endpoint: "{endpoint}"}}
+defaults: {{decline_existing: true}}
 blocks:
 {blocks}"""
 
