@@ -14,6 +14,7 @@ from pathlib import Path
 
 import icalendar
 import pytest
+
 from clirun import NOW, OWNER, calendar_of, invite, make_env
 from test_sync import at, events_by_uid, outbox_files, owner_partstat
 
