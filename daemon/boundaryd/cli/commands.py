@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from boundaryd.core.existing import invited
 from boundaryd.core.model import Plan, Snapshot
 from boundaryd.core.refs import looks_like_ref
 from boundaryd.core.rules import Rules, load_rules
@@ -215,6 +216,8 @@ def decline(obj: Obj, event: str, series: bool, calendar: str | None, now: str |
     ]
     if not flagged:
         raise BadInput(f"{event}: not flagged now, so there is nothing to decline (see 'boundaryd why {event}')")
+    if not any(invited(c.occurrence, rules) for c in flagged):
+        raise BadInput(f"{event}: not an invitation to you (your own event, or you are not invited): nothing to decline")
     keys = {(uid, "")} if whole else {c.occurrence.key for c in flagged}
     for key in sorted(keys):
         app.journal.add_decline_request(*key)

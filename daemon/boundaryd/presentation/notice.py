@@ -52,11 +52,13 @@ class Facts:
     command: str = ""  # the command that changes this conflict's fate
 
 
-def command_for(c: model.Conflict) -> str:
-    """``boundaryd decline REF`` for a flag, ``boundaryd allow REF`` (undo) for a decline."""
+def command_for(c: model.Conflict, owners: Sequence[str] = ()) -> str:
+    """``boundaryd decline REF`` for a flag on an invitation, ``boundaryd allow REF`` (undo) for a decline."""
     if not c.ref:
         return ""
-    if c.decision is Decision.FLAG:
+    occ = c.occurrence
+    invited = occ.organizer not in owners and any(a.email in owners for a in occ.attendees)
+    if c.decision is Decision.FLAG and invited:
         return f"boundaryd decline {c.ref}" + (" --series" if c.series else "")
     if c.decision is Decision.DECLINE:
         return f"boundaryd allow {c.ref}" + (" --series" if c.series else "")
@@ -124,7 +126,7 @@ def facts(c: model.Conflict, rules: Any, blocks: Sequence[model.BlockInstance], 
         message=clean_header(c.message, 600) if c.decision is Decision.DECLINE else "",
         details=clean_header(occ.description, 200),
         ref=c.ref,
-        command=command_for(c),
+        command=command_for(c, getattr(getattr(rules, "owner", None), "emails", ())),
     )
 
 
