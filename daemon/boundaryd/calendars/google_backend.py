@@ -241,7 +241,9 @@ class GoogleBackend(GoogleReader):
     def answer(self, occ: Occurrence, owner_emails: tuple[str, ...], partstat: str) -> None:
         """The owner's answer back from declined to ``partstat``; Google tells the organizer."""
         owners = {e.lower() for e in owner_emails} | set(self.owner_emails)
-        if not any(a.email in owners and a.partstat == "DECLINED" for a in occ.attendees):
+        declined = any(a.email in owners and a.partstat == "DECLINED" for a in occ.attendees)
+        series = bool(self._index.get(occ.key, {}).get("series"))  # its instances may not show the answer
+        if not declined and not series:
             return
         hit = self._index.get(occ.key, {}).get("self")
         email = hit or next((a.email for a in occ.attendees if a.email in owners), "")

@@ -75,7 +75,11 @@ def plan(
     blocks = expand_blocks(rules, list(desired.values()), now, window_end)
     changes = _calendar_changes(desired, snapshot)
 
-    considered = [o for o in snapshot.occurrences if skip_reason(o, rules, now, window_end) is None]
+    considered = [
+        o
+        for o in snapshot.occurrences
+        if skip_reason(o, rules, now, window_end) is None and (o.uid, "") not in memory.declined  # a series declined
+    ]
     hits = _hits(considered, blocks)
     bases = existing.baselines(rules, desired, memory)
     conflicts = [
