@@ -78,7 +78,7 @@ def plan(
     considered = [
         o
         for o in snapshot.occurrences
-        if skip_reason(o, rules, now, window_end) is None and (o.uid, "") not in memory.declined  # a series declined
+        if skip_reason(o, rules, now, window_end) is None and not _series_declined(o, memory)
     ]
     hits = _hits(considered, blocks)
     bases = existing.baselines(rules, desired, memory)
@@ -113,6 +113,11 @@ def plan(
 
 def _order(o: Occurrence) -> tuple[datetime, str, str]:
     return (o.start, o.uid, o.key[1])
+
+
+def _series_declined(o: Occurrence, memory: Memory) -> bool:
+    """An instance of a series boundaryd declined as a whole (its own answer may not show it yet)."""
+    return o.recurrence_id is not None and (o.uid, "") in memory.declined
 
 
 def _ref_key(c: Conflict) -> tuple[str, str]:

@@ -138,7 +138,7 @@ def undos(rules: Rules, occurrences: Sequence[Occurrence], memory: Memory) -> tu
     replies: list[Reply] = []
     seen: set[tuple[str, str]] = set()
     for o in occurrences:
-        whole = (o.uid, "") in memory.declined  # the series' answer (its instances may not show it yet)
+        whole = o.recurrence_id is not None and (o.uid, "") in memory.declined  # the series' answer (its instances may not show it yet)
         if (owner_answer_of(o, rules) != "DECLINED" and not whole) or not any(a.covers(o) for a in memory.allowed):
             continue
         key = o.key if o.key in memory.declined else (o.uid, "")

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from boundaryd.calendars.base import CalendarBackend
-from boundaryd.core.actions import NOT_YET_PLANNED, Notify, Remember, RemoveBlock, Reply
+from boundaryd.core.actions import NOT_YET_PLANNED, Decline, Notify, Remember, RemoveBlock, Reply
 from boundaryd.core.model import Conflict, Decision, Memory, Plan, Snapshot
 from boundaryd.engine.journal import Journal, PendingMessage
 from boundaryd.errors import ChangeRefused
@@ -165,12 +165,13 @@ class Executor:
             done.append(action)
             self._step(f"undo:{i}")
         refused: list[str] = []
+        taken: list[Decline] = []
         for i, d in enumerate(p.decline_actions):
             action = self.journal.intent(sync_id, "decline", d.occurrence.uid, d.occurrence.key[1])
             try:
                 self.backend.decline(d.occurrence, owners, d.message)
-                self.journal.record_decline(d.occurrence.uid, d.occurrence.key[1], d.previous, d.told.value)
                 done.append(action)
+                taken.append(d)
             except ChangeRefused as e:  # this server will never take it: say so, go on with the rest
                 self.journal.done(action, "refused")
                 refused.append(str(e))
@@ -183,6 +184,8 @@ class Executor:
         self._step("flushed")
         for a in done:
             self.journal.done(a)
+        for d in taken:  # on the calendar now: what ``allow`` would set back, and how the organizer was told
+            self.journal.record_decline(d.occurrence.uid, d.occurrence.key[1], d.previous, d.told.value)
 
         result = SyncResult(plan=p, executed=True, queued=list(queued), refused=refused)
         for i, m in enumerate(self.journal.held()):

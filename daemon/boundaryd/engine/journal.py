@@ -265,7 +265,7 @@ class Journal:
         """boundaryd declined this occurrence: the answer before, and how the organizer was told."""
         with self.tx():
             self.db.execute(
-                "INSERT OR IGNORE INTO declined(uid, recurrence_id, previous, told, state, at)"
+                "INSERT OR REPLACE INTO declined(uid, recurrence_id, previous, told, state, at)"
                 " VALUES (?, ?, ?, ?, 'declined', ?)",
                 (uid, rid, previous, told, time.time()),
             )
