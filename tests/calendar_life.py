@@ -85,6 +85,7 @@ def rules_text(blocks: dict[str, BlockSpec], replies: str) -> str:
         f"horizon_days: {HORIZON}\n"
         'working_hours: {days: weekdays, start: "08:00", end: "18:00"}\n'
         f"notify:\n  email: {{to: {OWNER}, from: boundaryd@example.com}}\n  replies: {replies}\n"
+        "defaults: {decline_existing: true}\n"  # the machine's invitations arrive after the blocks
         "blocks:\n" + "".join(spec.yaml(bid) for bid, spec in sorted(blocks.items()))
     )
 

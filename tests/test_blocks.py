@@ -323,6 +323,7 @@ horizon_days: 14
 calendar:
   ics: {{path: {calendar}}}
 notify: {{replies: off}}
+defaults: {{decline_existing: true}}
 blocks:
   - {{id: pro, title: Prospecting calls, days: weekdays, start: "08:30", end: "11:00", policy: decline}}
   - {{id: calls, kind: call-return, days: weekdays, times: ["11:30", "16:30"], duration: 30m}}

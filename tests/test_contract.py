@@ -32,6 +32,7 @@ calendar:
 {calendar}
 notify:
   replies: auto
+defaults: {{decline_existing: true}}
 blocks:
 {blocks}"""
 
@@ -106,7 +107,8 @@ def seed_week(world: AppWorld) -> None:
     world.seed(
         [
             invite("single@contract", "Listing review", at(1, 9)),
-            invite("series@contract", "Weekly sync", at(2, 10), 30, rrule={"FREQ": ["WEEKLY"], "COUNT": ["4"]}),
+            # Wednesdays on prospecting, Saturdays free: not a standing conflict, declined one by one
+            invite("series@contract", "Weekly sync", at(2, 10), 30, rrule={"FREQ": ["WEEKLY"], "BYDAY": ["WE", "SA"], "COUNT": ["8"]}),
             invite("vip@contract", "VIP review", at(3, 9), organizer="ceo@bigclient.com"),
             invite("call@contract", "Quick call", at(0, 11, 30), 30),
             invite("lunch@contract", "Lunch", at(0, 12, 15), 45),

@@ -8,6 +8,7 @@ the scenario checks that the refusal is a ChangeRefused (or no mark) and that no
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -222,3 +223,44 @@ def test_an_event_deleted_meanwhile_is_no_crash(world: World) -> None:
     after = snap(world.backend())
     assert [o.uid for o in after.occurrences] == ["stays@contract"]
 
+
+
+def test_answer_undoes_a_decline_and_nothing_else(world: World) -> None:
+    """``allow`` on boundaryd's own decline: the owner's answer goes back to what it was."""
+    world.put(invite("maybe@contract", "Listing review", at(1, 9), partstat="TENTATIVE"))
+    world.put(invite("other@contract", "Other", at(2, 9)))
+    b = world.backend()
+    s = snap(b)
+    b.decline(one(s, "maybe@contract"), (OWNER,), "I'm not available then.")
+    b.flush()
+    b = world.backend()
+    declined = one(snap(b), "maybe@contract")
+    assert me(declined) == "DECLINED"
+    b.answer(declined, (OWNER,), "TENTATIVE")
+    b.flush()
+    after = snap(world.backend())
+    o = one(after, "maybe@contract")
+    assert me(o) == "TENTATIVE"
+    assert (o.summary, o.start, o.sequence) == ("Listing review", at(1, 9), declined.sequence)
+    assert me(one(after, "other@contract")) == "NEEDS-ACTION"
+    b = world.backend()
+    b.answer(one(snap(b), "maybe@contract"), (OWNER,), "ACCEPTED")  # not declined: left alone
+    b.flush()
+    assert me(one(snap(world.backend()), "maybe@contract")) == "TENTATIVE"
+
+
+def test_decline_and_answer_a_whole_series(world: World) -> None:
+    """A standing conflict declined at once: the series' own answer (no RECURRENCE-ID), then undone."""
+    world.put(invite("weekly@contract", "Weekly sync", at(1, 10), 30, rrule=SERIES))
+    b = world.backend()
+    first = min((o for o in snap(b).occurrences if o.uid == "weekly@contract"), key=lambda o: o.start)
+    whole = replace(first, recurrence_id=None)
+    b.decline(whole, (OWNER,), "This hour is taken every week, sorry.")
+    b.flush()
+    b = world.backend()
+    s = snap(b)
+    assert set(partstats(s, "weekly@contract")) == {"DECLINED"}
+    first = min((o for o in s.occurrences if o.uid == "weekly@contract"), key=lambda o: o.start)
+    b.answer(replace(first, recurrence_id=None), (OWNER,), "NEEDS-ACTION")
+    b.flush()
+    assert set(partstats(snap(world.backend()), "weekly@contract")) == {"NEEDS-ACTION"}

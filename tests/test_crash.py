@@ -34,7 +34,8 @@ def scenario(tmp_path: Path):
     e.calendar.write_bytes(
         calendar_of(
             invite("single@t", "Listing review", at(1, 9)),
-            invite("series@t", "Weekly sync", at(2, 10), 30, rrule={"FREQ": ["WEEKLY"], "COUNT": ["6"]}),
+            # Wednesdays on prospecting, Saturdays free: not a standing conflict, declined one by one
+            invite("series@t", "Weekly sync", at(2, 10), 30, rrule={"FREQ": ["WEEKLY"], "BYDAY": ["WE", "SA"], "COUNT": ["12"]}),
             invite("call@t", "Quick call", at(0, 11, 30), 30),
             invite("sun@t", "Open house", at(6, 11), 120),
             invite("lunch@t", "Lunch", at(0, 12, 15), 45),

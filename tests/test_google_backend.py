@@ -49,6 +49,7 @@ timezone: America/Toronto
 owner: {{name: Alice Agent, emails: [alice@example.com]}}
 calendar:
   google: {{calendar_id: primary, token_file: {token}, api_endpoint: "{endpoint}"{extra}}}
+defaults: {{decline_existing: true}}
 blocks:
 """
     + BLOCKS

@@ -40,6 +40,7 @@ timezone: America/Toronto
 owner: {{name: Alice Agent, emails: [alice@example.com]}}
 calendar:
   google: {{calendar_id: primary, token_file: {token}, api_endpoint: "{endpoint}"}}
+defaults: {{decline_existing: true}}
 blocks:
 {blocks}"""
 
@@ -88,7 +89,8 @@ def test_sync_writes_blocks_declines_flags_and_then_costs_one_request(world: dic
     google: FakeGoogle = world["google"]
     rules = world["write_rules"]()
     series = google.add_event(invitation("Weekly pipeline", datetime(2026, 11, 24, 9, 0, tzinfo=TZ), 30,
-                                         recurrence=["RRULE:FREQ=WEEKLY;COUNT=3"]))
+                                         recurrence=["RRULE:FREQ=WEEKLY;BYDAY=TU,SA;COUNT=6"]))
+    # Tuesdays on prospecting, Saturdays free: not a standing conflict, declined one by one
     google.add_event(invitation("Quick call", datetime(2026, 11, 25, 11, 30, tzinfo=TZ), 30))
     first = sync(world, rules)
     assert first.declined == 2 and first.flagged == 1

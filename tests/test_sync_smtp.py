@@ -16,7 +16,8 @@ def setup(tmp_path, port: int, user: bool = False):
     e.calendar.write_bytes(
         calendar_of(
             invite("single@t", "Listing review", at(1, 9), organizer="dana@client.example"),
-            invite("series@t", "Weekly sync", at(2, 10), 30, rrule={"FREQ": ["WEEKLY"], "COUNT": ["6"]}),
+            # Wednesdays on prospecting, Saturdays free: not a standing conflict, declined one by one
+            invite("series@t", "Weekly sync", at(2, 10), 30, rrule={"FREQ": ["WEEKLY"], "BYDAY": ["WE", "SA"], "COUNT": ["12"]}),
             invite("call@t", "Quick call", at(0, 11, 30), 30),
         )
     )

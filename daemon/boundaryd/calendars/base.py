@@ -65,6 +65,13 @@ class CalendarBackend(Protocol):
         """
         ...
 
+    def answer(self, occ: Occurrence, owner_emails: tuple[str, ...], partstat: str) -> None:
+        """Set the owner's PARTSTAT back from DECLINED to ``partstat`` on this occurrence (or, with
+        no recurrence id, the series): the undo of a decline. The decline's comment comes off.
+        Where the server tells organizers, it tells them; SEQUENCE is not bumped. Idempotent: an
+        occurrence the owner did not decline is left alone."""
+        ...
+
     def flag(self, occ: Occurrence) -> None:
         """Mark the owner's copy of this occurrence as a conflict, where the backend can. Idempotent."""
         ...

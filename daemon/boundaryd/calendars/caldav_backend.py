@@ -23,7 +23,7 @@ from boundaryd.calendars.base import SyncState
 from boundaryd.calendars.caldav_http import DavHttp
 from boundaryd.calendars.caldav_reader import CollectionReader
 from boundaryd.calendars.caldav_xml import Resource, precondition, raw, resource_name
-from boundaryd.calendars.ical_edits import ical_uid_in, unflag_in
+from boundaryd.calendars.ical_edits import answer_in, ical_uid_in, unflag_in
 from boundaryd.core import ical
 from boundaryd.core.model import BlockEvent, Capabilities, Occurrence, Skipped, Snapshot
 from boundaryd.errors import BadInput, ChangeRefused, Conflict412, RuntimeFailure
@@ -254,6 +254,10 @@ class CaldavBackend:
         href, cal = found
         if change(cal, self._tz):
             self._put(href, cal, create=False)
+
+    def answer(self, occ: Occurrence, owner_emails: tuple[str, ...], partstat: str) -> None:
+        """The owner's answer back from DECLINED to ``partstat`` (a scheduling server tells the organizer)."""
+        self._edit(occ, lambda cal, tz: answer_in(cal, occ, owner_emails, partstat, tz))
 
     def flag(self, occ: Occurrence) -> None:
         """CATEGORIES:Conflict, where the server lets the attendee change it."""

@@ -53,6 +53,10 @@ log = logging.getLogger("boundaryd.google")
 DEFAULT_RETRY = RetryPolicy()
 
 
+#: the owner's PARTSTAT as Google's responseStatus
+_RESPONSE = {"ACCEPTED": "accepted", "TENTATIVE": "tentative", "NEEDS-ACTION": "needsAction", "DECLINED": "declined"}
+
+
 class GoogleBackend(GoogleReader):
     """A Google calendar through google-api-python-client. See the module docstring."""
 
@@ -233,6 +237,18 @@ class GoogleBackend(GoogleReader):
         email = hit or next((a.email for a in occ.attendees if a.email in owners), "")
         entry = {"email": email, "responseStatus": "declined", "comment": comment[:1000]}
         self._patch(occ, {"attendeesOmitted": True, "attendees": [entry]}, "all")
+
+    def answer(self, occ: Occurrence, owner_emails: tuple[str, ...], partstat: str) -> None:
+        """The owner's answer back from declined to ``partstat``; Google tells the organizer."""
+        owners = {e.lower() for e in owner_emails} | set(self.owner_emails)
+        declined = any(a.email in owners and a.partstat == "DECLINED" for a in occ.attendees)
+        series = bool(self._index.get(occ.key, {}).get("series"))  # its instances may not show the answer
+        if not declined and not series:
+            return
+        hit = self._index.get(occ.key, {}).get("self")
+        email = hit or next((a.email for a in occ.attendees if a.email in owners), "")
+        status = _RESPONSE.get(partstat, "needsAction")
+        self._patch(occ, {"attendeesOmitted": True, "attendees": [{"email": email, "responseStatus": status, "comment": ""}]}, "all")
 
     def flag(self, occ: Occurrence) -> None:
         """The flag colour on the owner's copy (Google tells no one)."""

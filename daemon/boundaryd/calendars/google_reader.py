@@ -184,5 +184,7 @@ class GoogleReader(GoogleApi):
             if start <= occ.start < end:
                 occs.append(occ)
                 self._index[occ.key] = {"id": e["id"], "self": self_email(e, self.owner_emails)}
+                if e.get("recurringEventId"):  # the series itself (declining a standing conflict at once)
+                    self._index.setdefault((occ.uid, ""), {"id": e["recurringEventId"], "self": self_email(e, self.owner_emails), "series": True})
         occs.sort(key=lambda o: (o.start, o.uid, o.key[1]))
         return Snapshot(tuple(occs), tuple(owned.values()), tuple(skipped), self.capabilities)

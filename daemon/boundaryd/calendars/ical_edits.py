@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 
 from boundaryd.core import ical
-from boundaryd.core.icalprops import categories
+from boundaryd.core.icalprops import categories, email, params, values
 from boundaryd.core.model import Occurrence
 
 
@@ -41,6 +41,25 @@ def unflag_in(cal: icalendar.Calendar, occ: Occurrence, tz: ZoneInfo) -> bool:
     if rest:
         comp.add("CATEGORIES", rest)
     return True
+
+
+def answer_in(cal: icalendar.Calendar, occ: Occurrence, owner_emails: tuple[str, ...], partstat: str, tz: ZoneInfo) -> bool:
+    """Set the owner's PARTSTAT from DECLINED back to ``partstat`` on this occurrence (the undo of a
+    decline), and the decline's COMMENT off. Returns whether it changed; the series is untouched
+    for one instance (the decline's override holds the answer)."""
+    comp = _holder(cal, occ, tz)
+    if comp is None:
+        return False
+    owners = {e.lower() for e in owner_emails}
+    changed = False
+    for a in values(comp, "ATTENDEE"):
+        p = params(a)
+        if email(a) in owners and str(p.get("PARTSTAT", "")).upper() == "DECLINED":
+            p["PARTSTAT"] = partstat
+            changed = True
+    if changed:
+        comp.pop("COMMENT", None)
+    return changed
 
 
 def ical_uid_in(text: str) -> str | None:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 
-from boundaryd.calendars.ical_edits import unflag_in
+from boundaryd.calendars.ical_edits import answer_in, unflag_in
 from boundaryd.core import ical
 from boundaryd.core.model import BlockEvent, Capabilities, Occurrence, Snapshot
 from boundaryd.errors import BadInput, Conflict412, RuntimeFailure
@@ -87,6 +87,10 @@ class IcsBackend:
     def decline(self, occ: Occurrence, owner_emails: tuple[str, ...], comment: str) -> None:
         cal, tz = self._calendar()
         self._dirty |= ical.decline_in(cal, occ, owner_emails, comment, tz)
+
+    def answer(self, occ: Occurrence, owner_emails: tuple[str, ...], partstat: str) -> None:
+        cal, tz = self._calendar()
+        self._dirty |= answer_in(cal, occ, owner_emails, partstat, tz)
 
     def flag(self, occ: Occurrence) -> None:
         cal, tz = self._calendar()

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 
 from boundaryd.calendars.base import SyncState
-from boundaryd.calendars.ical_edits import ical_uid_in, unflag_in
+from boundaryd.calendars.ical_edits import answer_in, ical_uid_in, unflag_in
 from boundaryd.core import ical
 from boundaryd.core.model import BlockEvent, Capabilities, Occurrence, Skipped, Snapshot
 from boundaryd.errors import BadInput, Conflict412, RuntimeFailure
@@ -289,6 +289,9 @@ class MemoryBackend:
 
     def decline(self, occ: Occurrence, owner_emails: tuple[str, ...], comment: str) -> None:
         self._edit("decline", occ, lambda cal, tz: ical.decline_in(cal, occ, owner_emails, comment, tz))
+
+    def answer(self, occ: Occurrence, owner_emails: tuple[str, ...], partstat: str) -> None:
+        self._edit("answer", occ, lambda cal, tz: answer_in(cal, occ, owner_emails, partstat, tz))
 
     def flag(self, occ: Occurrence) -> None:
         self._edit("flag", occ, lambda cal, tz: ical.flag_in(cal, occ, tz))

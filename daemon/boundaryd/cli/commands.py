@@ -10,8 +10,12 @@ from pathlib import Path
 
 import click
 
+from boundaryd.core.existing import invited
+from boundaryd.core.model import Plan, Snapshot
+from boundaryd.core.refs import looks_like_ref
 from boundaryd.core.rules import Rules, load_rules
 from boundaryd.engine.app import App, default_rules_path, default_state_dir, now_in
+from boundaryd.engine.executor import Executor
 from boundaryd.errors import BadInput, BoundarydError
 
 
@@ -132,34 +136,93 @@ def sync(obj: Obj, calendar: str | None, now: str | None, as_json: bool) -> None
     _plan_or_sync(obj, calendar, now, as_json, execute=True)
 
 
-@cli.command()
-@click.argument("event_uid")
-@_cal_opt
-@_now_opt
-@click.pass_obj
-def why(obj: Obj, event_uid: str, calendar: str | None, now: str | None) -> None:
-    """Explain, rule by rule, what boundaryd decides for an event."""
-    from boundaryd.core.explain import explain
+def _resolve(app: App, plan: Plan, snap: Snapshot, event: str) -> tuple[str, str | None]:
+    """EVENT (a ref or a UID) as (uid, recurrence id: "" for a whole series, None for every occurrence).
 
+    An EVENT that matches nothing on the calendar is bad input (exit 2)."""
+    for c in plan.conflicts:
+        if c.ref == event:
+            return c.occurrence.uid, ("" if c.series else c.occurrence.key[1])
+    found = app.journal.find_ref(event) if looks_like_ref(event) else None
+    uid, rid = found if found is not None else (event, None)
+    if not any(o.uid == uid for o in snap.occurrences) and not any(s.uid == uid for s in snap.skipped):
+        raise BadInput(
+            f"{event}: no event on the calendar has this ref or UID in the next {app.load_rules().horizon_days} days"
+            " (refs are in the notices and in 'boundaryd plan')"
+        )
+    return uid, rid
+
+
+def _read(obj: Obj, calendar: str | None, now: str | None) -> tuple[App, Rules, Executor, Plan, Snapshot]:
     app = obj.app(calendar)
     rules = app.load_rules()
     t = now_in(rules, _parse_now(now))
     ex = app.executor(rules)
     plan, snap = app.plan(rules, t, ex)
-    click.echo(explain(rules, snap, plan, ex.memory(), event_uid, app.journal.actions_in_state("decline", "done")))
+    return app, rules, ex, plan, snap
 
 
 @cli.command()
-@click.argument("event_uid")
-@click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), help="last date the exception covers")
+@click.argument("event")
+@_cal_opt
+@_now_opt
 @click.pass_obj
-def allow(obj: Obj, event_uid: str, until: datetime | None) -> None:
-    """Let one event through its blocks (recorded in the journal)."""
-    app = obj.app()
-    app.load_rules()  # a broken rules file is reported before anything is recorded
-    app.journal.add_allow(event_uid, until.date() if until else None)
+def why(obj: Obj, event: str, calendar: str | None, now: str | None) -> None:
+    """Explain, rule by rule, what boundaryd decides for an event (its ref or UID)."""
+    from boundaryd.core.explain import explain
+
+    app, rules, ex, plan, snap = _read(obj, calendar, now)
+    uid, _ = _resolve(app, plan, snap, event)
+    j = app.journal
+    click.echo(
+        explain(rules, snap, plan, ex.memory(), uid, j.actions_in_state("decline", "done"), j.actions_in_state("undo", "done"))
+    )
+
+
+@cli.command()
+@click.argument("event")
+@click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), help="last date the exception covers")
+@click.option("--series", is_flag=True, help="every occurrence of the series, not only this one")
+@_cal_opt
+@_now_opt
+@click.pass_obj
+def allow(obj: Obj, event: str, until: datetime | None, series: bool, calendar: str | None, now: str | None) -> None:
+    """Let an event through its blocks; undoes boundaryd's own decline of it (at the next sync)."""
+    app, rules, ex, plan, snap = _read(obj, calendar, now)
+    uid, rid = _resolve(app, plan, snap, event)
+    rid = None if series or not rid else rid
+    app.journal.add_allow(uid, until.date() if until else None, rid)
     limit = f" until {until.date().isoformat()}" if until else ""
-    click.echo(f"Allowed {event_uid}{limit}: the next sync lets it through.")
+    what = "every occurrence of it" if rid is None else "that occurrence"
+    click.echo(f"Allowed {event} ({what}){limit}: the next sync lets it through.")
+    declined = app.journal.declined()
+    if any(k[0] == uid and (rid is None or k[1] in (rid, "")) for k in declined):
+        click.echo("boundaryd declined it: the next sync sets your answer back and tells the organizer.")
+
+
+@cli.command()
+@click.argument("event")
+@click.option("--series", is_flag=True, help="decline the whole series with one reply")
+@_cal_opt
+@_now_opt
+@click.pass_obj
+def decline(obj: Obj, event: str, series: bool, calendar: str | None, now: str | None) -> None:
+    """Decline what boundaryd only flagged (an existing meeting, a standing conflict), with alternatives."""
+    app, rules, ex, plan, snap = _read(obj, calendar, now)
+    uid, rid = _resolve(app, plan, snap, event)
+    whole = series or rid == "" and any(c.series and c.occurrence.uid == uid for c in plan.conflicts)
+    flagged = [
+        c for c in plan.flags if c.occurrence.uid == uid and (whole or rid is None or c.occurrence.key[1] == rid)
+    ]
+    if not flagged:
+        raise BadInput(f"{event}: not flagged now, so there is nothing to decline (see 'boundaryd why {event}')")
+    if not any(invited(c.occurrence, rules) for c in flagged):
+        raise BadInput(f"{event}: not an invitation to you (your own event, or you are not invited): nothing to decline")
+    keys = {(uid, "")} if whole else {c.occurrence.key for c in flagged}
+    for key in sorted(keys):
+        app.journal.add_decline_request(*key)
+    what = "the whole series, with one reply" if whole else f"{len(keys)} occurrence(s)"
+    click.echo(f"Declining {event} ({what}): the next sync declines it and offers other times.")
 
 
 @cli.command()
@@ -213,6 +276,29 @@ def notices(obj: Obj) -> None:
         when = f"{e.date:%Y-%m-%d %H:%M}" if e.date else "?"
         click.echo(f"  {e.state:<8} {when}  to {e.to}  {e.subject}")
     click.echo("sent: accepted by the SMTP server; waiting: to be sent on a later sync; outbox: for you to read")
+    _notified(obj)
+
+
+def _notified(obj: Obj) -> None:
+    """The conflicts notified, each with its ref and the command that changes its fate."""
+    from boundaryd.engine.journal import Journal
+
+    path = obj.state_dir / "journal.sqlite3"
+    rows = Journal(path).notified_rows() if path.exists() else []
+    if not rows:
+        return
+    click.echo("")
+    click.echo("Conflicts notified (newest first):")
+    for ref, decision, start, uid, _rid, state in rows:
+        if state == "undone":
+            status, command = "declined, undone by 'allow'", ""
+        elif decision == "decline":
+            status, command = "declined", f"boundaryd allow {ref}" if ref else ""
+        elif decision == "flag":
+            status, command = "flagged", f"boundaryd decline {ref}" if ref else ""
+        else:
+            status, command = decision, ""
+        click.echo(f"  {ref or '------'}  {start[:16].replace('T', ' ')}  {status:<10} {uid[:60]}" + (f"  ({command})" if command else ""))
 
 
 @cli.command()

@@ -36,6 +36,7 @@ notify:
   replies: auto
 defaults:
   policy: flag
+  decline_existing: true   # the demo's meetings stand for invitations that arrive after the blocks
   message: "Thanks for the invitation. I'm not available then; could we meet {{alternatives}}?"
 blocks:
   - id: workout

@@ -65,6 +65,7 @@ class Decline:
     told: Telling
     told_why: str  # in words: who tells the organizer, or why nobody does
     reply: str | None = None  # the key of the reply that tells the organizer, when boundaryd sends one
+    previous: str = "NEEDS-ACTION"  # the owner's answer before (what ``allow`` sets back)
 
     @property
     def occurrence(self) -> Occurrence:
@@ -98,6 +99,16 @@ class Flag:
         return self.conflict.trace
 
 
+@dataclass(frozen=True)
+class Remember:
+    """Journal what this plan saw first: blocks applying for the first time (``block:fingerprint``,
+    with the meetings on them then) and the refs given to conflicts."""
+
+    applied: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
+    refs: tuple[tuple[str, str, str], ...]  # (uid, recurrence id or "" for a series, ref)
+    trace: Trace = Trace()
+
+
 # --- messages ----------------------------------------------------------------------------------
 
 
@@ -112,10 +123,11 @@ class Reply:
     owner_name: str | None
     send: bool  # False: kept in the outbox for the owner, no transport sends it (replies: outbox)
     trace: Trace = Trace()
+    partstat: str = "DECLINED"  # another answer: the undo of boundaryd's decline ("undo-" key)
 
     @property
     def depends(self) -> tuple[tuple[str, str], ...]:
-        """Sent only once the decline it reports is on the calendar."""
+        """Sent only once the decline it reports is on the calendar (an undo: once it is off again)."""
         return (self.occurrence.key,)
 
 
@@ -205,8 +217,9 @@ class Undo:
     partstat: str
     told: Telling
     trace: Trace = Trace()
+    reply: str | None = None  # the key of the reply that tells the organizer, when boundaryd sent the decline's
 
 
-Action = WriteBlock | RemoveBlock | Decline | Flag | Reply | Notify | Unflag | Hold | MakeUp | Mirror | Undo
+Action = WriteBlock | RemoveBlock | Remember | Decline | Flag | Reply | Notify | Unflag | Hold | MakeUp | Mirror | Undo
 #: actions the planner does not make yet, so no executor step carries them out
-NOT_YET_PLANNED = (Unflag, Hold, MakeUp, Mirror, Undo)
+NOT_YET_PLANNED = (Unflag, Hold, MakeUp, Mirror)

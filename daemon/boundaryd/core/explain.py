@@ -21,8 +21,10 @@ def explain(
     memory: Memory,
     uid: str,
     declined_at: Mapping[tuple[str, str], float] | None = None,
+    undone_at: Mapping[tuple[str, str], float] | None = None,
 ) -> str:
-    """``declined_at``: when boundaryd declined which occurrences (from the journal)."""
+    """``declined_at``: when boundaryd declined which occurrences (from the journal); ``undone_at``:
+    which of those declines ``allow`` undid, and when."""
     tz = rules.tz
     now, end = p.window_start, p.window_end
     occs = sorted((o for o in snap.occurrences if o.uid == uid), key=lambda o: o.start)
@@ -32,9 +34,14 @@ def explain(
     if not occs:
         return f"{uid}: no occurrence of this event in the window {now:%b %d %H:%M} → {end:%b %d %H:%M}"
     by_key = {c.occurrence.key: c for c in p.conflicts}
+    refs = {**{k: r for k, r in memory.refs.items() if k[0] == uid}, **{c.occurrence.key: c.ref for c in p.conflicts}}
     lines = [f"{_safe(occs[0].summary, 80) or '(no title)'} ({uid})"]
     for o in occs:
-        lines.append(f"- {o.start:%a %b %d} {span(o.start, o.end, o.all_day)}")
+        ref = refs.get(o.key) or refs.get((o.uid, ""), "")
+        lines.append(f"- {o.start:%a %b %d} {span(o.start, o.end, o.all_day)}" + (f"  ref {ref}" if ref else ""))
+        undone = (undone_at or {}).get(o.key) or (undone_at or {}).get((o.uid, ""))
+        if undone is not None:
+            lines.append(f"    boundaryd's decline was undone by 'allow' on {datetime.fromtimestamp(undone, tz):%a %b %d %H:%M}")
         me = owner_answer(o, rules)
         if o.owned_block:
             lines.append(f"    boundaryd's own event for block {o.owned_block}: never declined")
@@ -59,6 +66,10 @@ def explain(
             lines.append(f"    {v.label} {span(v.start, v.end, v.all_day)} (policy {v.policy}) → {verdict}")
         if c is not None and not ours:
             lines.append(f"    decision: {c.decision.value} (from {c.block}; strictest wins)")
+            if c.series:
+                lines.append("    a standing conflict: flagged once for the whole series")
+            if c.decision.value == "flag" and c.ref:
+                lines.append(f"    to decline it: boundaryd decline {c.ref}" + (" --series" if c.series else ""))
             if c.message:
                 lines.append(f"    message: {c.message}")
     return "\n".join(lines)

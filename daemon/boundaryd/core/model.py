@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from boundaryd.core.actions import Action, Decline, Flag, Notify, RemoveBlock, Reply, WriteBlock
+    from boundaryd.core.actions import Action, Decline, Flag, Notify, RemoveBlock, Reply, Undo, WriteBlock
 
 
 class Decision(str, enum.Enum):
@@ -170,6 +170,8 @@ class Conflict:
     message: str = ""  # the decline message, for declines
     alternatives: tuple[datetime, ...] = ()
     trace: Trace = Trace()  # how the decision was reached (what ``why`` prints)
+    ref: str = ""  # six letters and digits that name this occurrence (or series) on the command line
+    series: bool = False  # a standing conflict: stands for every occurrence of the series in the window
 
 
 @dataclass(frozen=True)
@@ -214,6 +216,12 @@ class Plan:
         from boundaryd.core.actions import Decline
 
         return tuple(a for a in self.actions if isinstance(a, Decline))
+
+    @property
+    def undo_actions(self) -> tuple[Undo, ...]:
+        from boundaryd.core.actions import Undo
+
+        return tuple(a for a in self.actions if isinstance(a, Undo))
 
     @property
     def flag_actions(self) -> tuple[Flag, ...]:
@@ -272,6 +280,15 @@ class Memory:
     notified: Collection[str] = ()
     messages: Collection[str] = ()
     refused: Collection[tuple[str, str]] = ()
+    #: blocks already applied, by "block:fingerprint": the occurrence keys on the calendar then;
+    #: None: no journal keeps this (every meeting counts as one that arrived after its block)
+    applied: Mapping[str, Collection[tuple[str, str]]] | None = None
+    #: refs already given, by occurrence key (uid, recurrence id; "" for a series)
+    refs: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    #: occurrences boundaryd declined: key -> (the owner's answer before, how the organizer was told)
+    declined: Mapping[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    #: ``boundaryd decline`` commands: occurrence keys (recurrence id "" for a whole series)
+    decline_now: Collection[tuple[str, str]] = ()
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import bisect
 import fnmatch
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
-from boundaryd.core import slots, tell
-from boundaryd.core.actions import Action, Flag, RemoveBlock, WriteBlock
+from boundaryd.core import existing, refs, slots, tell
+from boundaryd.core.actions import Action, Flag, Remember, RemoveBlock, WriteBlock
+from boundaryd.core.existing import Baseline
 from boundaryd.core.ical import block_events, expand_blocks
 from boundaryd.core.model import (
     AllowEntry,
@@ -73,14 +75,29 @@ def plan(
     blocks = expand_blocks(rules, list(desired.values()), now, window_end)
     changes = _calendar_changes(desired, snapshot)
 
-    considered = [o for o in snapshot.occurrences if skip_reason(o, rules, now, window_end) is None]
+    considered = [
+        o
+        for o in snapshot.occurrences
+        if skip_reason(o, rules, now, window_end) is None and not _series_declined(o, memory)
+    ]
     hits = _hits(considered, blocks)
-    conflicts = [_decide(rules, occ, hits[occ.key], memory) for occ in sorted(considered, key=_order) if occ.key in hits]
-    final = _offer(rules, conflicts, blocks, considered, now, window_end)
+    bases = existing.baselines(rules, desired, memory)
+    conflicts = [
+        _decide(rules, occ, hits[occ.key], memory, bases) for occ in sorted(considered, key=_order) if occ.key in hits
+    ]
+    conflicts = existing.decline_now(rules, existing.standing(conflicts, considered), memory.decline_now)
+    final = _with_refs(_offer(rules, conflicts, blocks, considered, now, window_end), memory)
 
+    remember = existing.to_remember(bases, {k: [b.block for b in v] for k, v in hits.items()})
+    new_refs = tuple((c.occurrence.uid, _ref_key(c)[1], c.ref) for c in final if _ref_key(c) not in memory.refs)
     declines, replies = tell.declines(rules, final, memory, capabilities)
+    in_window = [o for o in snapshot.occurrences if now <= o.start < window_end]
+    undos, undo_replies = tell.undos(rules, in_window, memory)
     notice = tell.notify(rules, final, memory)
-    actions: list[Action] = [*changes, *declines, *(Flag(c) for c in final if c.decision is Decision.FLAG), *replies]
+    flags = (Flag(c) for c in final if c.decision is Decision.FLAG)
+    actions: list[Action] = [*changes, *undos, *declines, *flags, *replies, *undo_replies]
+    if memory.applied is not None and (remember or new_refs):  # a journal keeps them: journaled first, listed last
+        actions.append(Remember(tuple(remember.items()), new_refs))
     if notice is not None:
         actions.append(notice)
     return Plan(
@@ -96,6 +113,21 @@ def plan(
 
 def _order(o: Occurrence) -> tuple[datetime, str, str]:
     return (o.start, o.uid, o.key[1])
+
+
+def _series_declined(o: Occurrence, memory: Memory) -> bool:
+    """An instance of a series boundaryd declined as a whole (its own answer may not show it yet)."""
+    return o.recurrence_id is not None and (o.uid, "") in memory.declined
+
+
+def _ref_key(c: Conflict) -> tuple[str, str]:
+    """What a conflict's ref names: the occurrence, or the whole series for a standing conflict."""
+    return (c.occurrence.uid, "") if c.series else c.occurrence.key
+
+
+def _with_refs(conflicts: Sequence[Conflict], memory: Memory) -> list[Conflict]:
+    given = refs.assign([_ref_key(c) for c in conflicts], memory.refs)
+    return [replace(c, ref=given[_ref_key(c)]) for c in conflicts]
 
 
 # --- blocks on the calendar -----------------------------------------------------------------
@@ -223,7 +255,9 @@ def _allow_reason(rules: Rules, block: Block, occ: Occurrence, memory: Memory) -
     return None
 
 
-def _block_decision(rules: Rules, block: Block, occ: Occurrence, memory: Memory) -> tuple[Decision, str] | None:
+def _block_decision(
+    rules: Rules, block: Block, occ: Occurrence, memory: Memory, base: Baseline | None = None
+) -> tuple[Decision, str] | None:
     why = _allow_reason(rules, block, occ, memory)
     if why:
         return Decision.ALLOW, why
@@ -240,18 +274,25 @@ def _block_decision(rules: Rules, block: Block, occ: Occurrence, memory: Memory)
         return Decision.FLAG, "you are not on the invitation"
     if me == "ACCEPTED" and not rules.defaults.decline_accepted:
         return Decision.FLAG, "already accepted"
+    if base is not None and base.was_there(occ) and not rules.defaults.decline_existing:
+        return Decision.FLAG, existing.EXISTING_REASON.format(block=block.label)
     return Decision.DECLINE, f"lands on {block.label} (policy decline)"
 
 
 def _verdicts(
-    rules: Rules, occ: Occurrence, hit: Sequence[BlockInstance], memory: Memory
+    rules: Rules,
+    occ: Occurrence,
+    hit: Sequence[BlockInstance],
+    memory: Memory,
+    bases: Mapping[str, Baseline] | None = None,
 ) -> tuple[tuple[BlockVerdict, ...], dict[str, tuple[Decision, str] | None]]:
     """Each block instance's verdict on ``occ`` (in the order hit), and each block's decision."""
     decided: dict[str, tuple[Decision, str] | None] = {}
     out = []
     for b in hit:
         if b.block not in decided:
-            decided[b.block] = _block_decision(rules, rules.block(b.block), occ, memory)
+            base = bases.get(b.block) if bases is not None else None
+            decided[b.block] = _block_decision(rules, rules.block(b.block), occ, memory, base)
         d = decided[b.block]
         policy = rules.policy_of(rules.block(b.block))
         out.append(
@@ -266,8 +307,10 @@ def trace(rules: Rules, occ: Occurrence, blocks: Sequence[BlockInstance], memory
     return Trace(_verdicts(rules, occ, hit, memory)[0])
 
 
-def _decide(rules: Rules, occ: Occurrence, hit: list[BlockInstance], memory: Memory) -> Conflict:
-    verdicts, decided = _verdicts(rules, occ, hit, memory)
+def _decide(
+    rules: Rules, occ: Occurrence, hit: list[BlockInstance], memory: Memory, bases: Mapping[str, Baseline]
+) -> Conflict:
+    verdicts, decided = _verdicts(rules, occ, hit, memory, bases)
     why = Trace(verdicts)
     ids: list[str] = []
     for b in sorted(hit, key=lambda b: (b.start, b.block)):
@@ -312,7 +355,7 @@ def _offer(
                 busy.add(a, a + length)  # all-day: local midnights, as many days as the event
             block = rules.block(c.block)
             msg = render_message(rules.message_of(block), rules, block, alts, c.occurrence.all_day, next_call)
-            c = Conflict(c.occurrence, c.block, c.blocks, c.decision, c.reason, msg, alts, c.trace)
+            c = replace(c, message=msg, alternatives=tuple(alts))
         final.append(c)
     return final
 

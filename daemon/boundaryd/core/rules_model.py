@@ -79,6 +79,8 @@ class Notify(Section):
 class Defaults(Section):
     policy: Policy = "flag"
     decline_accepted: bool = False
+    #: meetings already on the calendar when a block first applies: declined (true) or flagged (false)
+    decline_existing: bool = False
     message: str = DEFAULT_MESSAGE
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import replace
 
-from boundaryd.core.actions import Decline, NotifiedRow, Notify, Reply, Telling
+from boundaryd.core.actions import Decline, NotifiedRow, Notify, Reply, Telling, Undo
 from boundaryd.core.addresses import reply_problem
 from boundaryd.core.model import Capabilities, Conflict, Decision, Memory, Notice, Occurrence, Trace, counts_text
 from boundaryd.core.rules import Rules
@@ -21,16 +22,39 @@ def _key(*parts: str) -> str:
 
 
 def reply_key(c: Conflict) -> str:
-    """What makes a reply unique: the occurrence, its times and its organizer."""
+    """What makes a reply unique: the occurrence, its times and its organizer (a series: one reply)."""
     o = c.occurrence
+    if c.series:
+        return "reply-" + _key(o.uid, "series", o.organizer)
     return "reply-" + _key(o.uid, o.key[1], o.start.isoformat(), o.end.isoformat(), o.organizer)
 
 
 def notice_key(c: Conflict) -> str:
-    """What makes a notified conflict unique: event, occurrence, block, decision and times."""
+    """What makes a notified conflict unique: event, occurrence, block, decision and times
+    (a standing conflict: the series, its block and decision, notified once)."""
     o = c.occurrence
+    if c.series:
+        return hashlib.sha256("|".join([o.uid, "series", c.block, c.decision.value]).encode("utf-8", "surrogatepass")).hexdigest()[:32]
     raw = "|".join([o.uid, o.key[1], c.block, c.decision.value, o.start.isoformat(), o.end.isoformat()])
     return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def once_per_series(conflicts: Sequence[Conflict]) -> list[Conflict]:
+    """A standing conflict stands for its series: its first occurrence only, the others dropped."""
+    seen: set[str] = set()
+    out = []
+    for c in conflicts:
+        if c.series:
+            if c.occurrence.uid in seen:
+                continue
+            seen.add(c.occurrence.uid)
+        out.append(c)
+    return out
+
+
+def owner_answer_of(occ: Occurrence, rules: Rules) -> str | None:
+    owners = rules.owner.emails
+    return next((a.partstat for a in occ.attendees if a.email in owners), None)
 
 
 def telling(rules: Rules, occ: Occurrence, caps: Capabilities) -> tuple[Telling, str]:
@@ -61,14 +85,16 @@ def declines(
     owners = rules.owner.emails
     out: list[Decline] = []
     replies: list[Reply] = []
-    for c in conflicts:
-        o = c.occurrence
+    for c in once_per_series(conflicts):
         if c.decision is not Decision.DECLINE:
             continue
+        if c.series:  # the whole series, with one reply: the owner's answer on the series itself
+            c = replace(c, occurrence=replace(c.occurrence, recurrence_id=None))
+        o = c.occurrence
         told, why = telling(rules, o, caps)
         key = reply_key(c) if told in (Telling.REPLY, Telling.OUTBOX) else None
         if o.key not in refused:  # a server refused it for good: reported once, not tried again
-            out.append(Decline(c, told, why, key))
+            out.append(Decline(c, told, why, key, owner_answer_of(o, rules) or "NEEDS-ACTION"))
         if key is None or key in known:
             continue
         owner = next((a.email for a in o.attendees if a.email in set(owners)), owners[0])
@@ -81,7 +107,7 @@ def declines(
 def notify(rules: Rules, conflicts: Sequence[Conflict], memory: Memory) -> Notify | None:
     """One notice for the conflicts not notified before (when a decline or a flag is among them)."""
     notified = set(memory.notified)
-    keyed = [(c, notice_key(c)) for c in conflicts]
+    keyed = [(c, notice_key(c)) for c in once_per_series(conflicts)]
     new = [(c, k) for c, k in keyed if c.decision in (Decision.DECLINE, Decision.FLAG) and k not in notified]
     if not new:
         return None
@@ -95,7 +121,39 @@ def notify(rules: Rules, conflicts: Sequence[Conflict], memory: Memory) -> Notif
                     c.occurrence.start.isoformat(), c.occurrence.end.isoformat())
         for c, k in shown
     )
-    depends = tuple(c.occurrence.key for c in cs if c.decision is Decision.DECLINE)
+    depends = tuple(
+        (c.occurrence.uid, "") if c.series else c.occurrence.key for c in cs if c.decision is Decision.DECLINE
+    )
     digest = rules.notify.digest != "immediate"
     trace = Trace(steps=(f"{len(cs)} conflict(s) not notified before" + (", for the next digest" if digest else ""),))
     return Notify("notice-" + _key(*sorted(keys)), notice, rows, depends, digest, trace)
+
+
+def undos(rules: Rules, occurrences: Sequence[Occurrence], memory: Memory) -> tuple[list[Undo], list[Reply]]:
+    """``allow`` on an occurrence (or series) boundaryd declined: the owner's answer set back to what
+    it was, told the way the decline was (a REPLY with that answer where boundaryd sent the decline's)."""
+    owners = rules.owner.emails
+    known = set(memory.messages)
+    out: list[Undo] = []
+    replies: list[Reply] = []
+    seen: set[tuple[str, str]] = set()
+    for o in occurrences:
+        whole = o.recurrence_id is not None and (o.uid, "") in memory.declined  # the series' answer (its instances may not show it yet)
+        if (owner_answer_of(o, rules) != "DECLINED" and not whole) or not any(a.covers(o) for a in memory.allowed):
+            continue
+        key = o.key if o.key in memory.declined else (o.uid, "")
+        if key not in memory.declined or key in seen:
+            continue
+        seen.add(key)
+        target = o if key == o.key else replace(o, recurrence_id=None)
+        previous, how = memory.declined[key]
+        told = Telling(how)
+        rkey = None
+        if told in (Telling.REPLY, Telling.OUTBOX):
+            rkey = "undo-" + _key(o.uid, key[1], previous, target.start.isoformat())
+        trace = Trace(steps=(f"declined by boundaryd, now allowed: the answer goes back to {previous}",))
+        out.append(Undo(target, previous, told, trace, rkey))
+        if rkey is not None and rkey not in known:
+            owner = next((a.email for a in o.attendees if a.email in set(owners)), owners[0])
+            replies.append(Reply(rkey, target, "", owner, rules.owner.name, told is Telling.REPLY, trace, previous))
+    return out, replies

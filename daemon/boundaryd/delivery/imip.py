@@ -44,8 +44,9 @@ def build_reply(
     now: datetime,
     key: str,
     raw_event: Any | None = None,
+    partstat: str = "DECLINED",
 ) -> EmailMessage:
-    """The REPLY declining ``occ``, from the owner to its organizer.
+    """The REPLY declining ``occ`` (or, undoing that, answering ``partstat``), from the owner to its organizer.
 
     Raises ValueError (with :func:`reply_problem`'s text) when the organizer's address cannot be
     used — the executor records that instead of sending.
@@ -83,7 +84,7 @@ def build_reply(
     ev.add("organizer", org)
 
     att = icalendar.vCalAddress(_original_address(raw_event, "attendee", owner) or f"mailto:{owner}")
-    att.params["PARTSTAT"] = "DECLINED"
+    att.params["PARTSTAT"] = partstat
     if owner_name:
         att.params["CN"] = clean_header(owner_name, 100)
     ev.add("attendee", att)
@@ -95,12 +96,13 @@ def build_reply(
     msg = EmailMessage()
     msg["From"] = format_address(owner_name or "", owner)
     msg["To"] = format_address(occ.organizer_name, organizer)
-    msg["Subject"] = reply_subject(occ)  # which instance
+    msg["Subject"] = reply_subject(occ, partstat)  # which instance
     msg["Date"] = email.utils.format_datetime(now)
     msg["Message-ID"] = message_id(key, owner.rpartition("@")[2])
     msg["Auto-Submitted"] = "auto-replied"  # RFC 3834: no vacation replies to this
     msg["X-Auto-Response-Suppress"] = "All"
-    msg.set_content(reply_text(occ, comment=text_comment, owner_name=owner_name, owner=owner), subtype="plain")
+    text = reply_text(occ, comment=text_comment, owner_name=owner_name, owner=owner, partstat=partstat)
+    msg.set_content(text, subtype="plain")
     msg.add_alternative(ics, subtype="calendar", params={"method": "REPLY"})
     return msg
 

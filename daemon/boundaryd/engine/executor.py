@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from boundaryd.calendars.base import CalendarBackend
-from boundaryd.core.actions import NOT_YET_PLANNED, Notify, RemoveBlock, Reply
+from boundaryd.core.actions import NOT_YET_PLANNED, Decline, Notify, Remember, RemoveBlock, Reply
 from boundaryd.core.model import Conflict, Decision, Memory, Plan, Snapshot
 from boundaryd.engine.journal import Journal, PendingMessage
 from boundaryd.errors import ChangeRefused
@@ -124,6 +124,10 @@ class Executor:
             notified=self.journal.notified_keys(),
             messages=self.journal.message_keys(),
             refused=frozenset(self.journal.actions_in_state("decline", "refused")),
+            applied=self.journal.applied(),
+            refs=self.journal.refs(),
+            declined=self.journal.declined(),
+            decline_now=self.journal.decline_requests(),
         )
 
     # -- the cycle ---------------------------------------------------------------------------
@@ -142,6 +146,8 @@ class Executor:
         sync_id = f"{p.now.isoformat()}-{os.getpid()}"
         self.journal.hold_messages(sync_id, [self._message(m, p) for m in p.messages])
         self._step("held")
+        for r in (a for a in p.actions if isinstance(a, Remember)):
+            self.journal.remember(r.applied, r.refs)
 
         owners = tuple(self.rules.owner.emails)
         done: list[int] = []
@@ -152,12 +158,20 @@ class Executor:
             else:
                 self.backend.put_block(ch.event)
             self._step(f"change:{i}")
+        for i, u in enumerate(p.undo_actions):
+            action = self.journal.intent(sync_id, "undo", u.occurrence.uid, u.occurrence.key[1])
+            self.backend.answer(u.occurrence, owners, u.partstat)
+            self.journal.undone(u.occurrence.uid, u.occurrence.key[1])
+            done.append(action)
+            self._step(f"undo:{i}")
         refused: list[str] = []
+        taken: list[Decline] = []
         for i, d in enumerate(p.decline_actions):
             action = self.journal.intent(sync_id, "decline", d.occurrence.uid, d.occurrence.key[1])
             try:
                 self.backend.decline(d.occurrence, owners, d.message)
                 done.append(action)
+                taken.append(d)
             except ChangeRefused as e:  # this server will never take it: say so, go on with the rest
                 self.journal.done(action, "refused")
                 refused.append(str(e))
@@ -170,6 +184,8 @@ class Executor:
         self._step("flushed")
         for a in done:
             self.journal.done(a)
+        for d in taken:  # on the calendar now: what ``allow`` would set back, and how the organizer was told
+            self.journal.record_decline(d.occurrence.uid, d.occurrence.key[1], d.previous, d.told.value)
 
         result = SyncResult(plan=p, executed=True, queued=list(queued), refused=refused)
         for i, m in enumerate(self.journal.held()):
@@ -189,9 +205,14 @@ class Executor:
             for o in snap.occurrences
             if any(a.email in owners and a.partstat == "DECLINED" for a in o.attendees)
         }
+        declined |= {(uid, "") for uid, _ in declined}  # a series declined at once: the reply for it
         queued = []
         for m in held:
-            if any(tuple(k) in declined for k in m.depends):
+            if m.key.startswith("undo-"):  # an undo's reply: once the decline is off again
+                ok = any(tuple(k) not in declined for k in m.depends)
+            else:
+                ok = any(tuple(k) in declined for k in m.depends)
+            if ok:
                 queued.append(self._queue(m))
             else:
                 self.journal.drop_message(m.key)
@@ -222,7 +243,8 @@ class Executor:
             from boundaryd.delivery.imip import build_reply
 
             msg = build_reply(
-                occ=m.occurrence, owner_email=m.owner_email, owner_name=m.owner_name, comment=m.comment, now=p.now, key=m.key
+                occ=m.occurrence, owner_email=m.owner_email, owner_name=m.owner_name, comment=m.comment, now=p.now,
+                key=m.key, partstat=m.partstat,
             )
             return PendingMessage(m.key, "reply" if m.send else "reply-outbox", [list(k) for k in m.depends], [], msg.as_bytes())
         depends = [list(k) for k in m.depends]

@@ -19,7 +19,7 @@ from pathlib import Path
 from boundaryd.core.model import AllowEntry
 from boundaryd.errors import RuntimeFailure
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -44,6 +44,16 @@ _MIGRATIONS: dict[int, str] = {
         notified TEXT NOT NULL,         -- JSON list of notified rows to record when it is queued
         body BLOB NOT NULL, created REAL NOT NULL);
     CREATE TABLE digest (key TEXT PRIMARY KEY, payload TEXT NOT NULL, at REAL NOT NULL);
+    """,
+    3: """
+    CREATE TABLE applied (block_key TEXT NOT NULL, uid TEXT NOT NULL, recurrence_id TEXT NOT NULL,
+        at REAL NOT NULL, PRIMARY KEY (block_key, uid, recurrence_id));
+    CREATE TABLE refs (ref TEXT PRIMARY KEY, uid TEXT NOT NULL, recurrence_id TEXT NOT NULL,
+        at REAL NOT NULL, UNIQUE (uid, recurrence_id));
+    CREATE TABLE declined (uid TEXT NOT NULL, recurrence_id TEXT NOT NULL, previous TEXT NOT NULL,
+        told TEXT NOT NULL, state TEXT NOT NULL, at REAL NOT NULL, PRIMARY KEY (uid, recurrence_id));
+    CREATE TABLE decline_requests (uid TEXT NOT NULL, recurrence_id TEXT NOT NULL, at REAL NOT NULL,
+        PRIMARY KEY (uid, recurrence_id));
     """,
 }
 
@@ -219,3 +229,77 @@ class Journal:
     def allows(self) -> list[AllowEntry]:
         rows = self.db.execute("SELECT uid, until, recurrence_id FROM allows ORDER BY created").fetchall()
         return [AllowEntry(uid, date.fromisoformat(u) if u else None, r) for uid, u, r in rows]
+
+    # -- what was there when a block first applied; refs; boundaryd's own declines -------------
+    def remember(self, applied: Sequence[tuple[str, Sequence[tuple[str, str]]]], refs: Sequence[tuple[str, str, str]]) -> None:
+        """Blocks applying for the first time (an empty row ``("", "")`` marks one with no meeting) and refs."""
+        now = time.time()
+        with self.tx():
+            for block_key, keys in applied:
+                for uid, rid in [*keys, ("", "")]:
+                    self.db.execute(
+                        "INSERT OR IGNORE INTO applied(block_key, uid, recurrence_id, at) VALUES (?, ?, ?, ?)",
+                        (block_key, uid, rid, now),
+                    )
+            for uid, rid, ref in refs:
+                self.db.execute(
+                    "INSERT OR IGNORE INTO refs(ref, uid, recurrence_id, at) VALUES (?, ?, ?, ?)", (ref, uid, rid, now)
+                )
+
+    def applied(self) -> dict[str, frozenset[tuple[str, str]]]:
+        out: dict[str, set[tuple[str, str]]] = {}
+        for block_key, uid, rid in self.db.execute("SELECT block_key, uid, recurrence_id FROM applied"):
+            keys = out.setdefault(block_key, set())
+            if uid:
+                keys.add((uid, rid))
+        return {k: frozenset(v) for k, v in out.items()}
+
+    def refs(self) -> dict[tuple[str, str], str]:
+        return {(uid, rid): ref for ref, uid, rid in self.db.execute("SELECT ref, uid, recurrence_id FROM refs")}
+
+    def find_ref(self, ref: str) -> tuple[str, str] | None:
+        row = self.db.execute("SELECT uid, recurrence_id FROM refs WHERE ref=?", (ref,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def record_decline(self, uid: str, rid: str, previous: str, told: str) -> None:
+        """boundaryd declined this occurrence: the answer before, and how the organizer was told."""
+        with self.tx():
+            self.db.execute(
+                "INSERT OR REPLACE INTO declined(uid, recurrence_id, previous, told, state, at)"
+                " VALUES (?, ?, ?, ?, 'declined', ?)",
+                (uid, rid, previous, told, time.time()),
+            )
+
+    def declined(self) -> dict[tuple[str, str], tuple[str, str]]:
+        rows = self.db.execute("SELECT uid, recurrence_id, previous, told FROM declined WHERE state='declined'")
+        return {(uid, rid): (prev, told) for uid, rid, prev, told in rows}
+
+    def undone(self, uid: str, rid: str) -> None:
+        with self.tx():
+            self.db.execute(
+                "UPDATE declined SET state='undone', at=? WHERE uid=? AND recurrence_id=?", (time.time(), uid, rid)
+            )
+
+    def add_decline_request(self, uid: str, rid: str) -> None:
+        with self.tx():
+            self.db.execute(
+                "INSERT OR IGNORE INTO decline_requests(uid, recurrence_id, at) VALUES (?, ?, ?)", (uid, rid, time.time())
+            )
+
+    def decline_requests(self) -> frozenset[tuple[str, str]]:
+        return frozenset((u, r) for u, r in self.db.execute("SELECT uid, recurrence_id FROM decline_requests"))
+
+    def notified_rows(self, limit: int = 50) -> list[tuple[str, str, str, str, str, str]]:
+        """The conflicts notified, newest first: (ref, decision, start, uid, recurrence id, state of
+        boundaryd's decline: "declined", "undone" or "")."""
+        rows = self.db.execute(
+            "SELECT coalesce(r.ref, s.ref, ''), n.decision, n.start, n.uid, n.recurrence_id, coalesce(d.state, e.state, '')"
+            " FROM notified n"
+            " LEFT JOIN refs r ON r.uid = n.uid AND r.recurrence_id = n.recurrence_id"
+            " LEFT JOIN refs s ON s.uid = n.uid AND s.recurrence_id = ''"
+            " LEFT JOIN declined d ON d.uid = n.uid AND d.recurrence_id = n.recurrence_id"
+            " LEFT JOIN declined e ON e.uid = n.uid AND e.recurrence_id = ''"
+            " ORDER BY n.at DESC, n.start LIMIT ?",
+            (limit,),
+        )
+        return [(str(a), str(b), str(c), str(d), str(e), str(f)) for a, b, c, d, e, f in rows]

@@ -21,6 +21,8 @@ def conflict_to_json(c: Conflict, tz: ZoneInfo) -> dict[str, Any]:
     o = c.occurrence
     return {
         "event": o.uid,
+        "ref": c.ref,
+        "series": c.series,
         "recurrence_id": iso(o.recurrence_id, tz),
         "summary": o.summary,
         "start": iso(o.start, tz),
@@ -57,6 +59,8 @@ def conflict_from_json(d: dict[str, Any], tz: ZoneInfo) -> Conflict:
         reason=d.get("reason", ""),
         message=d.get("message", ""),
         alternatives=tuple(datetime.fromisoformat(a).astimezone(tz) for a in d.get("alternatives", [])),
+        ref=d.get("ref", ""),
+        series=bool(d.get("series")),
     )
 
 

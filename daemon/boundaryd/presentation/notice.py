@@ -48,6 +48,21 @@ class Facts:
     offered: str
     message: str
     details: str
+    ref: str = ""
+    command: str = ""  # the command that changes this conflict's fate
+
+
+def command_for(c: model.Conflict, owners: Sequence[str] = ()) -> str:
+    """``boundaryd decline REF`` for a flag on an invitation, ``boundaryd allow REF`` (undo) for a decline."""
+    if not c.ref:
+        return ""
+    occ = c.occurrence
+    invited = occ.organizer not in owners and any(a.email in owners for a in occ.attendees)
+    if c.decision is Decision.FLAG and invited:
+        return f"boundaryd decline {c.ref}" + (" --series" if c.series else "")
+    if c.decision is Decision.DECLINE:
+        return f"boundaryd allow {c.ref}" + (" --series" if c.series else "")
+    return ""
 
 
 @dataclass(frozen=True)
@@ -103,13 +118,15 @@ def facts(c: model.Conflict, rules: Any, blocks: Sequence[model.BlockInstance], 
     return Facts(
         decision=c.decision,
         title=clean_header(occ.summary, 200) or "(no title)",
-        when=when(occ, tz),
+        when=when(occ, tz) + (" (every occurrence in the window)" if c.series else ""),
         who=who,
         block=block,
         reason=clean_header(c.reason, 300),
         offered=offered,
         message=clean_header(c.message, 600) if c.decision is Decision.DECLINE else "",
         details=clean_header(occ.description, 200),
+        ref=c.ref,
+        command=command_for(c, getattr(getattr(rules, "owner", None), "emails", ())),
     )
 
 

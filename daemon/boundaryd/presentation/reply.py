@@ -29,9 +29,15 @@ def _title(occ: model.Occurrence) -> str:
     return clean_header(occ.summary, 120) or "(no title)"
 
 
-def reply_subject(occ: model.Occurrence) -> str:
-    """"Declined: Quarterly sync (Tue 24 Nov 2026)": which instance was declined."""
-    return f"Declined: {_title(occ)} ({occ.start:%a} {occ.start.day} {occ.start:%b %Y})"
+#: the subject's first word for each answer a reply carries (an undo restores one of the others)
+_ANSWERED = {"DECLINED": "Declined", "ACCEPTED": "Accepted", "TENTATIVE": "Tentative", "NEEDS-ACTION": "Not declined"}
+#: what the organizer reads after an undo: the answer the owner's calendar holds again
+_RESTORED = {"ACCEPTED": "I will attend", "TENTATIVE": "I may attend", "NEEDS-ACTION": "I have not answered yet"}
+
+
+def reply_subject(occ: model.Occurrence, partstat: str = "DECLINED") -> str:
+    """"Declined: Quarterly sync (Tue 24 Nov 2026)": which instance was declined (or answered again)."""
+    return f"{_ANSWERED.get(partstat, 'Not declined')}: {_title(occ)} ({occ.start:%a} {occ.start.day} {occ.start:%b %Y})"
 
 
 def _when(occ: model.Occurrence) -> str:
@@ -40,7 +46,14 @@ def _when(occ: model.Occurrence) -> str:
     return f"{occ.start:%a %d %b %Y %H:%M}–{occ.end:%H:%M} {occ.start:%Z}"
 
 
-def reply_text(occ: model.Occurrence, *, comment: str, owner_name: str | None, owner: str) -> str:
-    """The text part: the (already cleaned) decline message and who declined what, when."""
+def reply_text(
+    occ: model.Occurrence, *, comment: str, owner_name: str | None, owner: str, partstat: str = "DECLINED"
+) -> str:
+    """The text part: the (already cleaned) decline message and who declined what, when; or, for
+    an undo, that the earlier decline no longer stands."""
     who = clean_header(owner_name, 100) or owner
-    return render("reply.txt", comment=comment, who=who, title=_title(occ), when=_when(occ))
+    if partstat != "DECLINED":
+        restored = _RESTORED.get(partstat, _RESTORED["NEEDS-ACTION"])
+        comment = f"Please disregard my earlier decline of \"{_title(occ)}\" ({_when(occ)}): {restored}."
+        return render("reply.txt", comment=comment, who=who, title=_title(occ), when=_when(occ), undo=True)
+    return render("reply.txt", comment=comment, who=who, title=_title(occ), when=_when(occ), undo=False)
