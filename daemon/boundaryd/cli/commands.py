@@ -7,12 +7,30 @@ import sys
 import traceback
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from boundaryd.core.rules import Rules, load_rules
-from boundaryd.engine.app import App, default_rules_path, default_state_dir, now_in
 from boundaryd.errors import BadInput, BoundarydError
+from boundaryd.paths import default_rules_path, default_state_dir
+
+if TYPE_CHECKING:
+    from boundaryd.core.rules import Rules
+    from boundaryd.engine.app import App
+
+# The rules model, the planner, the engine and every calendar client are imported by the
+# command that needs them, not here: `boundaryd --help` loads click and this module only.
+
+
+def load_rules(path: Path) -> Rules:
+    from boundaryd.core.rules import load_rules as load
+
+    return load(path)
+
+
+def now_in(rules: Rules, now: datetime | None) -> datetime:
+    """``--now`` or the clock, in the rules' zone (as ``engine.app.now_in``, without importing the engine)."""
+    return (now or datetime.now(rules.tz)).astimezone(rules.tz)
 
 
 class Obj:
@@ -24,6 +42,8 @@ class Obj:
 
     def app(self, calendar: str | None = None) -> App:
         if self._app is None or calendar:
+            from boundaryd.engine.app import App
+
             self._app = App(self.rules_path, self.state_dir, calendar)
         return self._app
 
