@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -56,6 +57,7 @@ from boundaryd.errors import BadInput
 __all__ = [
     "BLOCK_PROP",
     "CONFLICT_CATEGORY",
+    "Expanded",
     "HASH_PROP",
     "MAX_TEXT",
     "PRODID",
@@ -67,6 +69,7 @@ __all__ = [
     "block_events",
     "block_uid",
     "decline_in",
+    "expand",
     "expand_blocks",
     "flag_in",
     "new_calendar",
@@ -78,6 +81,8 @@ __all__ = [
 ]
 
 CONFLICT_CATEGORY = "Conflict"
+#: floating and all-day times are compared in UTC by recurring-ical-events: expand a day wider
+_WIDEN = timedelta(days=1)
 _TIME_PROPS = ("DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE", "RECURRENCE-ID")
 
 
@@ -181,10 +186,43 @@ def _uid(comp: Props) -> str:
     return text(comp, "UID").strip()
 
 
+@dataclass(frozen=True)
+class Expanded:
+    """What a calendar holds for ``[lo, hi)``, kept so a narrower window can be read from it
+    without the component trees: a window inside ``[lo, hi)`` gives exactly what
+    :func:`occurrences_of` gives for it."""
+
+    lo: datetime
+    hi: datetime
+    occurrences: tuple[Occurrence, ...]
+    owned: tuple[OwnedEvent, ...]
+    #: events that cannot be read whatever the window
+    skipped: tuple[Skipped, ...]
+    #: instances that could not be read, with their start where it is known
+    skipped_at: tuple[tuple[datetime | None, Skipped], ...]
+    #: (UID, RECURRENCE-ID in the reader's zone) of every override: the instances with a component of their own
+    overridden: frozenset[tuple[str, date | datetime]] = frozenset()
+
+    def covers(self, start: datetime, end: datetime) -> bool:
+        return self.lo <= start and end <= self.hi
+
+    def window(self, start: datetime, end: datetime) -> tuple[list[Occurrence], list[OwnedEvent], list[Skipped]]:
+        """The occurrences starting in ``[start, end)`` (within ``[lo, hi)``), in the order read."""
+        occs = [o for o in self.occurrences if start <= o.start < end]
+        lo, hi = start - _WIDEN, end + _WIDEN  # the instances a fresh read of this window expands
+        skipped = [*self.skipped, *(s for t, s in self.skipped_at if t is None or lo <= t < hi)]
+        return occs, list(self.owned), skipped
+
+
 def occurrences_of(
     cal: icalendar.Calendar, start: datetime, end: datetime, tz: ZoneInfo
 ) -> tuple[list[Occurrence], list[OwnedEvent], list[Skipped]]:
     """Every occurrence starting in ``[start, end)``, the owned events, and the unreadable ones."""
+    return expand(cal, start, end, tz).window(start, end)
+
+
+def expand(cal: icalendar.Calendar, lo: datetime, hi: datetime, tz: ZoneInfo) -> Expanded:
+    """Every occurrence starting in ``[lo, hi)``, the owned events and the unreadable ones, as data."""
     groups: dict[str, list[icalendar.Component]] = defaultdict(list)
     skipped: list[Skipped] = []
     others: list[icalendar.Component] = []
@@ -201,6 +239,7 @@ def occurrences_of(
     good: list[icalendar.Component] = []
     owned: list[OwnedEvent] = []
     series: set[str] = set()
+    overridden: set[tuple[str, date | datetime]] = set()
     for uid, comps in groups.items():
         reason = next((r for c in comps if (r := _broken_reason(c))), None)
         if reason:
@@ -213,17 +252,41 @@ def occurrences_of(
         for c in comps:
             if BLOCK_PROP in c and "RECURRENCE-ID" not in c:
                 owned.append(OwnedEvent(uid=uid, block=text(c, BLOCK_PROP), fingerprint=text(c, HASH_PROP)))
+            if "RECURRENCE-ID" in c:
+                overridden.add((uid, _rid_key(c, tz)))
 
     occurrences: list[Occurrence] = []
-    for instance in _expand(others, good, start, end, skipped):
+    skipped_at: list[tuple[datetime | None, Skipped]] = []
+    for instance in _expand(others, good, lo, hi, skipped):
         try:
             occ = occurrence_from(instance, tz, text(instance, "UID") in series)
         except Exception as e:  # noqa: BLE001 - one unreadable instance must not stop the rest
-            skipped.append(Skipped(uid=text(instance, "UID")[:200], reason=one_line(e)))
+            skipped_at.append((_start_or_none(instance, tz), Skipped(uid=text(instance, "UID")[:200], reason=one_line(e))))
             continue
-        if start <= occ.start < end:
+        if lo <= occ.start < hi:
             occurrences.append(occ)
-    return occurrences, owned, skipped
+    return Expanded(
+        lo, hi, tuple(occurrences), tuple(owned), tuple(skipped), tuple(skipped_at), frozenset(overridden)
+    )
+
+
+def _rid_key(comp: icalendar.Component, tz: ZoneInfo) -> date | datetime:
+    """An override's RECURRENCE-ID as :func:`occurrence_from` gives it (``Occurrence.recurrence_id``)."""
+    try:
+        r = when(comp, "RECURRENCE-ID")
+    except Exception:  # noqa: BLE001 - not a date: it overrides no instance we can name
+        return date.min
+    if r is None:
+        return date.min
+    return as_local(r, tz) if isinstance(r, datetime) else r
+
+
+def _start_or_none(instance: icalendar.Component, tz: ZoneInfo) -> datetime | None:
+    try:
+        v = when(instance, "DTSTART")
+    except Exception:  # noqa: BLE001 - the instance is unreadable already
+        return None
+    return as_local(v, tz) if v is not None else None
 
 
 def _expand(
@@ -237,7 +300,7 @@ def _expand(
     cal = icalendar.Calendar()
     cal.subcomponents = [*others, *events]
     # widen by a day each side: floating and all-day times are compared in UTC by the library
-    lo, hi = start - timedelta(days=1), end + timedelta(days=1)
+    lo, hi = start - _WIDEN, end + _WIDEN
     try:
         return list(recurring_ical_events.of(cal).between(lo, hi))
     except Exception:  # noqa: BLE001, S110 - fall back to per-UID expansion below
