@@ -7,7 +7,6 @@ Each test opens a new backend per cycle, as the daemon does, so only the process
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -64,7 +63,7 @@ def counts(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counts]:
 
     Files are read "an hour after" they were written (the cache's clock runs an hour ahead), past
     any timestamp doubt, unless a test says otherwise."""
-    monkeypatch.setattr(snapcache, "clock", lambda: time.time_ns() + HOUR_NS)
+    monkeypatch.setattr(snapcache, "clock", lambda: snapcache.fs_now_ns() + HOUR_NS)
     c = Counts()
     read, parse = snapcache.read_file, ical.parse_calendar
 
@@ -113,9 +112,9 @@ def test_a_file_read_in_its_own_timestamp_tick_is_hashed_once_not_parsed(
 ) -> None:
     path = tmp_path / "cal.ics"
     write(path, calendar(WEEKLY))
-    monkeypatch.setattr(snapcache, "clock", time.time_ns)  # read at once: a same-tick edit could keep its stat
+    monkeypatch.setattr(snapcache, "clock", snapcache.fs_now_ns)  # read at once: a same-tick edit could keep its stat
     cycle(path)
-    monkeypatch.setattr(snapcache, "clock", lambda: time.time_ns() + HOUR_NS)
+    monkeypatch.setattr(snapcache, "clock", lambda: snapcache.fs_now_ns() + HOUR_NS)
     cycle(path)
     assert (counts.reads, counts.parses) == (2, 1)  # read again to compare the hash, not parsed
     cycle(path)
@@ -127,7 +126,7 @@ def test_an_edit_in_the_same_tick_with_the_same_stat_is_seen(
 ) -> None:
     # a filesystem with one-second timestamps and no ctime change: only size and mtime tell
     monkeypatch.setattr(snapcache, "file_id", lambda st: snapcache.FileId(0, 0, st.st_size, st.st_mtime_ns, 0))
-    monkeypatch.setattr(snapcache, "clock", time.time_ns)  # read in the tick it was written
+    monkeypatch.setattr(snapcache, "clock", snapcache.fs_now_ns)  # read in the tick it was written
     path = tmp_path / "cal.ics"
     write(path, calendar(vevent("one", 25, 10, "Alpha")))
     st = os.stat(path)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,8 +34,21 @@ GRANULARITY_NS = 2_000_000_000
 #: how far past the window's end occurrences are expanded, so the moving window is served
 #: from the cache for this long before the file is read again
 MARGIN = timedelta(days=7)
-#: the wall clock (nanoseconds since the epoch), compared with file timestamps only
-clock: Callable[[], int] = time.time_ns
+
+
+def fs_now_ns() -> int:
+    """The time as the kernel stamps files now: a new pipe's mtime (the same coarse clock as a
+    file's, whatever the process's own clock says — a faked or skewed one included)."""
+    r, w = os.pipe()
+    try:
+        return os.fstat(r).st_mtime_ns
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+#: the clock file timestamps are compared with (nanoseconds since the epoch)
+clock: Callable[[], int] = fs_now_ns
 
 
 @dataclass(frozen=True)
@@ -62,7 +74,7 @@ class Read:
 
     data: bytes
     ident: FileId
-    #: the wall clock just before the bytes were read (nanoseconds since the epoch)
+    #: the filesystem's clock just before the bytes were read (:func:`fs_now_ns`)
     read_ns: int
     stable: bool
 
