@@ -99,7 +99,7 @@ class IcsBackend:
             self._cal = self._parse(read)
         return self._cal, self._tz
 
-    def _already_flagged(self, occ: Occurrence) -> bool:
+    def has_flag(self, occ: Occurrence) -> bool:
         """The snapshot shows the mark on the component that holds this occurrence (not inherited
         from a series): flagging it again would change nothing."""
         if ical.CONFLICT_CATEGORY not in occ.categories:
@@ -123,7 +123,7 @@ class IcsBackend:
         self._dirty |= ical.decline_in(cal, occ, owner_emails, comment, tz)
 
     def flag(self, occ: Occurrence) -> None:
-        if self._already_flagged(occ):
+        if self.has_flag(occ):
             return
         cal, tz = self._calendar()
         self._dirty |= ical.flag_in(cal, occ, tz)

@@ -322,8 +322,32 @@ def _expand(
 # --- edits on the owner's copy --------------------------------------------------------------
 
 
+_INDEX_ATTR = "_boundaryd_uid_index"
+
+
+def _uid_index(cal: icalendar.Calendar) -> dict[str, list[icalendar.Component]]:
+    """The calendar's VEVENTs by UID, in calendar order; kept on the calendar and brought up to
+    date when components were appended (rebuilt when the list was replaced or changed otherwise)."""
+    subs: list[icalendar.Component] = cal.subcomponents
+    cached = getattr(cal, _INDEX_ATTR, None)
+    if cached is not None:
+        owner, count, last, index = cached
+        if owner is subs and len(subs) >= count and (count == 0 or subs[count - 1] is last):
+            start = count
+        else:
+            start, index = 0, defaultdict(list)
+    else:
+        start, index = 0, defaultdict(list)
+    for c in subs[start:]:
+        if c.name == "VEVENT":
+            index[_uid(c)].append(c)
+    setattr(cal, _INDEX_ATTR, (subs, len(subs), subs[-1] if subs else None, index))
+    return index  # type: ignore[no-any-return]
+
+
 def _components(cal: icalendar.Calendar, uid: str) -> list[icalendar.Component]:
-    return [c for c in cal.subcomponents if c.name == "VEVENT" and _uid(c) == uid]
+    """The VEVENTs of ``uid``, by key (an index on the calendar), not by a scan of every event."""
+    return list(_uid_index(cal).get(uid, ()))
 
 
 def _same_instant(a: date | datetime, b: date | datetime, tz: ZoneInfo) -> bool:
@@ -440,6 +464,8 @@ def flag_in(cal: icalendar.Calendar, occ: Occurrence, tz: ZoneInfo) -> bool:
 
 
 def remove_uid(cal: icalendar.Calendar, uid: str) -> bool:
+    if uid not in _uid_index(cal):
+        return False
     before = len(cal.subcomponents)
     cal.subcomponents = [c for c in cal.subcomponents if not (c.name == "VEVENT" and _uid(c) == uid)]
     return len(cal.subcomponents) != before
