@@ -270,3 +270,26 @@ def test_cycles_after_random_edits_decide_as_a_fresh_process(tmp_path: Path, edi
         assert cached == new
         assert plan(RULES, cached, now, Memory()) == plan(RULES, new, now, Memory())
     snapcache.forget()
+
+
+def test_an_unchanged_sync_reads_parses_and_writes_nothing(tmp_path: Path, counts: Counts) -> None:
+    """Through the whole sync, as the daemon runs it: the conflict flagged in the first cycle is
+    seen as flagged afterwards and neither re-applied nor journaled again."""
+    from boundaryd.engine.app import App
+    from boundaryd.engine.journal import Journal
+
+    path = tmp_path / "cal.ics"
+    write(path, calendar(WEEKLY, vevent("clash", 23, 11, "Client call")))  # 11:00 on a Monday: a block
+    app = App(Path(__file__).resolve().parent.parent / "rules" / "example.yaml", tmp_path / "state", f"ics:{path}")
+    first = app.sync(RULES, NOW)
+    assert first.flagged >= 1
+    app.sync(RULES, NOW + timedelta(minutes=1))  # reads what the first sync wrote (from the cache)
+    reads, parses, mtime = counts.reads, counts.parses, os.stat(path).st_mtime_ns
+    journal = Journal(tmp_path / "state" / "journal.sqlite3")
+    flags = "SELECT COUNT(*) FROM actions WHERE kind = 'flag'"
+    rows = journal.db.execute(flags).fetchone()[0]
+    third = app.sync(RULES, NOW + timedelta(minutes=2))
+    assert third.flagged == first.flagged  # the plan still says flag
+    assert (counts.reads, counts.parses) == (reads, parses)
+    assert os.stat(path).st_mtime_ns == mtime
+    assert journal.db.execute(flags).fetchone()[0] == rows  # no flag journaled again
