@@ -1,4 +1,8 @@
-"""The embedded default: a local iCalendar file, read whole and written atomically."""
+"""The embedded default: a local iCalendar file, read whole and written atomically.
+
+While the file is unchanged a snapshot comes from :mod:`boundaryd.calendars.snapcache` (nothing
+read, nothing parsed); the file is parsed only when something is to be changed in it.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 
+from boundaryd.calendars import snapcache
 from boundaryd.calendars.ical_edits import answer_in, unflag_in
 from boundaryd.core import ical
 from boundaryd.core.model import BlockEvent, Capabilities, Occurrence, Snapshot
@@ -37,42 +42,71 @@ class IcsBackend:
         self.path = Path(path).expanduser()
         self.name = f"ics:{self.path}"
         self.create = create
-        self._cal: icalendar.Calendar | None = None
+        self._cal: icalendar.Calendar | None = None  # parsed only when something is to be changed
         self._tz: ZoneInfo | None = None
-        self._stat: tuple[int, int] | None = None
+        self._window: tuple[datetime, datetime] | None = None
+        self._ident: snapcache.FileId | None = None  # the file the snapshot was read from (None: none)
+        self._digest: bytes | None = None
+        self._expanded: ical.Expanded | None = None
+        self._stale = False  # the file changed between the snapshot and the first change
         self._dirty = False
 
     # -- reading ---------------------------------------------------------------------------
-    def _load(self) -> icalendar.Calendar:
+    def _read(self) -> snapcache.Read | None:
+        """The file's bytes; None when there is no file (and one may be created)."""
         try:
-            data = self.path.read_bytes()
-            st = self.path.stat()
-            self._stat = (st.st_mtime_ns, st.st_size)
+            return snapcache.read_file(self.path)
         except FileNotFoundError:
             if not self.create:
                 raise BadInput(f"{self.path}: no such calendar file (check the path, or create it)") from None
-            self._stat = None
-            return ical.new_calendar()
+            return None
         except IsADirectoryError:
             raise BadInput(f"{self.path}: is a directory, not an iCalendar file") from None
         except OSError as e:
             raise BadInput(f"{self.path}: cannot read the calendar ({e.strerror})") from None
-        if not data.strip():
+
+    def _parse(self, read: snapcache.Read | None) -> icalendar.Calendar:
+        if read is None or not read.data.strip():
             return ical.new_calendar()
-        return ical.parse_calendar(data, str(self.path))
+        return ical.parse_calendar(read.data, str(self.path))
 
     def snapshot(self, start: datetime, end: datetime, tz: ZoneInfo) -> Snapshot:
-        self._cal = self._load()
-        self._tz = tz
-        self._dirty = False
-        occs, owned, skipped = ical.occurrences_of(self._cal, start, end, tz)
+        """From the cache while the file is unchanged (nothing read, nothing parsed), else read whole."""
+        self._tz, self._window, self._dirty, self._stale, self._cal = tz, (start, end), False, False, None
+        entry, read = snapcache.lookup(self.path, tz, start, end)
+        if entry is not None:
+            self._ident, self._digest, self._expanded = entry.ident, entry.digest, entry.expanded
+        else:
+            read = read if read is not None else self._read()
+            self._cal = self._parse(read)
+            self._expanded = ical.expand(self._cal, start, end + snapcache.MARGIN, tz)
+            self._ident = read.ident if read is not None else None
+            self._digest = snapcache.digest(read.data) if read is not None else None
+            if read is not None:
+                snapcache.store(self.path, read, tz, self._expanded, self._digest)
+        occs, owned, skipped = self._expanded.window(start, end)
         return Snapshot(tuple(occs), tuple(owned), tuple(skipped), self.capabilities)
 
     # -- writing ---------------------------------------------------------------------------
     def _calendar(self) -> tuple[icalendar.Calendar, ZoneInfo]:
-        if self._cal is None or self._tz is None:
+        if self._tz is None:
             raise RuntimeError("snapshot() must come before changes")
+        if self._cal is None:  # the snapshot came from the cache: parse the file now
+            read = self._read()
+            ident = read.ident if read is not None else None
+            digest = snapcache.digest(read.data) if read is not None else None
+            self._stale = ident != self._ident or digest != self._digest
+            self._cal = self._parse(read)
         return self._cal, self._tz
+
+    def has_flag(self, occ: Occurrence) -> bool:
+        """The snapshot shows the mark on the component that holds this occurrence (not inherited
+        from a series): flagging it again would change nothing."""
+        if ical.CONFLICT_CATEGORY not in occ.categories:
+            return False
+        if occ.recurrence_id is None:
+            return True
+        return self._expanded is not None and (occ.uid, occ.recurrence_id) in self._expanded.overridden
 
     def put_block(self, event: BlockEvent) -> None:
         cal, _ = self._calendar()
@@ -93,30 +127,44 @@ class IcsBackend:
         self._dirty |= answer_in(cal, occ, owner_emails, partstat, tz)
 
     def flag(self, occ: Occurrence) -> None:
+        if self.has_flag(occ):
+            return
         cal, tz = self._calendar()
         self._dirty |= ical.flag_in(cal, occ, tz)
 
     def unflag(self, occ: Occurrence) -> None:
+        if ical.CONFLICT_CATEGORY not in occ.categories:  # no mark where the snapshot saw it
+            return
         cal, tz = self._calendar()
         self._dirty |= unflag_in(cal, occ, tz)
 
     def flush(self) -> None:
+        """Write the file atomically, then remember what it now says (so the next cycle reads nothing)."""
         if not self._dirty or self._cal is None:
             return
         self._check_unchanged()
+        data = self._cal.to_ical()
         try:
-            write_atomic(self.path, self._cal.to_ical())
+            write_atomic(self.path, data)
         except OSError as e:
             raise RuntimeFailure(f"{self.path}: cannot write the calendar ({e.strerror or e})") from None
-        st = self.path.stat()
-        self._stat = (st.st_mtime_ns, st.st_size)
         self._dirty = False
+        snapcache.forget(self.path)
+        try:
+            read = snapcache.read_file(self.path)
+        except OSError:
+            self._ident = None
+            return
+        self._ident, self._digest = read.ident, snapcache.digest(read.data)
+        if self._digest == snapcache.digest(data) and self._tz is not None and self._window is not None:
+            start, end = self._window
+            self._expanded = ical.expand(self._cal, start, end + snapcache.MARGIN, self._tz)
+            snapcache.store(self.path, read, self._tz, self._expanded, self._digest)
 
     def _check_unchanged(self) -> None:
         try:
-            st = self.path.stat()
-            now = (st.st_mtime_ns, st.st_size)
+            now: snapcache.FileId | None = snapcache.file_id(self.path.stat())
         except FileNotFoundError:
             now = None
-        if now != self._stat:
+        if self._stale or now != self._ident:
             raise Conflict412(f"{self.path}: changed by someone else during the sync (run it again)")

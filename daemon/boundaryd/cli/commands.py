@@ -7,16 +7,32 @@ import sys
 import traceback
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from boundaryd.core.existing import invited
-from boundaryd.core.model import Plan, Snapshot
-from boundaryd.core.refs import looks_like_ref
-from boundaryd.core.rules import Rules, load_rules
-from boundaryd.engine.app import App, default_rules_path, default_state_dir, now_in
-from boundaryd.engine.executor import Executor
 from boundaryd.errors import BadInput, BoundarydError
+from boundaryd.paths import default_rules_path, default_state_dir
+
+if TYPE_CHECKING:
+    from boundaryd.core.model import Plan, Snapshot
+    from boundaryd.core.rules import Rules
+    from boundaryd.engine.app import App
+    from boundaryd.engine.executor import Executor
+
+# The rules model, the planner, the engine and every calendar client are imported by the
+# command that needs them, not here: `boundaryd --help` loads click and this module only.
+
+
+def load_rules(path: Path) -> Rules:
+    from boundaryd.core.rules import load_rules as load
+
+    return load(path)
+
+
+def now_in(rules: Rules, now: datetime | None) -> datetime:
+    """``--now`` or the clock, in the rules' zone (as ``engine.app.now_in``, without importing the engine)."""
+    return (now or datetime.now(rules.tz)).astimezone(rules.tz)
 
 
 class Obj:
@@ -28,6 +44,8 @@ class Obj:
 
     def app(self, calendar: str | None = None) -> App:
         if self._app is None or calendar:
+            from boundaryd.engine.app import App
+
             self._app = App(self.rules_path, self.state_dir, calendar)
         return self._app
 
@@ -140,6 +158,8 @@ def _resolve(app: App, plan: Plan, snap: Snapshot, event: str) -> tuple[str, str
     """EVENT (a ref or a UID) as (uid, recurrence id: "" for a whole series, None for every occurrence).
 
     An EVENT that matches nothing on the calendar is bad input (exit 2)."""
+    from boundaryd.core.refs import looks_like_ref
+
     for c in plan.conflicts:
         if c.ref == event:
             return c.occurrence.uid, ("" if c.series else c.occurrence.key[1])
@@ -208,6 +228,8 @@ def allow(obj: Obj, event: str, until: datetime | None, series: bool, calendar: 
 @click.pass_obj
 def decline(obj: Obj, event: str, series: bool, calendar: str | None, now: str | None) -> None:
     """Decline what boundaryd only flagged (an existing meeting, a standing conflict), with alternatives."""
+    from boundaryd.core.existing import invited
+
     app, rules, ex, plan, snap = _read(obj, calendar, now)
     uid, rid = _resolve(app, plan, snap, event)
     whole = series or rid == "" and any(c.series and c.occurrence.uid == uid for c in plan.conflicts)

@@ -3,20 +3,18 @@
 Shared by the iCalendar-file and CalDAV backends. Parsing is icalendar's, recurrence expansion is
 recurring-ical-events', time zones are zoneinfo's: nothing here expands a rule by hand. Properties
 are read through the typed accessors of :mod:`boundaryd.core.icalprops`; blocks are written and
-expanded by :mod:`boundaryd.core.ical_blocks` (re-exported here).
+expanded by :mod:`boundaryd.core.ical_blocks` and calendars read by :mod:`boundaryd.core.ical_read` (both re-exported here).
 """
 
 from __future__ import annotations
 
 import copy
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from datetime import date, datetime, time, timedelta, timezone
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import icalendar
-import recurring_ical_events
-import x_wr_timezone
 
 from boundaryd.core.ical_blocks import (
     BLOCK_PROP,
@@ -31,31 +29,25 @@ from boundaryd.core.ical_blocks import (
     expand_blocks,
     new_calendar,
 )
+from boundaryd.core.ical_read import Expanded, _uid, expand, occurrence_from, occurrences_of, parse_calendar
 from boundaryd.core.icalprops import (
     MAX_TEXT,
-    Props,
     as_local,
     categories,
     duration,
     email,
-    first,
-    integer,
-    one_line,
-    param,
     params,
-    props_of,
     required_when,
     text,
-    upper,
     values,
     when,
 )
-from boundaryd.core.model import Attendee, BlockEvent, Occurrence, OwnedEvent, Skipped
-from boundaryd.errors import BadInput
+from boundaryd.core.model import BlockEvent, Occurrence
 
 __all__ = [
     "BLOCK_PROP",
     "CONFLICT_CATEGORY",
+    "Expanded",
     "HASH_PROP",
     "MAX_TEXT",
     "PRODID",
@@ -67,6 +59,7 @@ __all__ = [
     "block_events",
     "block_uid",
     "decline_in",
+    "expand",
     "expand_blocks",
     "flag_in",
     "new_calendar",
@@ -78,189 +71,37 @@ __all__ = [
 ]
 
 CONFLICT_CATEGORY = "Conflict"
-_TIME_PROPS = ("DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE", "RECURRENCE-ID")
-
-
-# --- reading ------------------------------------------------------------------------------
-
-
-def parse_calendar(data: bytes | str, name: str) -> icalendar.Calendar:
-    """Parse a whole calendar; BadInput when it is not a calendar at all."""
-    if isinstance(data, bytes):
-        text = data.decode("utf-8", errors="replace")
-    else:
-        text = data
-    text = text.lstrip("\ufeff")  # a byte order mark, as some Windows exports write
-    if "BEGIN:VCALENDAR" not in text[:4096].upper():
-        raise BadInput(f"{name}: not an iCalendar file (no BEGIN:VCALENDAR)")
-    try:
-        cals = icalendar.Calendar.from_ical(text, multiple=True)
-    except Exception as e:  # noqa: BLE001 - icalendar raises ValueError and friends on damage
-        raise BadInput(f"{name}: cannot be read as iCalendar ({one_line(e)})") from None
-    if not cals:
-        raise BadInput(f"{name}: no VCALENDAR in the file")
-    cal = cals[0]
-    for extra in cals[1:]:  # several VCALENDARs in one file: read them as one
-        for sub in extra.subcomponents:
-            cal.add_component(sub)
-    if cal.get("X-WR-TIMEZONE"):
-        try:
-            cal = x_wr_timezone.to_standard(cal)
-        except Exception as e:  # noqa: BLE001 - a broken event must not stop the rest
-            raise BadInput(f"{name}: X-WR-TIMEZONE could not be applied ({one_line(e)})") from None
-    return cal
-
-
-def _broken_reason(comp: icalendar.Component) -> str | None:
-    for prop, msg in comp.errors:
-        if prop in _TIME_PROPS or prop is None:
-            return f"{prop or 'structure'}: {one_line(Exception(msg))}"
-    if "DTSTART" not in comp:
-        return "no DTSTART"
-    return None
-
-
-def _attendees(props: Props) -> tuple[Attendee, ...]:
-    return tuple(
-        Attendee(
-            email=email(a),
-            partstat=param(a, "PARTSTAT", "NEEDS-ACTION").upper(),
-            name=param(a, "CN")[:256],
-        )
-        for a in values(props, "ATTENDEE")
-    )
-
-
-def _end_of(props: Props, start: datetime, all_day: bool, tz: ZoneInfo) -> datetime:
-    """Where an instance ends: DTEND, else DTSTART + DURATION, else RFC 5545's default length."""
-    dtend = when(props, "DTEND")
-    length = duration(props) if dtend is None else None  # DTEND wins; a DURATION beside it is not read
-    if dtend is not None:
-        end = as_local(dtend, tz)
-    elif length is not None:
-        end = start + length
-    else:
-        end = start + (timedelta(days=1) if all_day else timedelta(0))
-    if all_day:  # a local day, whatever DST does to its length
-        end = datetime.combine(end.date(), time(0), tz)
-    return max(end, start)
-
-
-def occurrence_from(comp: icalendar.Component, tz: ZoneInfo, in_series: bool) -> Occurrence:
-    """The planner's view of one expanded instance (a component recurring-ical-events returned)."""
-    props = props_of(comp)
-    start_v = required_when(props, "DTSTART")
-    all_day = not isinstance(start_v, datetime)
-    start = as_local(start_v, tz)
-    rid: date | datetime | None = None
-    if in_series:
-        r = when(props, "RECURRENCE-ID")
-        rid = as_local(r, tz) if isinstance(r, datetime) else r
-    organizer = first(props, "ORGANIZER")
-    block = first(props, BLOCK_PROP)
-    return Occurrence(
-        uid=text(props, "UID")[:1024],
-        recurrence_id=rid,
-        summary=text(props, "SUMMARY"),
-        description=text(props, "DESCRIPTION"),
-        start=start,
-        end=_end_of(props, start, all_day, tz),
-        all_day=all_day,
-        organizer=email(organizer) if organizer is not None else "",
-        organizer_name=param(organizer, "CN")[:256],
-        attendees=_attendees(props),
-        status=upper(props, "STATUS", "CONFIRMED"),
-        transparent=upper(props, "TRANSP", "OPAQUE") == "TRANSPARENT",
-        owned_block=str(block) if block is not None else None,
-        categories=categories(props),
-        sequence=integer(props, "SEQUENCE"),
-    )
-
-
-def _uid(comp: Props) -> str:
-    return text(comp, "UID").strip()
-
-
-def occurrences_of(
-    cal: icalendar.Calendar, start: datetime, end: datetime, tz: ZoneInfo
-) -> tuple[list[Occurrence], list[OwnedEvent], list[Skipped]]:
-    """Every occurrence starting in ``[start, end)``, the owned events, and the unreadable ones."""
-    groups: dict[str, list[icalendar.Component]] = defaultdict(list)
-    skipped: list[Skipped] = []
-    others: list[icalendar.Component] = []
-    for comp in cal.subcomponents:
-        if comp.name != "VEVENT":
-            others.append(comp)
-            continue
-        uid = _uid(comp)
-        if not uid:
-            skipped.append(Skipped(uid="(no UID)", reason=f"event {text(comp, 'SUMMARY')[:60]!r} has no UID"))
-            continue
-        groups[uid].append(comp)
-
-    good: list[icalendar.Component] = []
-    owned: list[OwnedEvent] = []
-    series: set[str] = set()
-    for uid, comps in groups.items():
-        reason = next((r for c in comps if (r := _broken_reason(c))), None)
-        if reason:
-            skipped.append(Skipped(uid=uid[:200], reason=reason))
-            continue
-        good.extend(comps)
-        # `in`, not get(): a miss in get() raises and catches KeyError, the bulk of this loop's cost
-        if any(p in c for c in comps for p in ("RRULE", "RDATE", "RECURRENCE-ID")):
-            series.add(uid)
-        for c in comps:
-            if BLOCK_PROP in c and "RECURRENCE-ID" not in c:
-                owned.append(OwnedEvent(uid=uid, block=text(c, BLOCK_PROP), fingerprint=text(c, HASH_PROP)))
-
-    occurrences: list[Occurrence] = []
-    for instance in _expand(others, good, start, end, skipped):
-        try:
-            occ = occurrence_from(instance, tz, text(instance, "UID") in series)
-        except Exception as e:  # noqa: BLE001 - one unreadable instance must not stop the rest
-            skipped.append(Skipped(uid=text(instance, "UID")[:200], reason=one_line(e)))
-            continue
-        if start <= occ.start < end:
-            occurrences.append(occ)
-    return occurrences, owned, skipped
-
-
-def _expand(
-    others: list[icalendar.Component],
-    events: list[icalendar.Component],
-    start: datetime,
-    end: datetime,
-    skipped: list[Skipped],
-) -> Iterable[icalendar.Component]:
-    """Expand all events at once; if that fails, per UID so one bad series is skipped alone."""
-    cal = icalendar.Calendar()
-    cal.subcomponents = [*others, *events]
-    # widen by a day each side: floating and all-day times are compared in UTC by the library
-    lo, hi = start - timedelta(days=1), end + timedelta(days=1)
-    try:
-        return list(recurring_ical_events.of(cal).between(lo, hi))
-    except Exception:  # noqa: BLE001, S110 - fall back to per-UID expansion below
-        pass
-    by_uid: dict[str, list[icalendar.Component]] = defaultdict(list)
-    for e in events:
-        by_uid[text(e, "UID")].append(e)
-    out: list[icalendar.Component] = []
-    for uid, comps in by_uid.items():
-        one = icalendar.Calendar()
-        one.subcomponents = [*others, *comps]
-        try:
-            out.extend(recurring_ical_events.of(one).between(lo, hi))
-        except Exception as e:  # noqa: BLE001 - a broken event must not stop the rest
-            skipped.append(Skipped(uid=uid[:200], reason=f"recurrence cannot be expanded ({one_line(e)})"))
-    return out
 
 
 # --- edits on the owner's copy --------------------------------------------------------------
 
 
+_INDEX_ATTR = "_boundaryd_uid_index"
+
+
+def _uid_index(cal: icalendar.Calendar) -> dict[str, list[icalendar.Component]]:
+    """The calendar's VEVENTs by UID, in calendar order; kept on the calendar and brought up to
+    date when components were appended (rebuilt when the list was replaced or changed otherwise)."""
+    subs: list[icalendar.Component] = cal.subcomponents
+    cached = getattr(cal, _INDEX_ATTR, None)
+    if cached is not None:
+        owner, count, last, index = cached
+        if owner is subs and len(subs) >= count and (count == 0 or subs[count - 1] is last):
+            start = count
+        else:
+            start, index = 0, defaultdict(list)
+    else:
+        start, index = 0, defaultdict(list)
+    for c in subs[start:]:
+        if c.name == "VEVENT":
+            index[_uid(c)].append(c)
+    setattr(cal, _INDEX_ATTR, (subs, len(subs), subs[-1] if subs else None, index))
+    return index  # type: ignore[no-any-return]
+
+
 def _components(cal: icalendar.Calendar, uid: str) -> list[icalendar.Component]:
-    return [c for c in cal.subcomponents if c.name == "VEVENT" and _uid(c) == uid]
+    """The VEVENTs of ``uid``, by key (an index on the calendar), not by a scan of every event."""
+    return list(_uid_index(cal).get(uid, ()))
 
 
 def _same_instant(a: date | datetime, b: date | datetime, tz: ZoneInfo) -> bool:
@@ -388,6 +229,8 @@ def flag_in(cal: icalendar.Calendar, occ: Occurrence, tz: ZoneInfo) -> bool:
 
 
 def remove_uid(cal: icalendar.Calendar, uid: str) -> bool:
+    if uid not in _uid_index(cal):
+        return False
     before = len(cal.subcomponents)
     cal.subcomponents = [c for c in cal.subcomponents if not (c.name == "VEVENT" and _uid(c) == uid)]
     return len(cal.subcomponents) != before

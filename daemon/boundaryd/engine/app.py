@@ -7,7 +7,6 @@ the digest and the weekly preview read a plan made the same way.
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,21 +16,9 @@ from boundaryd.core.planner import plan
 from boundaryd.core.rules import Rules, load_rules
 from boundaryd.engine.executor import Executor, StepHook, SyncResult, send_owner_alert
 from boundaryd.engine.journal import Journal
+from boundaryd.paths import default_rules_path, default_state_dir
 
-
-def default_rules_path() -> Path:
-    if os.environ.get("BOUNDARYD_RULES"):
-        return Path(os.environ["BOUNDARYD_RULES"]).expanduser()
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "boundaryd" / "rules.yaml"
-
-
-def default_state_dir() -> Path:
-    for var in ("BOUNDARYD_STATE", "STATE_DIRECTORY"):
-        if os.environ.get(var):
-            return Path(os.environ[var].split(":")[0]).expanduser()
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "boundaryd"
+__all__ = ["App", "default_rules_path", "default_state_dir", "now_in"]
 
 
 def now_in(rules: Rules, now: datetime | None) -> datetime:

@@ -176,7 +176,10 @@ class Executor:
                 self.journal.done(action, "refused")
                 refused.append(str(e))
             self._step(f"decline:{i}")
+        already = getattr(self.backend, "has_flag", None)  # O(1) where the backend can tell from the snapshot
         for i, f in enumerate(p.flag_actions):
+            if already is not None and already(f.occurrence):
+                continue  # the mark is on the event: nothing to do, nothing to journal
             done.append(self.journal.intent(sync_id, "flag", f.occurrence.uid, f.occurrence.key[1]))
             self.backend.flag(f.occurrence)
             self._step(f"flag:{i}")

@@ -1,0 +1,279 @@
+"""iCalendar in: a calendar's events as Occurrences, owned events and the unreadable ones.
+
+Parsing is icalendar's, recurrence expansion is recurring-ical-events'; properties are read through
+the typed accessors of :mod:`boundaryd.core.icalprops`. :func:`expand` keeps the result as data
+(:class:`Expanded`), so a later, narrower window is read from it without the component trees.
+Re-exported by :mod:`boundaryd.core.ical`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import icalendar
+import recurring_ical_events
+import x_wr_timezone
+
+from boundaryd.core.ical_blocks import BLOCK_PROP, HASH_PROP
+from boundaryd.core.icalprops import (
+    Props,
+    as_local,
+    categories,
+    duration,
+    email,
+    first,
+    integer,
+    one_line,
+    param,
+    props_of,
+    required_when,
+    text,
+    upper,
+    values,
+    when,
+)
+from boundaryd.core.model import Attendee, Occurrence, OwnedEvent, Skipped
+from boundaryd.errors import BadInput
+
+#: floating and all-day times are compared in UTC by recurring-ical-events: expand a day wider
+_WIDEN = timedelta(days=1)
+_TIME_PROPS = ("DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE", "RECURRENCE-ID")
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def parse_calendar(data: bytes | str, name: str) -> icalendar.Calendar:
+    """Parse a whole calendar; BadInput when it is not a calendar at all."""
+    if isinstance(data, bytes):
+        text = data.decode("utf-8", errors="replace")
+    else:
+        text = data
+    text = text.lstrip("\ufeff")  # a byte order mark, as some Windows exports write
+    if "BEGIN:VCALENDAR" not in text[:4096].upper():
+        raise BadInput(f"{name}: not an iCalendar file (no BEGIN:VCALENDAR)")
+    try:
+        cals = icalendar.Calendar.from_ical(text, multiple=True)
+    except Exception as e:  # noqa: BLE001 - icalendar raises ValueError and friends on damage
+        raise BadInput(f"{name}: cannot be read as iCalendar ({one_line(e)})") from None
+    if not cals:
+        raise BadInput(f"{name}: no VCALENDAR in the file")
+    cal = cals[0]
+    for extra in cals[1:]:  # several VCALENDARs in one file: read them as one
+        for sub in extra.subcomponents:
+            cal.add_component(sub)
+    if cal.get("X-WR-TIMEZONE"):
+        try:
+            cal = x_wr_timezone.to_standard(cal)
+        except Exception as e:  # noqa: BLE001 - a broken event must not stop the rest
+            raise BadInput(f"{name}: X-WR-TIMEZONE could not be applied ({one_line(e)})") from None
+    return cal
+
+
+def _broken_reason(comp: icalendar.Component) -> str | None:
+    for prop, msg in comp.errors:
+        if prop in _TIME_PROPS or prop is None:
+            return f"{prop or 'structure'}: {one_line(Exception(msg))}"
+    if "DTSTART" not in comp:
+        return "no DTSTART"
+    return None
+
+
+def _attendees(props: Props) -> tuple[Attendee, ...]:
+    return tuple(
+        Attendee(
+            email=email(a),
+            partstat=param(a, "PARTSTAT", "NEEDS-ACTION").upper(),
+            name=param(a, "CN")[:256],
+        )
+        for a in values(props, "ATTENDEE")
+    )
+
+
+def _end_of(props: Props, start: datetime, all_day: bool, tz: ZoneInfo) -> datetime:
+    """Where an instance ends: DTEND, else DTSTART + DURATION, else RFC 5545's default length."""
+    dtend = when(props, "DTEND")
+    length = duration(props) if dtend is None else None  # DTEND wins; a DURATION beside it is not read
+    if dtend is not None:
+        end = as_local(dtend, tz)
+    elif length is not None:
+        end = start + length
+    else:
+        end = start + (timedelta(days=1) if all_day else timedelta(0))
+    if all_day:  # a local day, whatever DST does to its length
+        end = datetime.combine(end.date(), time(0), tz)
+    return max(end, start)
+
+
+def occurrence_from(comp: icalendar.Component, tz: ZoneInfo, in_series: bool) -> Occurrence:
+    """The planner's view of one expanded instance (a component recurring-ical-events returned)."""
+    props = props_of(comp)
+    start_v = required_when(props, "DTSTART")
+    all_day = not isinstance(start_v, datetime)
+    start = as_local(start_v, tz)
+    rid: date | datetime | None = None
+    if in_series:
+        r = when(props, "RECURRENCE-ID")
+        rid = as_local(r, tz) if isinstance(r, datetime) else r
+    organizer = first(props, "ORGANIZER")
+    block = first(props, BLOCK_PROP)
+    return Occurrence(
+        uid=text(props, "UID")[:1024],
+        recurrence_id=rid,
+        summary=text(props, "SUMMARY"),
+        description=text(props, "DESCRIPTION"),
+        start=start,
+        end=_end_of(props, start, all_day, tz),
+        all_day=all_day,
+        organizer=email(organizer) if organizer is not None else "",
+        organizer_name=param(organizer, "CN")[:256],
+        attendees=_attendees(props),
+        status=upper(props, "STATUS", "CONFIRMED"),
+        transparent=upper(props, "TRANSP", "OPAQUE") == "TRANSPARENT",
+        owned_block=str(block) if block is not None else None,
+        categories=categories(props),
+        sequence=integer(props, "SEQUENCE"),
+    )
+
+
+def _uid(comp: Props) -> str:
+    return text(comp, "UID").strip()
+
+
+@dataclass(frozen=True)
+class Expanded:
+    """What a calendar holds for ``[lo, hi)``, kept so a narrower window can be read from it
+    without the component trees: a window inside ``[lo, hi)`` gives exactly what
+    :func:`occurrences_of` gives for it."""
+
+    lo: datetime
+    hi: datetime
+    occurrences: tuple[Occurrence, ...]
+    owned: tuple[OwnedEvent, ...]
+    #: events that cannot be read whatever the window
+    skipped: tuple[Skipped, ...]
+    #: instances that could not be read, with their start where it is known
+    skipped_at: tuple[tuple[datetime | None, Skipped], ...]
+    #: (UID, RECURRENCE-ID in the reader's zone) of every override: the instances with a component of their own
+    overridden: frozenset[tuple[str, date | datetime]] = frozenset()
+
+    def covers(self, start: datetime, end: datetime) -> bool:
+        return self.lo <= start and end <= self.hi
+
+    def window(self, start: datetime, end: datetime) -> tuple[list[Occurrence], list[OwnedEvent], list[Skipped]]:
+        """The occurrences starting in ``[start, end)`` (within ``[lo, hi)``), in the order read."""
+        occs = [o for o in self.occurrences if start <= o.start < end]
+        lo, hi = start - _WIDEN, end + _WIDEN  # the instances a fresh read of this window expands
+        skipped = [*self.skipped, *(s for t, s in self.skipped_at if t is None or lo <= t < hi)]
+        return occs, list(self.owned), skipped
+
+
+def occurrences_of(
+    cal: icalendar.Calendar, start: datetime, end: datetime, tz: ZoneInfo
+) -> tuple[list[Occurrence], list[OwnedEvent], list[Skipped]]:
+    """Every occurrence starting in ``[start, end)``, the owned events, and the unreadable ones."""
+    return expand(cal, start, end, tz).window(start, end)
+
+
+def expand(cal: icalendar.Calendar, lo: datetime, hi: datetime, tz: ZoneInfo) -> Expanded:
+    """Every occurrence starting in ``[lo, hi)``, the owned events and the unreadable ones, as data."""
+    groups: dict[str, list[icalendar.Component]] = defaultdict(list)
+    skipped: list[Skipped] = []
+    others: list[icalendar.Component] = []
+    for comp in cal.subcomponents:
+        if comp.name != "VEVENT":
+            others.append(comp)
+            continue
+        uid = _uid(comp)
+        if not uid:
+            skipped.append(Skipped(uid="(no UID)", reason=f"event {text(comp, 'SUMMARY')[:60]!r} has no UID"))
+            continue
+        groups[uid].append(comp)
+
+    good: list[icalendar.Component] = []
+    owned: list[OwnedEvent] = []
+    series: set[str] = set()
+    overridden: set[tuple[str, date | datetime]] = set()
+    for uid, comps in groups.items():
+        reason = next((r for c in comps if (r := _broken_reason(c))), None)
+        if reason:
+            skipped.append(Skipped(uid=uid[:200], reason=reason))
+            continue
+        good.extend(comps)
+        # `in`, not get(): a miss in get() raises and catches KeyError, the bulk of this loop's cost
+        if any(p in c for c in comps for p in ("RRULE", "RDATE", "RECURRENCE-ID")):
+            series.add(uid)
+        for c in comps:
+            if BLOCK_PROP in c and "RECURRENCE-ID" not in c:
+                owned.append(OwnedEvent(uid=uid, block=text(c, BLOCK_PROP), fingerprint=text(c, HASH_PROP)))
+            if "RECURRENCE-ID" in c:
+                overridden.add((uid, _rid_key(c, tz)))
+
+    occurrences: list[Occurrence] = []
+    skipped_at: list[tuple[datetime | None, Skipped]] = []
+    for instance in _expand(others, good, lo, hi, skipped):
+        try:
+            occ = occurrence_from(instance, tz, text(instance, "UID") in series)
+        except Exception as e:  # noqa: BLE001 - one unreadable instance must not stop the rest
+            skipped_at.append((_start_or_none(instance, tz), Skipped(uid=text(instance, "UID")[:200], reason=one_line(e))))
+            continue
+        if lo <= occ.start < hi:
+            occurrences.append(occ)
+    return Expanded(
+        lo, hi, tuple(occurrences), tuple(owned), tuple(skipped), tuple(skipped_at), frozenset(overridden)
+    )
+
+
+def _rid_key(comp: icalendar.Component, tz: ZoneInfo) -> date | datetime:
+    """An override's RECURRENCE-ID as :func:`occurrence_from` gives it (``Occurrence.recurrence_id``)."""
+    try:
+        r = when(comp, "RECURRENCE-ID")
+    except Exception:  # noqa: BLE001 - not a date: it overrides no instance we can name
+        return date.min
+    if r is None:
+        return date.min
+    return as_local(r, tz) if isinstance(r, datetime) else r
+
+
+def _start_or_none(instance: icalendar.Component, tz: ZoneInfo) -> datetime | None:
+    try:
+        v = when(instance, "DTSTART")
+    except Exception:  # noqa: BLE001 - the instance is unreadable already
+        return None
+    return as_local(v, tz) if v is not None else None
+
+
+def _expand(
+    others: list[icalendar.Component],
+    events: list[icalendar.Component],
+    start: datetime,
+    end: datetime,
+    skipped: list[Skipped],
+) -> Iterable[icalendar.Component]:
+    """Expand all events at once; if that fails, per UID so one bad series is skipped alone."""
+    cal = icalendar.Calendar()
+    cal.subcomponents = [*others, *events]
+    # widen by a day each side: floating and all-day times are compared in UTC by the library
+    lo, hi = start - _WIDEN, end + _WIDEN
+    try:
+        return list(recurring_ical_events.of(cal).between(lo, hi))
+    except Exception:  # noqa: BLE001, S110 - fall back to per-UID expansion below
+        pass
+    by_uid: dict[str, list[icalendar.Component]] = defaultdict(list)
+    for e in events:
+        by_uid[text(e, "UID")].append(e)
+    out: list[icalendar.Component] = []
+    for uid, comps in by_uid.items():
+        one = icalendar.Calendar()
+        one.subcomponents = [*others, *comps]
+        try:
+            out.extend(recurring_ical_events.of(one).between(lo, hi))
+        except Exception as e:  # noqa: BLE001 - a broken event must not stop the rest
+            skipped.append(Skipped(uid=uid[:200], reason=f"recurrence cannot be expanded ({one_line(e)})"))
+    return out
+
+
