@@ -51,6 +51,7 @@ from boundaryd.core.icalprops import (
     when,
 )
 from boundaryd.core.model import Attendee, BlockEvent, Occurrence, OwnedEvent, Skipped
+from boundaryd.core.vtimezone import add_timezones
 from boundaryd.errors import BadInput
 
 __all__ = [
@@ -385,4 +386,4 @@ def remove_uid(cal: icalendar.Calendar, uid: str) -> bool:
 def put_block_in(cal: icalendar.Calendar, event: BlockEvent, stamp: datetime) -> None:
     remove_uid(cal, event.uid)
     cal.add_component(block_component(event, stamp))
-    cal.add_missing_timezones()
+    add_timezones(cal)
