@@ -89,7 +89,7 @@ def test_vtimezone_is_compact_and_rrule_based(tz: str) -> None:
 def test_zone_without_summer_time_is_one_standard() -> None:
     vtz = vtimezone("Asia/Tokyo", date(2024, 1, 1))
     assert [c.name for c in vtz.subcomponents] == ["STANDARD"]
-    assert vtz.subcomponents[0]["TZOFFSETTO"].td.total_seconds() == 9 * 3600
+    assert vtz.subcomponents[0].decoded("TZOFFSETTO").total_seconds() == 9 * 3600
 
 
 def test_old_start_keeps_the_old_rule() -> None:
