@@ -6,7 +6,8 @@ address) and remembers the answer in the journal with the collection's state.
 Our own writes are not saved to the journal: the next cycle's REPORT (or PROPFIND) brings them
 back from the server, which is the truth, so a sync cut short after a write loses nothing.
 Every write is conditional: If-None-Match: * to create, If-Match: <etag> to change or delete. A
-412 means someone else changed the event; the executor re-reads and re-plans.
+412 on an answer or mark is re-read and retried (EDIT_ATTEMPTS) while the event is materially
+the same; otherwise, and for blocks, someone else changed it: the executor re-reads and re-plans.
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ from boundaryd.calendars.base import SyncState
 from boundaryd.calendars.caldav_http import DavHttp
 from boundaryd.calendars.caldav_reader import CollectionReader
 from boundaryd.calendars.caldav_xml import Resource, precondition, raw, resource_name
-from boundaryd.calendars.ical_edits import ical_uid_in, unflag_in
+from boundaryd.calendars.ical_edits import ical_uid_in, material, unflag_in
 from boundaryd.core import ical
 from boundaryd.core.model import BlockEvent, Capabilities, Occurrence, Skipped, Snapshot
 from boundaryd.errors import BadInput, ChangeRefused, Conflict412, RuntimeFailure
 
 TIMEOUT = 15  # seconds, each request; well under the daemon's watchdog interval
+EDIT_ATTEMPTS = 3  # PUTs of one decline or mark when each gets a 412 for a change that is not material
 
 
 class CaldavBackend:
@@ -248,12 +250,26 @@ class CaldavBackend:
                 ) from None
 
     def _edit(self, occ: Occurrence, change: Callable[[icalendar.Calendar, ZoneInfo], bool]) -> None:
+        """Apply ``change`` to the event as stored. A 412 (a server-side change: schedule-tag,
+        SCHEDULE-STATUS, another client's alarm) means re-read and apply it again, up to
+        EDIT_ATTEMPTS times, as long as what the plan decided on is unchanged; otherwise the
+        Conflict412 stands and the next sync re-plans."""
         found = self._resource(occ.uid)
         if found is None or self._tz is None:
             return
-        href, cal = found
-        if change(cal, self._tz):
-            self._put(href, cal, create=False)
+        decided = material(found[1], occ.uid)
+        for attempt in range(1, EDIT_ATTEMPTS + 1):
+            href, cal = found
+            if not change(cal, self._tz):
+                return
+            try:
+                self._put(href, cal, create=False)
+                return
+            except Conflict412:
+                self._stale.add(href)
+                found = self._resource(occ.uid)
+                if attempt == EDIT_ATTEMPTS or found is None or material(found[1], occ.uid) != decided:
+                    raise
 
     def flag(self, occ: Occurrence) -> None:
         """CATEGORIES:Conflict, where the server lets the attendee change it."""
