@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 
 from boundaryd.calendars.base import SyncState
+from boundaryd.calendars.caldav_discovery import check_url, find_calendar
 from boundaryd.calendars.caldav_http import DavHttp
 from boundaryd.calendars.caldav_reader import CollectionReader
 from boundaryd.calendars.caldav_xml import Resource, precondition, raw, resource_name
@@ -43,7 +44,7 @@ class CaldavBackend:
         timeout: int | None = None,
         owner_emails: Sequence[str] = (),
     ) -> None:
-        self.url = url if url.endswith("/") else url + "/"
+        self.url = check_url(url) if url.endswith("/") else check_url(url) + "/"
         self.name = f"caldav:{self.url}"
         self.owner_emails = frozenset(e.lower() for e in owner_emails)
         # the timeout is read at call time: tests lower it
@@ -98,6 +99,36 @@ class CaldavBackend:
             self._connected = True
         return self.capabilities
 
+    def _sync(self) -> bool:
+        """The reader's sync; where the URL never read as a calendar fails, it may be a principal or
+        a calendar home (what settings pages show): then the calendar is found from it and read."""
+        fresh = not self.reader.token and not self.reader.items
+        try:
+            changed = self.reader.sync()
+        except (RuntimeFailure, BadInput) as first:
+            if not fresh:
+                raise
+            found = find_calendar(self.http, self.url)  # BadInput when there are several, or none
+            if found == self.url:
+                raise first from None
+        else:
+            # A principal or a home answers a sync with nothing: asked once, on a first empty read.
+            if not fresh or self.reader.items:
+                return changed
+            try:
+                found = find_calendar(self.http, self.url)
+            except RuntimeFailure:  # no answer to the question: the URL read fine, keep it
+                return changed
+            if found == self.url:
+                return changed
+        state = self.reader.state
+        self.url = found
+        self.http = DavHttp(found, self.http.username, self.http.password, self.http.timeout)
+        self.reader = CollectionReader(self.http, found, state)
+        self.reader.load()
+        self.reader.scheduling = self.capabilities.tells_organizer
+        return self.reader.sync() or True
+
     def _memo(self, what: str) -> str | None:
         state = self.reader.state
         return state.get(f"{self.reader.key}:{what}") if state is not None else None
@@ -107,7 +138,7 @@ class CaldavBackend:
         self.connect()
         self.reader.load()
         self.reader.scheduling = self.capabilities.tells_organizer
-        if self.reader.sync():
+        if self._sync():
             self.reader.save()
         combined = ical.new_calendar()
         zones: set[str] = set()

@@ -14,6 +14,7 @@ import calendar
 import functools
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -198,17 +199,25 @@ def _tzids_and_starts(cal: icalendar.Calendar) -> dict[str, date]:
         for name in ("DTSTART", "DTEND", "RECURRENCE-ID", "EXDATE", "RDATE", "DUE"):
             values = comp.get(name)
             for prop in values if isinstance(values, list) else [values]:
-                if prop is None:
+                try:
+                    _note_start(prop, out)
+                except Exception:  # noqa: BLE001, S112 - a broken property is the reader's to report
                     continue
-                tzid = prop.params.get("TZID") if hasattr(prop, "params") else None
-                dts = [d.dt for d in prop.dts] if hasattr(prop, "dts") else [getattr(prop, "dt", None)]
-                for dt in dts:
-                    if isinstance(dt, datetime) and dt.tzinfo is not None:
-                        key = str(tzid) if tzid else getattr(dt.tzinfo, "key", None)
-                        if key and key != "UTC":
-                            day = dt.date()
-                            out[key] = min(out.get(key, day), day)
     return out
+
+
+def _note_start(prop: Any, out: dict[str, date]) -> None:
+    """Add the zone and day of one date-time property to ``out``."""
+    if prop is None:
+        return
+    tzid = prop.params.get("TZID") if hasattr(prop, "params") else None
+    dts = [d.dt for d in prop.dts] if hasattr(prop, "dts") else [getattr(prop, "dt", None)]
+    for dt in dts:
+        if isinstance(dt, datetime) and dt.tzinfo is not None:
+            key = str(tzid) if tzid else getattr(dt.tzinfo, "key", None)
+            if key and key != "UTC":
+                day = dt.date()
+                out[key] = min(out.get(key, day), day)
 
 
 def add_timezones(cal: icalendar.Calendar) -> None:
