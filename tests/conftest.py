@@ -103,5 +103,12 @@ def occurrence(
 
 # --- fixtures ---------------------------------------------------------------------------------
 # The calendar contract's worlds; servers are session-wide, so they are defined here once.
-from contract_servers import google_session, radicale_session, xandikos_session  # noqa: E402, F401
+from contract_servers import (  # noqa: E402, F401
+    cyrus_session,
+    davical_session,
+    google_session,
+    radicale_session,
+    sabredav_session,
+    xandikos_session,
+)
 from contract_worlds import world  # noqa: E402, F401

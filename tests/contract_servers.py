@@ -24,7 +24,7 @@ from boundaryd.calendars.google_backend import GoogleBackend, RetryPolicy
 from caldav_servers import FaultProxy
 from clirun import OWNER, calendar_of
 from contract_worlds import COUNTER, World, unreadable
-from dav_servers import DavServer, start_radicale, start_xandikos
+from dav_servers import KIT_HOMES, DavServer, kit_missing, start_kit, start_radicale, start_xandikos
 
 # --- CalDAV ---------------------------------------------------------------------------------------
 
@@ -37,7 +37,7 @@ class DavWorld(World):
         self.name = server.name
         self.server = server
         self.proxy = proxy
-        home = "alice/" if server.name == "radicale" else "user/calendars/"
+        home = KIT_HOMES.get(server.name) or ("alice/" if server.name == "radicale" else "user/calendars/")
         self.url = f"{server.root}{home}c{next(COUNTER)}/"
         assert self._send(self.url, "MKCALENDAR") == 201
         self.via_proxy = self.url.replace(f":{proxy.target}/", f":{proxy.port}/", 1)
@@ -46,6 +46,8 @@ class DavWorld(World):
         proxy.requests.clear()
         proxy.transform = None
         proxy.rule = self._rule
+        if server.name in KIT_HOMES:  # RFC 6638 servers: they deliver the attendee's reply themselves
+            self.tells_organizer = True
         if server.name == "xandikos":  # RFC 6638 3.1: an attendee changes only PARTSTAT; it schedules
             self.tells_organizer = True
             self.marks_flags = False
@@ -121,6 +123,11 @@ class DavWorld(World):
 
     def close(self) -> None:
         self.proxy.rule = None
+        if self.server.name in KIT_HOMES:
+            # Cyrus keeps a UID unique across all of an account's calendars (RFC 6638 3.2.4.1
+            # CALDAV:unique-scheduling-object-resource, which it applies to every resource): the
+            # next test's collection may use the same UIDs only once this one is gone.
+            self._send(self.url, "DELETE")
 
 
 # --- Google ---------------------------------------------------------------------------------------
@@ -266,6 +273,37 @@ def xandikos_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple
     finally:
         proxy.close()
         server.stop()
+
+
+def _kit_session(kind: str, factory: pytest.TempPathFactory) -> Iterator[tuple[DavServer, FaultProxy]]:
+    why = kit_missing(kind)
+    if why:
+        pytest.skip(why)
+    server = start_kit(kind, factory.mktemp(kind))
+    proxy = FaultProxy(int(server.root.rsplit(":", 1)[1].strip("/")))
+    try:
+        yield server, proxy
+    finally:
+        proxy.close()
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def sabredav_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DavServer, FaultProxy]]:
+    """sabre/dav 4.7 (the DAV core of Nextcloud and Baikal), from the shared kit."""
+    yield from _kit_session("sabredav", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def cyrus_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DavServer, FaultProxy]]:
+    """Cyrus IMAP 3.6 with CalDAV (Fastmail's server), from the shared kit."""
+    yield from _kit_session("cyrus", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def davical_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DavServer, FaultProxy]]:
+    """DAViCal 1.1 on PostgreSQL, from the shared kit."""
+    yield from _kit_session("davical", tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

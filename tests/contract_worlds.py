@@ -27,7 +27,7 @@ from boundaryd.calendars.ics import IcsBackend
 from boundaryd.calendars.memory import MemoryBackend
 from clirun import OWNER, calendar_of
 
-BACKENDS = ["memory", "ics", "radicale", "xandikos", "google"]
+BACKENDS = ["memory", "ics", "radicale", "xandikos", "sabredav", "cyrus", "davical", "google"]
 COUNTER = itertools.count(1)
 
 
@@ -253,6 +253,9 @@ _MAKERS: dict[str, Callable[[pytest.FixtureRequest, Path], World]] = {
     "ics": lambda request, root: IcsWorld(root),
     "radicale": lambda request, root: _remote().DavWorld(*request.getfixturevalue("radicale_session")),
     "xandikos": lambda request, root: _remote().DavWorld(*request.getfixturevalue("xandikos_session")),
+    "sabredav": lambda request, root: _remote().DavWorld(*request.getfixturevalue("sabredav_session")),
+    "cyrus": lambda request, root: _remote().DavWorld(*request.getfixturevalue("cyrus_session")),
+    "davical": lambda request, root: _remote().DavWorld(*request.getfixturevalue("davical_session")),
     "google": lambda request, root: _remote().GoogleWorld(request.getfixturevalue("google_session"), root),
 }
 

@@ -11,6 +11,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 BIN = Path(sys.executable).parent
 
@@ -135,3 +136,64 @@ def put_event(server: DavServer, name: str, data: bytes) -> int:
             return int(r.status)
     except urllib.error.HTTPError as e:
         return int(e.code)
+
+
+# --- the shared kit: sabre/dav, Cyrus, DAViCal (../shared/servers) --------------------------------
+
+SHARED_SERVERS = Path(__file__).resolve().parents[1].parent / "shared" / "servers"
+# Where each kit server keeps alice's calendars (new collections go next to her default one).
+KIT_HOMES = {"sabredav": "calendars/alice/", "cyrus": "dav/calendars/user/alice/", "davical": "caldav.php/alice/"}
+_KIT_NEEDS = {
+    "sabredav": ("php",),
+    "cyrus": ("/usr/lib/cyrus/bin/master", "/usr/lib/cyrus/bin/httpd", "saslpasswd2"),
+    "davical": ("php", "/usr/share/davical/htdocs/caldav.php"),
+}
+
+
+def kit_missing(kind: str) -> str:
+    """Why the kit server ``kind`` cannot start here ("" when it can)."""
+    import shutil
+
+    if os.environ.get("BOUNDARYD_CLOCK_CHECK"):
+        return "not under the clock check's libfaketime (make test runs it on the real clock)"
+    start = SHARED_SERVERS / kind / "start.sh"
+    if not start.exists():
+        return f"{start} does not exist (the shared server kit is not here)"
+    if kind != "sabredav" and os.geteuid() != 0:
+        return f"{kind} needs root (it runs its daemons as their own users)"
+    for need in _KIT_NEEDS[kind]:
+        found = Path(need).exists() if need.startswith("/") else shutil.which(need) or Path(f"/usr/sbin/{need}").exists()
+        if not found:
+            return f"{kind} is not installed ({need} missing): run {SHARED_SERVERS / 'install-debian.sh'} as root"
+    return ""
+
+
+class KitProcess:
+    """A kit server's instance, stopped with its stop.sh (Popen-like enough for DavServer.stop)."""
+
+    def __init__(self, kind: str, data: Path, pid: int) -> None:
+        self.kind, self.data, self.pid = kind, data, pid
+
+    def terminate(self) -> None:
+        keep = os.environ.get("BOUNDARYD_KEEP_SERVER_DATA")  # set it to read the logs after a failure
+        subprocess.run([str(SHARED_SERVERS / self.kind / "stop.sh"), str(self.data), *([] if keep else ["--rm"])],
+                       check=False, capture_output=True, timeout=60)
+
+    def wait(self, timeout: float | None = None) -> int:
+        return 0
+
+    def kill(self) -> None:
+        self.terminate()
+
+
+def start_kit(kind: str, data: Path) -> DavServer:
+    """Start the kit server ``kind`` with its data in ``data`` (which must be empty or absent)."""
+    data.mkdir(parents=True, exist_ok=True)
+    run = subprocess.run([str(SHARED_SERVERS / kind / "start.sh"), "0", str(data)],
+                         capture_output=True, text=True, timeout=180)
+    if run.returncode != 0:
+        raise RuntimeError(f"{kind} did not start: {run.stdout[-1500:]}{run.stderr[-1500:]}")
+    env = dict(line.split("=", 1) for line in run.stdout.splitlines() if "=" in line)
+    root = f"http://127.0.0.1:{env['PORT']}/"
+    proc: Any = KitProcess(kind, data, int(env["PID"]))
+    return DavServer(kind, env["ALICE_URL"], root, proc, "alice", "alice-secret", Path(env["LOG"]), extra=dict(env))

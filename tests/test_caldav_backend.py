@@ -548,11 +548,22 @@ def test_weak_etags_are_checked_by_reading_before_writing(radicale: DavServer) -
         theirs = get(server, "series.ics")
         for comp in theirs.walk("VEVENT"):
             comp["LOCATION"] = icalendar.vText("Room 12")
+            comp["SUMMARY"] = icalendar.vText(f"{comp.get('SUMMARY', '')} (new agenda)")
         put_event(server, "series.ics", theirs.to_ical())
         (day5,) = [o for o in occs if o.start == at(5, 10)]
         with pytest.raises(Conflict412):
             b.decline(day5, (OWNER,), "no")
         assert "Room 12" in get(server, "series.ics").to_ical().decode()
+        # a change the plan did not decide on (a room): re-read, declined on top of it, kept
+        occs = b.snapshot(NOW, END, TZ).occurrences
+        theirs = get(server, "series.ics")
+        for comp in theirs.walk("VEVENT"):
+            comp["LOCATION"] = icalendar.vText("Room 14")
+        put_event(server, "series.ics", theirs.to_ical())
+        (day5,) = [o for o in occs if o.start == at(5, 10)]
+        b.decline(day5, (OWNER,), "no")
+        stored = get(server, "series.ics").to_ical().decode()
+        assert "Room 14" in stored and stored.count("DECLINED") == 2
         name = b._uid_href[renamed.uid].rsplit("/", 1)[1]
         block = get(server, name)
         for comp in block.walk("VEVENT"):

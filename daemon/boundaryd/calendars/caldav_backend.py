@@ -6,7 +6,8 @@ address) and remembers the answer in the journal with the collection's state.
 Our own writes are not saved to the journal: the next cycle's REPORT (or PROPFIND) brings them
 back from the server, which is the truth, so a sync cut short after a write loses nothing.
 Every write is conditional: If-None-Match: * to create, If-Match: <etag> to change or delete. A
-412 means someone else changed the event; the executor re-reads and re-plans.
+412 on an answer or mark is re-read and retried (EDIT_ATTEMPTS) while the event is materially
+the same; otherwise, and for blocks, someone else changed it: the executor re-reads and re-plans.
 """
 
 from __future__ import annotations
@@ -20,15 +21,17 @@ from zoneinfo import ZoneInfo
 import icalendar
 
 from boundaryd.calendars.base import SyncState
+from boundaryd.calendars.caldav_discovery import check_url, find_calendar
 from boundaryd.calendars.caldav_http import DavHttp
 from boundaryd.calendars.caldav_reader import CollectionReader
 from boundaryd.calendars.caldav_xml import Resource, precondition, raw, resource_name
-from boundaryd.calendars.ical_edits import answer_in, ical_uid_in, unflag_in
+from boundaryd.calendars.ical_edits import answer_in, ical_uid_in, material, unflag_in
 from boundaryd.core import ical
 from boundaryd.core.model import BlockEvent, Capabilities, Occurrence, Skipped, Snapshot
 from boundaryd.errors import BadInput, ChangeRefused, Conflict412, RuntimeFailure
 
 TIMEOUT = 15  # seconds, each request; well under the daemon's watchdog interval
+EDIT_ATTEMPTS = 3  # PUTs of one decline or mark when each gets a 412 for a change that is not material
 
 
 class CaldavBackend:
@@ -41,7 +44,7 @@ class CaldavBackend:
         timeout: int | None = None,
         owner_emails: Sequence[str] = (),
     ) -> None:
-        self.url = url if url.endswith("/") else url + "/"
+        self.url = check_url(url) if url.endswith("/") else check_url(url) + "/"
         self.name = f"caldav:{self.url}"
         self.owner_emails = frozenset(e.lower() for e in owner_emails)
         # the timeout is read at call time: tests lower it
@@ -96,6 +99,36 @@ class CaldavBackend:
             self._connected = True
         return self.capabilities
 
+    def _sync(self) -> bool:
+        """The reader's sync; where the URL never read as a calendar fails, it may be a principal or
+        a calendar home (what settings pages show): then the calendar is found from it and read."""
+        fresh = not self.reader.token and not self.reader.items
+        try:
+            changed = self.reader.sync()
+        except (RuntimeFailure, BadInput) as first:
+            if not fresh:
+                raise
+            found = find_calendar(self.http, self.url)  # BadInput when there are several, or none
+            if found == self.url:
+                raise first from None
+        else:
+            # A principal or a home answers a sync with nothing: asked once, on a first empty read.
+            if not fresh or self.reader.items:
+                return changed
+            try:
+                found = find_calendar(self.http, self.url)
+            except RuntimeFailure:  # no answer to the question: the URL read fine, keep it
+                return changed
+            if found == self.url:
+                return changed
+        state = self.reader.state
+        self.url = found
+        self.http = DavHttp(found, self.http.username, self.http.password, self.http.timeout)
+        self.reader = CollectionReader(self.http, found, state)
+        self.reader.load()
+        self.reader.scheduling = self.capabilities.tells_organizer
+        return self.reader.sync() or True
+
     def _memo(self, what: str) -> str | None:
         state = self.reader.state
         return state.get(f"{self.reader.key}:{what}") if state is not None else None
@@ -105,7 +138,7 @@ class CaldavBackend:
         self.connect()
         self.reader.load()
         self.reader.scheduling = self.capabilities.tells_organizer
-        if self.reader.sync():
+        if self._sync():
             self.reader.save()
         combined = ical.new_calendar()
         zones: set[str] = set()
@@ -248,12 +281,26 @@ class CaldavBackend:
                 ) from None
 
     def _edit(self, occ: Occurrence, change: Callable[[icalendar.Calendar, ZoneInfo], bool]) -> None:
+        """Apply ``change`` to the event as stored. A 412 (a server-side change: schedule-tag,
+        SCHEDULE-STATUS, another client's alarm) means re-read and apply it again, up to
+        EDIT_ATTEMPTS times, as long as what the plan decided on is unchanged; otherwise the
+        Conflict412 stands and the next sync re-plans."""
         found = self._resource(occ.uid)
         if found is None or self._tz is None:
             return
-        href, cal = found
-        if change(cal, self._tz):
-            self._put(href, cal, create=False)
+        decided = material(found[1], occ.uid)
+        for attempt in range(1, EDIT_ATTEMPTS + 1):
+            href, cal = found
+            if not change(cal, self._tz):
+                return
+            try:
+                self._put(href, cal, create=False)
+                return
+            except Conflict412:
+                self._stale.add(href)
+                found = self._resource(occ.uid)
+                if attempt == EDIT_ATTEMPTS or found is None or material(found[1], occ.uid) != decided:
+                    raise
 
     def answer(self, occ: Occurrence, owner_emails: tuple[str, ...], partstat: str) -> None:
         """The owner's answer back from DECLINED to ``partstat`` (a scheduling server tells the organizer)."""

@@ -28,6 +28,7 @@ class DavHttp:
         from caldav.davclient import DAVClient
 
         self.url = url
+        self.username, self.password, self.timeout = username, password, timeout
         self.client = DAVClient(
             url=url,
             username=username,

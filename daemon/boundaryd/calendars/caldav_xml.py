@@ -53,10 +53,18 @@ def precondition(body: bytes) -> str | None:
     if not root.tag.endswith("}error"):
         return None
     for child in root:
-        name = child.tag.rsplit("}", 1)[-1]
-        if name != "responsedescription":
+        ns, _, name = child.tag.rpartition("}")
+        # Preconditions are DAV:/CalDAV names (RFC 4918 16, RFC 4791 1.3); a server's own elements
+        # (sabre/dav adds s:sabredav-version, s:exception, s:message) are not preconditions.
+        # DAViCal names the failed If-Match/If-None-Match itself: that is an ETag mismatch (a 412
+        # to re-read and retry), not a refusal.
+        if ns.lstrip("{") in _PRECONDITION_NS and name not in _NOT_PRECONDITIONS:
             return name
     return None
+
+
+_PRECONDITION_NS = ("DAV:", "urn:ietf:params:xml:ns:caldav", "")
+_NOT_PRECONDITIONS = ("responsedescription", "if-match", "if-none-match")
 
 
 def status_of(e: BaseException) -> str:

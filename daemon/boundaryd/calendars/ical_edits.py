@@ -66,3 +66,23 @@ def ical_uid_in(text: str) -> str | None:
     """The first UID in a resource that cannot be parsed, so the report names the event."""
     m = re.search(r"^UID(?:;[^:\r\n]*)?:([^\r\n]+)", text, flags=re.MULTILINE | re.IGNORECASE)
     return m.group(1).strip()[:200] if m else None
+
+
+# What a plan's decision about an event rests on: when it is, whether it happens, what it is.
+# A change elsewhere (DTSTAMP, SEQUENCE, SCHEDULE-STATUS, an alarm, a server's own properties)
+# does not change the decision, so an edit may be applied again on top of it.
+_MATERIAL = ("RECURRENCE-ID", "DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE", "STATUS", "TRANSP",
+             "SUMMARY")
+
+
+def material(cal: icalendar.Calendar, uid: str) -> list[tuple[str, ...]]:
+    """The parts of event ``uid`` the plan decided on, comparable across two reads."""
+    out = []
+    for comp in ical._components(cal, uid):
+        row = []
+        for name in _MATERIAL:
+            value = comp.get(name)
+            values = value if isinstance(value, list) else [value]
+            row.append("|".join(v.to_ical().decode() if hasattr(v, "to_ical") else str(v) for v in values))
+        out.append(tuple(row))
+    return sorted(out)

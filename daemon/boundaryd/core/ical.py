@@ -43,6 +43,7 @@ from boundaryd.core.icalprops import (
     when,
 )
 from boundaryd.core.model import BlockEvent, Occurrence
+from boundaryd.core.vtimezone import add_timezones
 
 __all__ = [
     "BLOCK_PROP",
@@ -239,4 +240,4 @@ def remove_uid(cal: icalendar.Calendar, uid: str) -> bool:
 def put_block_in(cal: icalendar.Calendar, event: BlockEvent, stamp: datetime) -> None:
     remove_uid(cal, event.uid)
     cal.add_component(block_component(event, stamp))
-    cal.add_missing_timezones()
+    add_timezones(cal)

@@ -27,6 +27,7 @@ from boundaryd.core.icalprops import (
 )
 from boundaryd.core.model import BlockEvent, BlockInstance
 from boundaryd.core.rules import Block, Rules
+from boundaryd.core.vtimezone import add_timezones
 
 PRODID = "-//boundaryd//boundaryd//EN"
 BLOCK_PROP = "X-BOUNDARYD-BLOCK"
@@ -167,7 +168,7 @@ def block_calendar(event: BlockEvent, stamp: datetime) -> icalendar.Calendar:
     """A VCALENDAR holding the block's VEVENT and its VTIMEZONE (one CalDAV resource)."""
     cal = new_calendar()
     cal.add_component(block_component(event, stamp))
-    cal.add_missing_timezones()
+    add_timezones(cal)
     return cal
 
 
