@@ -174,7 +174,30 @@ def occurrence_from(comp: icalendar.Component, tz: ZoneInfo, in_series: bool) ->
         owned_block=str(block) if block is not None else None,
         categories=categories(props),
         sequence=integer(props, "SEQUENCE"),
+        zone=_zone_key(start_v),
     )
+
+
+def _zone_key(start: date | datetime) -> str:
+    """The IANA name of the zone a DTSTART is written in: its TZID, or the IANA zone of a Windows
+    TZID (Outlook's "Eastern Standard Time"); "" for a date, floating or UTC time, or a zone no one
+    can name."""
+    from zoneinfo import ZoneInfoNotFoundError
+
+    from icalendar.timezone import tzid_from_dt
+    from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
+
+    if not isinstance(start, datetime) or start.tzinfo is None:
+        return ""
+    name = str(tzid_from_dt(start) or "")
+    name = WINDOWS_TO_OLSON.get(name, name)
+    if name.upper() in ("", "UTC", "ETC/UTC", "Z", "GMT"):
+        return ""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ""
+    return name
 
 
 def _uid(comp: Props) -> str:

@@ -311,7 +311,7 @@ def _offer(
             for a in alts:  # a slot offered once is not offered to anyone else
                 busy.add(a, a + length)  # all-day: local midnights, as many days as the event
             block = rules.block(c.block)
-            msg = render_message(rules.message_of(block), rules, block, alts, c.occurrence.all_day, next_call)
+            msg = render_message(rules.message_of(block), rules, block, alts, c.occurrence, next_call)
             c = Conflict(c.occurrence, c.block, c.blocks, c.decision, c.reason, msg, alts, c.trace)
         final.append(c)
     return final

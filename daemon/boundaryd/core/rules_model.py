@@ -24,12 +24,25 @@ from boundaryd.core.rules_scalars import (
     Policy,
     Preview,
     Section,
+    Template,
 )
 
 
 class Owner(Section):
     name: str | None = None
     emails: list[Email] = Field(min_length=1, description="who 'me' is on invitations")
+    locale: str = Field("en_US", description="how dates and times read in messages (Babel locale: en_US, en_GB, de_DE, fr_FR)")
+
+    @field_validator("locale")
+    @classmethod
+    def _locale(cls, v: str) -> str:
+        from babel import Locale, UnknownLocaleError
+
+        try:
+            Locale.parse(v.replace("-", "_"))
+        except (UnknownLocaleError, ValueError, TypeError):
+            raise ValueError(f"unknown locale {v!r} (write a language and country, e.g. en_US, en_GB, de_DE, fr_FR)") from None
+        return v.replace("-", "_")
 
     @field_validator("emails")
     @classmethod
@@ -79,7 +92,7 @@ class Notify(Section):
 class Defaults(Section):
     policy: Policy = "flag"
     decline_accepted: bool = False
-    message: str = DEFAULT_MESSAGE
+    message: Template = DEFAULT_MESSAGE
 
 
 class Allow(Section):
@@ -118,7 +131,7 @@ class Block(Section):
     times: list[Clock] | None = Field(None, min_length=1)
     all_day: bool = False
     policy: Policy | None = None
-    message: str | None = None
+    message: Template | None = None
     private: bool = False
     allow: Allow = Allow()
 
