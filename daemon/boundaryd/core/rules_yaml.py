@@ -33,6 +33,10 @@ _Loader.yaml_implicit_resolvers = {
     ]
     for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+# dates stay text: the model reads them, so a wrong one (2026-13-01) is a located problem, not a crash
+_Loader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if not tag.endswith(":timestamp")] for k, v in _Loader.yaml_implicit_resolvers.items()
+}
 for _first in "tTfF":
     _Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), [_first])
 for _first in list("-+0123456789."):
@@ -138,12 +142,34 @@ def _message(err: ErrorDetails) -> tuple[Loc, str, bool]:
     text = str(err["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
         text = text.removeprefix(prefix)
+    if typ.startswith("date_"):
+        text = _date_words(err.get("input"))
     if typ == "literal_error":
         text = f"{err.get('input')!r} is not allowed here ({text[0].lower() + text[1:]})"
     name = ".".join(str(p) for p in loc)
     if name and not text.startswith(("block ", "calendar:", "working_hours:")):
         text = f"{name}: {text}"
     return loc, text, False
+
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")
+
+
+def _date_words(value: object) -> str:
+    """Why a value is not a date, in plain words."""
+    shown = repr(value) if not isinstance(value, str) else f'"{value}"'
+    m = re.fullmatch(r"\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*", value) if isinstance(value, str) else None
+    if m:
+        year, month, day = (int(g) for g in m.groups())
+        if not 1 <= month <= 12:
+            return f"{shown} is not a date: there is no month {month} (write YYYY-MM-DD, e.g. 2026-12-24)"
+        import calendar
+
+        last = calendar.monthrange(year, month)[1]
+        if not 1 <= day <= last:
+            return f"{shown} is not a date: {_MONTHS[month - 1]} {year} has {last} days (write YYYY-MM-DD)"
+    return f"{shown} is not a date (write YYYY-MM-DD, e.g. 2026-12-24)"
 
 
 def _parse_yaml(text: str, filename: str) -> tuple[dict[object, object], yaml.Node]:
