@@ -12,7 +12,7 @@ import click
 
 from boundaryd.core.rules import Rules, load_rules
 from boundaryd.engine.app import App, default_rules_path, default_state_dir, now_in
-from boundaryd.errors import BadInput, BoundarydError
+from boundaryd.errors import BadInput, BoundarydError, RuntimeFailure
 
 
 class Obj:
@@ -74,6 +74,23 @@ def check(obj: Obj, file: Path | None, now: str | None) -> None:
     click.echo(f"{file or obj.rules_path}: OK, {len(rules.blocks)} blocks, times in {rules.timezone}")
     click.echo("")
     click.echo(week_table(blocks, monday))
+
+
+@cli.command()
+@_cal_opt
+@click.pass_obj
+def doctor(obj: Obj, calendar: str | None) -> None:
+    """Check every configured part; one line each, ok or what to do (exit 0, 1 unreachable, 2 misconfigured)."""
+    from boundaryd.cli.doctor import exit_code, findings
+    from boundaryd.presentation.doctor import line, summary
+
+    found = []
+    for f in findings(obj.rules_path, obj.state_dir, calendar):
+        found.append(f)
+        click.echo(line(f))
+    code = exit_code(found)
+    if code:
+        raise (BadInput if code == 2 else RuntimeFailure)(summary(found))
 
 
 def _plan_or_sync(obj: Obj, calendar: str | None, now: str | None, as_json: bool, execute: bool) -> None:
