@@ -51,3 +51,19 @@ def test_smtp_server_not_answering_is_unreachable(tmp_path: Path) -> None:
     smtp = next(r for r in rows if r[0] == "smtp")
     assert smtp[1] == "FAIL" and "127.0.0.1" in smtp[2]
     assert "1 unreachable" in err
+
+
+def test_smtp_login_checked_without_sending(tmp_path: Path) -> None:
+    from smtp_server import SmtpServer
+
+    with SmtpServer(mode="none", users={"alice": "pw-for-tests"}) as srv:
+        smtp = f", smtp: {{host: 127.0.0.1, port: {srv.port}, security: none, username: alice, password_env: DOC_PW}}"
+        env = make_env(tmp_path, smtp=smtp)
+        p = env.run("doctor", check=0, env={"XDG_CONFIG_HOME": str(tmp_path / "config"), "DOC_PW": "pw-for-tests"})
+        assert f"smtp         ok    logged in to 127.0.0.1:{srv.port} (no mail sent)" in p.stdout.splitlines()
+        assert srv.auth_attempts == [("PLAIN:alice", True)] or all(ok for _, ok in srv.auth_attempts)
+        p = env.run("doctor", check=1, env={"XDG_CONFIG_HOME": str(tmp_path / "config"), "DOC_PW": "wrong"})
+        assert any(ln.startswith("smtp         FAIL") and "alice" in ln for ln in p.stdout.splitlines())
+        p = env.run("doctor", check=2, env={"XDG_CONFIG_HOME": str(tmp_path / "config")})  # no password at all
+        assert any(ln.startswith("smtp         FIX") for ln in p.stdout.splitlines())
+        assert srv.received == []
