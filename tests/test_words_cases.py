@@ -177,3 +177,12 @@ def test_check_points_into_a_folded_block_message() -> None:
 def test_unknown_locale_is_an_error() -> None:
     with pytest.raises(BadInput, match=r"rules.yaml:3:\d+: owner.locale: unknown locale 'xx_YY'"):
         load_rules_text(rules("xx_YY", DEFAULT), "rules.yaml")
+
+
+def test_a_preposition_before_a_time_phrase_is_left_out_in_any_language() -> None:
+    de = words.fill("Können wir uns am {alternatives} treffen? Ich rufe um {next_call_return} zurück.",
+                    {"alternatives": "am Di., 24. Nov., 12:00", "next_call_return": "am Mo., 23. Nov., 11:30"})
+    assert de == "Können wir uns am Di., 24. Nov., 12:00 treffen? Ich rufe am Mo., 23. Nov., 11:30 zurück."
+    # a locale without its own words: Babel's dates alone, no English "on" glued to them
+    msg, _ = message_for(rules("ja_JP", DEFAULT), invitation(*TORONTO_9))
+    assert msg.endswith("could we meet 11月24日(火) 12:00または11月25日(水) 14:00?")

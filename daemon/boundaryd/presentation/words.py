@@ -103,8 +103,17 @@ def _locale(name: str | None) -> Locale:
         return Locale.parse(DEFAULT_LOCALE)
 
 
+#: a preposition of any language above, written before a time phrase, is left out (the phrase
+#: brings its own): the template is in whatever language the owner writes
+_ABSORB = "|".join(sorted({w for p in _PHRASES.values() for w in p["absorb"].split("|")}, key=len, reverse=True))
+
+
 def _phrases(loc: Locale) -> dict[str, str]:
-    return _PHRASES.get(loc.language, _PHRASES["en"])
+    """The words around dates; a language without its own table gets the English fallbacks and
+    no preposition before a date (Babel's date reads alone)."""
+    if loc.language in _PHRASES:
+        return _PHRASES[loc.language]
+    return {**_PHRASES["en"], "on": ""}
 
 
 def when_words(t: datetime, all_day: bool = False, locale: str | None = None) -> str:
@@ -176,7 +185,8 @@ def block_words(block: NamedBlock) -> str:
 def fill(template: str, values: dict[str, str], locale: str | None = None) -> str:
     """The template with its placeholders filled; a preposition written just before a time phrase
     is left out (the phrase brings its own). What is not a placeholder stays as written."""
-    absorb = re.compile(rf"(?:^|(?<=\s))(?:{_phrases(_locale(locale))['absorb']})\s+$", re.IGNORECASE)
+    del locale  # prepositions of every language are known
+    absorb = re.compile(rf"(?:^|(?<=\s))(?:{_ABSORB})\s+$", re.IGNORECASE)
     out: list[str] = []
     for part in parse(template)[0]:
         if isinstance(part, Field):
