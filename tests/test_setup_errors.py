@@ -70,8 +70,6 @@ def test_ics_path_in_a_missing_folder_is_an_error(tmp_path: Path) -> None:
     missing = tmp_path / "no-such-folder" / "calendar.ics"
     with pytest.raises(BadInput, match="does not exist"):
         CalendarURI.parse(f"ics:{missing}")
-    with pytest.raises(BadInput, match="is a folder"):
-        CalendarURI.parse(f"ics:{tmp_path}")
     # a new file in an existing folder starts a calendar; the embedded default is created with its folder
     assert CalendarURI.parse(f"ics:{tmp_path / 'new.ics'}").location == str(tmp_path / "new.ics")
     assert CalendarURI.of_section(None, tmp_path / "state" / "deep").location == str(tmp_path / "state" / "deep" / "calendar.ics")

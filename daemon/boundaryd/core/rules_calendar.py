@@ -59,8 +59,6 @@ def _ics_path(path: str, given_as: str) -> str:
     not a fresh empty calendar somewhere no client looks. A missing file in an existing folder is
     a new calendar (created on the first write), the way to start one for boundaryd to keep."""
     p = Path(path).expanduser()
-    if p.is_dir():
-        raise BadInput(f"{p}: is a folder, not an iCalendar file (fix {given_as})")
     if not p.parent.is_dir():
         raise BadInput(f"{p}: the folder {p.parent} does not exist (fix {given_as}, or create the folder)")
     return str(p)
