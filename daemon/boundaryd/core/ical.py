@@ -179,11 +179,7 @@ def occurrence_from(comp: icalendar.Component, tz: ZoneInfo, in_series: bool) ->
 
 
 def _zone_key(start: date | datetime) -> str:
-    """The IANA name of the zone a DTSTART is written in: its TZID, or the IANA zone of a Windows
-    TZID (Outlook's "Eastern Standard Time"); "" for a date, floating or UTC time, or a zone no one
-    can name."""
-    from zoneinfo import ZoneInfoNotFoundError
-
+    """The IANA zone a DTSTART names (a Windows TZID mapped); "" for a date, floating time, UTC or an unknown zone."""
     from icalendar.timezone import tzid_from_dt
     from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
@@ -191,13 +187,10 @@ def _zone_key(start: date | datetime) -> str:
         return ""
     name = str(tzid_from_dt(start) or "")
     name = WINDOWS_TO_OLSON.get(name, name)
-    if name.upper() in ("", "UTC", "ETC/UTC", "Z", "GMT"):
-        return ""
     try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+        return "" if name.upper() in ("", "UTC", "ETC/UTC", "Z", "GMT") else ZoneInfo(name).key
+    except (KeyError, ValueError):  # ZoneInfoNotFoundError is a KeyError
         return ""
-    return name
 
 
 def _uid(comp: Props) -> str:
