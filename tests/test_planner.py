@@ -260,10 +260,11 @@ def test_recurring_instances_are_separate_conflicts(rules: Rules) -> None:
 
 def test_alternatives_basic(rules: Rules) -> None:
     c = one(rules, occurrence("e", local(TUE, 9)))
-    assert c.alternatives == (local(TUE, 12), local(WED, 12))  # first free hour after 09:00 on each day
+    # nearest the meeting's own time on its day, then the other half of the working day the next day
+    assert c.alternatives == (local(TUE, 12), local(WED, 14))
     assert c.message == (
         "Thanks for the invitation. I'm not available then; could we meet "
-        "on Tuesday, November 24 at 12:00 or on Wednesday, November 25 at 12:00 (EST)?"
+        "on Tue, Nov 24, 12:00 PM or on Wed, Nov 25, 2:00 PM (Eastern Time)?"
     )
 
 
@@ -273,8 +274,8 @@ def test_alternatives_avoid_busy_events_and_are_not_offered_twice(rules: Rules) 
     b = occurrence("b", local(TUE, 9, 30))
     p = run(rules, busy, a, b)
     ca, cb = (c for c in p.conflicts if c.occurrence.uid in ("a", "b"))
-    assert ca.alternatives == (local(TUE, 14), local(WED, 12))
-    assert cb.alternatives == (local(TUE, 15), local(WED, 13))
+    assert ca.alternatives == (local(TUE, 14), local(WED, 14))
+    assert cb.alternatives == (local(TUE, 15), local(WED, 15))
     assert not set(ca.alternatives) & set(cb.alternatives)
 
 
@@ -285,15 +286,15 @@ def test_declined_events_free_their_time(rules: Rules) -> None:
     p = run(rules, a, x)
     ca, cx = p.conflicts
     assert (ca.decision, cx.decision) == (Decision.DECLINE, Decision.DECLINE)
-    assert ca.alternatives == (local(MON, 12), local(TUE, 12))
-    assert cx.alternatives == (local(MON, 11), local(TUE, 8))
+    assert ca.alternatives == (local(MON, 12), local(TUE, 15, 30))
+    assert cx.alternatives == (local(MON, 11), local(TUE, 15))
 
 
 def test_alternatives_same_day_when_no_other_day(rules: Rules) -> None:
     r = make_rules(BLOCKS, horizon_days=1)
     c = one(r, occurrence("e", local(MON, 9)))
     assert [a.date() for a in c.alternatives] == [MON, MON]
-    assert c.alternatives == (local(MON, 12), local(MON, 13))
+    assert c.alternatives == (local(MON, 12), local(MON, 14))
 
 
 def test_no_alternative_fits(rules: Rules) -> None:
@@ -322,7 +323,7 @@ def test_all_day_alternatives_as_long_as_the_event() -> None:
     assert (c.decision, c.block) == (Decision.DECLINE, "sunday")
     # two free working days in a row, inside the window; days with a block are not free
     assert c.alternatives == (local(date(2026, 12, 3)), local(date(2026, 12, 10)))
-    assert c.message.endswith("could we meet on Thursday, December 3 or on Thursday, December 10?")
+    assert c.message.endswith("could we meet on Thu, Dec 3 or on Thu, Dec 10?")
     # the window's end bounds the whole span
     short = make_rules(r"""
         - {id: sunday, days: [sun], all_day: true, policy: decline}
@@ -337,17 +338,19 @@ def test_all_day_alternatives_as_long_as_the_event() -> None:
 def test_private_block_message_and_next_call_return(rules: Rules) -> None:
     c = one(rules, occurrence("e", local(TUE, 19), minutes=30))
     assert c.block == "family"
-    assert c.message.startswith("Sorry, a prior commitment. How about on Wednesday, November 25 at 08:00")
+    assert c.message.startswith("Sorry, a prior commitment. How about on Wed, Nov 25, 5:30 PM or on Thu, Nov 26, 12:30 PM (Eastern Time)?")
     assert "Family evening" not in c.message
-    assert c.message.endswith("Or call me Monday, November 23 at 11:30 (EST).")
+    assert c.message.endswith("Or call me on Mon, Nov 23, 11:30 AM (Eastern Time).")
 
 
 def test_render_message_placeholders(rules: Rules) -> None:
     block = rules.block("prospecting")
-    msg = render_message("{block} | {alternatives} | {next_call_return} | {unknown}", rules, block, [], False, None)
-    assert msg == "Prospecting calls | at another time that suits you | my next call-back time | {unknown}"
-    day = render_message("{alternatives}", rules, block, [local(WED)], True, None)
-    assert day == "on Wednesday, November 25"
+    occ = occurrence("e", local(TUE, 9))
+    msg = render_message("{block} | {alternatives} | {next_call_return} | {unknown}", rules, block, [], occ, None)
+    assert msg == "Prospecting calls | at another time that suits you | at my next call-back time | {unknown}"
+    all_day = occurrence("d", local(TUE), all_day=True)
+    day = render_message("{alternatives}", rules, block, [local(WED)], all_day, None)
+    assert day == "on Wed, Nov 25"
 
 
 def test_notice_once_per_conflict(rules: Rules) -> None:

@@ -68,27 +68,33 @@ def rules() -> Any:
 
 def test_when_and_alternatives_words(rules: Any) -> None:
     t = datetime(2026, 11, 25, 11, 0, tzinfo=rules.tz)
-    assert words.when_words(t) == "Wednesday, November 25 at 11:00"
-    assert words.when_words(t, all_day=True) == "Wednesday, November 25"
+    assert words.when_words(t) == "Wed, Nov 25, 11:00 AM"
+    assert words.when_words(t, all_day=True) == "Wed, Nov 25"
+    assert words.when_words(t, locale="en_GB") == "Wed 25 Nov, 11:00"
     assert words.alternatives_words([]) == "at another time that suits you"
     assert words.alternatives_words([t, t + timedelta(days=1, hours=4)]) == (
-        "on Wednesday, November 25 at 11:00 or on Thursday, November 26 at 15:00 (EST)"
+        "on Wed, Nov 25, 11:00 AM or on Thu, Nov 26, 3:00 PM (Eastern Time)"
     )
-    assert words.alternatives_words([t], all_day=True) == "on Wednesday, November 25"
+    assert words.alternatives_words([t], all_day=True) == "on Wed, Nov 25"
+
+
+def _occ(rules: Any, zone: str = "", all_day: bool = False) -> model.Occurrence:
+    t = datetime(2026, 11, 24, 9, 0, tzinfo=rules.tz)
+    return model.Occurrence("u", None, "Pipeline review", t, t + timedelta(hours=1), all_day, organizer="bob@client.example", zone=zone)
 
 
 def test_decline_message_fills_placeholders_and_keeps_the_rest(rules: Any) -> None:
     block = rules.block("prospecting")
     t = datetime(2026, 11, 25, 11, 0, tzinfo=rules.tz)
     call = model.BlockInstance("call-return", "Return calls", "call-return", t, t + timedelta(minutes=30))
-    msg = words.render_message("{block}: {alternatives}; {next_call_return} {unknown} {", rules, block, [t], False, call)
+    msg = words.render_message("{block}: {alternatives}; {next_call_return} {unknown} {", rules, block, [t], _occ(rules), call)
     assert msg == (
-        "Prospecting calls: on Wednesday, November 25 at 11:00 (EST); "
-        "Wednesday, November 25 at 11:00 (EST) {unknown} {"
+        "Prospecting calls: on Wed, Nov 25, 11:00 AM (Eastern Time); "
+        "on Wed, Nov 25, 11:00 AM (Eastern Time) {unknown} {"
     )
     private = block.model_copy(update={"private": True})
-    assert words.render_message("{block} / {next_call_return}", rules, private, [], True, None) == (
-        "a prior commitment / my next call-back time"
+    assert words.render_message("{block} / {next_call_return}", rules, private, [], _occ(rules, all_day=True), None) == (
+        "a prior commitment / at my next call-back time"
     )
 
 
@@ -97,11 +103,11 @@ def test_decline_message_fills_placeholders_and_keeps_the_rest(rules: Any) -> No
     [
         ("", ""),
         ("Busy: {block}, {alternatives}, {next_call_return}.", "Busy: Prospecting calls, at another time, during my call-return time."),
-        ("{unknown} {block}", "{unknown} Prospecting calls"),
-        ("{block!r} {block:>20}|", "'Prospecting calls'    Prospecting calls|"),
-        ("broken { {block}", "broken { {block}"),  # format cannot read it: used as written
-        ("{0} {block}", "{0} {block}"),
-        ("{x.y} {block}", "{x.y} {block}"),
+        ("I return calls at {next_call_return}.", "I return calls during my call-return time."),
+        ("Could we meet at {alternatives}?", "Could we meet at another time?"),
+        ("{unknown} {block}", "{unknown} Prospecting calls"),  # check rejects it; rendered as written
+        ("{{literal}} {block}", "{literal} Prospecting calls"),
+        ("broken { {block}", "broken { Prospecting calls"),
         ("a" * 5000, "a" * 1000),
         ("{block}" * 400, ("Prospecting calls" * 59)[:1000]),
     ],

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from boundaryd.errors import BadInput, BoundarydError
-from boundaryd.paths import default_rules_path, default_state_dir
+from boundaryd.cli.context import Obj, _cal_opt, _json_opt, _now_opt, _parse_now, load_rules, now_in
+from boundaryd.errors import BadInput, BoundarydError, RuntimeFailure
 
 if TYPE_CHECKING:
     from boundaryd.core.model import Plan, Snapshot
@@ -22,49 +22,6 @@ if TYPE_CHECKING:
 
 # The rules model, the planner, the engine and every calendar client are imported by the
 # command that needs them, not here: `boundaryd --help` loads click and this module only.
-
-
-def load_rules(path: Path) -> Rules:
-    from boundaryd.core.rules import load_rules as load
-
-    return load(path)
-
-
-def now_in(rules: Rules, now: datetime | None) -> datetime:
-    """``--now`` or the clock, in the rules' zone (as ``engine.app.now_in``, without importing the engine)."""
-    return (now or datetime.now(rules.tz)).astimezone(rules.tz)
-
-
-class Obj:
-    def __init__(self, rules: Path | None, state: Path | None, verbosity: int) -> None:
-        self.rules_path = rules or default_rules_path()
-        self.state_dir = state or default_state_dir()
-        self.verbosity = verbosity
-        self._app: App | None = None
-
-    def app(self, calendar: str | None = None) -> App:
-        if self._app is None or calendar:
-            from boundaryd.engine.app import App
-
-            self._app = App(self.rules_path, self.state_dir, calendar)
-        return self._app
-
-
-def _parse_now(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise BadInput(f"--now {value}: not an ISO 8601 date-time (e.g. 2026-11-23T07:00:00-05:00)") from None
-    if t.tzinfo is None:
-        raise BadInput(f"--now {value}: give an offset (e.g. 2026-11-23T07:00:00-05:00)")
-    return t
-
-
-_now_opt = click.option("--now", "now", metavar="ISO", help="stand-in for the clock (ISO 8601 with offset)")
-_cal_opt = click.option("--calendar", "calendar", metavar="URI", help="ics:PATH, caldav:URL or google:CALENDAR_ID")
-_json_opt = click.option("--json", "as_json", is_flag=True, help="print one JSON object")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -96,6 +53,23 @@ def check(obj: Obj, file: Path | None, now: str | None) -> None:
     click.echo(f"{file or obj.rules_path}: OK, {len(rules.blocks)} blocks, times in {rules.timezone}")
     click.echo("")
     click.echo(week_table(blocks, monday))
+
+
+@cli.command()
+@_cal_opt
+@click.pass_obj
+def doctor(obj: Obj, calendar: str | None) -> None:
+    """Check every configured part; one line each, ok or what to do (exit 0, 1 unreachable, 2 misconfigured)."""
+    from boundaryd.cli.doctor import exit_code, findings
+    from boundaryd.presentation.doctor import line, summary
+
+    found = []
+    for f in findings(obj.rules_path, obj.state_dir, calendar):
+        found.append(f)
+        click.echo(line(f))
+    code = exit_code(found)
+    if code:
+        raise (BadInput if code == 2 else RuntimeFailure)(summary(found))
 
 
 def _plan_or_sync(obj: Obj, calendar: str | None, now: str | None, as_json: bool, execute: bool) -> None:

@@ -137,7 +137,23 @@ def occurrence_from(comp: icalendar.Component, tz: ZoneInfo, in_series: bool) ->
         owned_block=str(block) if block is not None else None,
         categories=categories(props),
         sequence=integer(props, "SEQUENCE"),
+        zone=_zone_key(start_v),
     )
+
+
+def _zone_key(start: date | datetime) -> str:
+    """The IANA zone a DTSTART names (a Windows TZID mapped); "" for a date, floating time, UTC or an unknown zone."""
+    from icalendar.timezone import tzid_from_dt
+    from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
+
+    if not isinstance(start, datetime) or start.tzinfo is None:
+        return ""
+    name = str(tzid_from_dt(start) or "")
+    name = WINDOWS_TO_OLSON.get(name, name)
+    try:
+        return "" if name.upper() in ("", "UTC", "ETC/UTC", "Z", "GMT") else ZoneInfo(name).key
+    except (KeyError, ValueError):  # ZoneInfoNotFoundError is a KeyError
+        return ""
 
 
 def _uid(comp: Props) -> str:

@@ -70,6 +70,7 @@ class Occurrence:
     owned_block: str | None = None  # X-BOUNDARYD-BLOCK / boundarydBlock
     categories: tuple[str, ...] = ()
     sequence: int = 0
+    zone: str = ""  # the IANA zone the invitation's DTSTART names (the organizer's), "" when none
 
     @property
     def key(self) -> tuple[str, str]:

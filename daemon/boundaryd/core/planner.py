@@ -354,7 +354,7 @@ def _offer(
             for a in alts:  # a slot offered once is not offered to anyone else
                 busy.add(a, a + length)  # all-day: local midnights, as many days as the event
             block = rules.block(c.block)
-            msg = render_message(rules.message_of(block), rules, block, alts, c.occurrence.all_day, next_call)
+            msg = render_message(rules.message_of(block), rules, block, alts, c.occurrence, next_call)
             c = replace(c, message=msg, alternatives=tuple(alts))
         final.append(c)
     return final

@@ -54,6 +54,16 @@ class CalendarSection(Section):
         return self
 
 
+def _ics_path(path: str, given_as: str) -> str:
+    """An ``ics:`` path the user named, expanded. Its folder must exist: a typo there is an error,
+    not a fresh empty calendar somewhere no client looks. A missing file in an existing folder is
+    a new calendar (created on the first write), the way to start one for boundaryd to keep."""
+    p = Path(path).expanduser()
+    if not p.parent.is_dir():
+        raise BadInput(f"{p}: the folder {p.parent} does not exist (fix {given_as}, or create the folder)")
+    return str(p)
+
+
 @dataclass(frozen=True)
 class CalendarURI:
     scheme: str  # ics | caldav | google
@@ -67,15 +77,16 @@ class CalendarURI:
         if scheme == "caldav" and _CREDENTIALS_IN_URL.match(rest):
             raise BadInput(f"--calendar {uri.split('@')[-1]}: credentials never go in a URI (use the rules file)")
         if scheme == "ics":
-            rest = str(Path(rest).expanduser())
+            rest = _ics_path(rest, f"--calendar {uri}")
         return cls(scheme, rest)
 
     @classmethod
     def of_section(cls, cal: CalendarSection | None, state_dir: str | Path) -> CalendarURI:
         """The calendar a rules file names; without a ``calendar:`` section, ``calendar.ics`` in ``state_dir``."""
-        if cal is None or cal.ics is not None:
-            path = cal.ics.path if cal and cal.ics else str(Path(state_dir) / "calendar.ics")
-            return cls("ics", str(Path(path).expanduser()))
+        if cal is None:  # the embedded default: created, folder and all, on first use
+            return cls("ics", str((Path(state_dir) / "calendar.ics").expanduser()))
+        if cal.ics is not None:
+            return cls("ics", _ics_path(cal.ics.path, "calendar: ics: path"))
         if cal.caldav is not None:
             return cls("caldav", cal.caldav.url)
         assert cal.google is not None

@@ -24,12 +24,25 @@ from boundaryd.core.rules_scalars import (
     Policy,
     Preview,
     Section,
+    Template,
 )
 
 
 class Owner(Section):
     name: str | None = None
     emails: list[Email] = Field(min_length=1, description="who 'me' is on invitations")
+    locale: str = Field("en_US", description="how dates and times read in messages (Babel locale: en_US, en_GB, de_DE, fr_FR)")
+
+    @field_validator("locale")
+    @classmethod
+    def _locale(cls, v: str) -> str:
+        from babel import Locale, UnknownLocaleError
+
+        try:
+            Locale.parse(v.replace("-", "_"))
+        except (UnknownLocaleError, ValueError, TypeError):
+            raise ValueError(f"unknown locale {v!r} (write a language and country, e.g. en_US, en_GB, de_DE, fr_FR)") from None
+        return v.replace("-", "_")
 
     @field_validator("emails")
     @classmethod
@@ -81,7 +94,7 @@ class Defaults(Section):
     decline_accepted: bool = False
     #: meetings already on the calendar when a block first applies: declined (true) or flagged (false)
     decline_existing: bool = False
-    message: str = DEFAULT_MESSAGE
+    message: Template = DEFAULT_MESSAGE
 
 
 class Allow(Section):
@@ -120,7 +133,7 @@ class Block(Section):
     times: list[Clock] | None = Field(None, min_length=1)
     all_day: bool = False
     policy: Policy | None = None
-    message: str | None = None
+    message: Template | None = None
     private: bool = False
     allow: Allow = Allow()
 
@@ -188,6 +201,30 @@ class Skip(Section):
     blocks: list[str] | None = None
 
 
+#: abbreviations people write for a zone, and the IANA zones they most likely mean
+ABBREVIATIONS: dict[str, tuple[str, ...]] = {
+    "EST": ("America/New_York", "America/Toronto"), "EDT": ("America/New_York", "America/Toronto"),
+    "ET": ("America/New_York", "America/Toronto"), "EST5EDT": ("America/New_York", "America/Toronto"),
+    "CST": ("America/Chicago", "America/Mexico_City", "Asia/Shanghai"), "CDT": ("America/Chicago", "America/Winnipeg"),
+    "CT": ("America/Chicago",), "CST6CDT": ("America/Chicago",),
+    "MST": ("America/Denver", "America/Phoenix", "America/Edmonton"), "MDT": ("America/Denver", "America/Edmonton"),
+    "MT": ("America/Denver",), "MST7MDT": ("America/Denver",),
+    "PST": ("America/Los_Angeles", "America/Vancouver"), "PDT": ("America/Los_Angeles", "America/Vancouver"),
+    "PT": ("America/Los_Angeles", "America/Vancouver"), "PST8PDT": ("America/Los_Angeles", "America/Vancouver"),
+    "AKST": ("America/Anchorage",), "AKDT": ("America/Anchorage",), "HST": ("Pacific/Honolulu",),
+    "AST": ("America/Halifax", "America/Puerto_Rico"), "ADT": ("America/Halifax",),
+    "NST": ("America/St_Johns",), "NDT": ("America/St_Johns",),
+    "GMT": ("Europe/London", "UTC"), "BST": ("Europe/London",), "WET": ("Europe/Lisbon",), "WEST": ("Europe/Lisbon",),
+    "CET": ("Europe/Paris", "Europe/Berlin"), "CEST": ("Europe/Paris", "Europe/Berlin"), "MET": ("Europe/Paris", "Europe/Berlin"),
+    "EET": ("Europe/Athens", "Europe/Helsinki"), "EEST": ("Europe/Athens", "Europe/Helsinki"),
+    "MSK": ("Europe/Moscow",), "IST": ("Asia/Kolkata", "Europe/Dublin", "Asia/Jerusalem"),
+    "PKT": ("Asia/Karachi",), "SGT": ("Asia/Singapore",), "HKT": ("Asia/Hong_Kong",), "JST": ("Asia/Tokyo",),
+    "KST": ("Asia/Seoul",), "AEST": ("Australia/Sydney", "Australia/Brisbane"), "AEDT": ("Australia/Sydney",),
+    "ACST": ("Australia/Adelaide", "Australia/Darwin"), "AWST": ("Australia/Perth",),
+    "NZST": ("Pacific/Auckland",), "NZDT": ("Pacific/Auckland",),
+}
+
+
 def zone_names() -> list[str]:
     import zoneinfo
 
@@ -211,6 +248,12 @@ class Rules(Section):
     @field_validator("timezone")
     @classmethod
     def _tz(cls, v: str) -> str:
+        meant = ABBREVIATIONS.get(v.strip().upper())
+        if meant is not None:
+            raise ValueError(
+                f"{v!r} is an abbreviation, not a time zone"
+                f" (write the IANA name of the place, e.g. {' or '.join(meant)})"
+            )
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError):

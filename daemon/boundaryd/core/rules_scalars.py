@@ -11,9 +11,12 @@ import re
 from datetime import time, timedelta
 from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, PlainSerializer
 from pydantic.functional_validators import BeforeValidator, PlainValidator
 from pydantic.json_schema import WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+from boundaryd.core import rules_template
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_SETS = {
@@ -103,6 +106,22 @@ def parse_focus_time(v: object) -> object:
     return v.lower() if isinstance(v, str) else v
 
 
+def check_template(value: str) -> str:
+    """A message template in the one placeholder language; every bad placeholder is a problem.
+
+    The error's context lists each one (offset in the text, token, words) so the loader can point
+    at its own line and column.
+    """
+    found = rules_template.problems(value)
+    if found:
+        raise PydanticCustomError(
+            "bad_placeholder",
+            "{text}",
+            {"text": found[0].text, "problems": [(p.offset, p.token, p.text) for p in found]},
+        )
+    return value
+
+
 def _clock_text(t: time) -> str:
     return f"{t:%H:%M}"
 
@@ -141,6 +160,7 @@ Days = Annotated[
     ),
 ]
 Email = Annotated[str, BeforeValidator(_lower_if_text)]
+Template = Annotated[str, AfterValidator(check_template)]
 Policy = Literal["decline", "flag", "keep"]
 Digest = Annotated[
     str, PlainValidator(parse_digest), WithJsonSchema({"type": "string", "examples": ["immediate", "daily 07:30"]})

@@ -33,6 +33,10 @@ _Loader.yaml_implicit_resolvers = {
     ]
     for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+# dates stay text: the model reads them, so a wrong one (2026-13-01) is a located problem, not a crash
+_Loader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if not tag.endswith(":timestamp")] for k, v in _Loader.yaml_implicit_resolvers.items()
+}
 for _first in "tTfF":
     _Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), [_first])
 for _first in list("-+0123456789."):
@@ -52,9 +56,17 @@ def _mark(node: yaml.Node) -> Pos:
     return (node.start_mark.line + 1, node.start_mark.column + 1)
 
 
-def _walk(node: yaml.Node, path: Loc, pos: dict[Loc, Pos], dups: list[tuple[Loc, Pos]]) -> None:
-    """Record where every key and value starts; collect keys given twice in one mapping."""
+Span = tuple[int, int, int, int]  # a scalar's source: start index, end index, start line, start column
+
+
+def _walk(
+    node: yaml.Node, path: Loc, pos: dict[Loc, Pos], dups: list[tuple[Loc, Pos]], spans: dict[Loc, Span] | None = None
+) -> None:
+    """Record where every key and value starts (and each scalar's source span); collect keys given
+    twice in one mapping."""
     pos.setdefault(path, _mark(node))
+    if spans is not None and isinstance(node, yaml.ScalarNode):
+        spans.setdefault(path, (node.start_mark.index, node.end_mark.index, *_mark(node)))
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for k, v in node.value:
@@ -65,10 +77,10 @@ def _walk(node: yaml.Node, path: Loc, pos: dict[Loc, Pos], dups: list[tuple[Loc,
             seen.add(key)
             pos[kp] = _mark(k)
             pos[kp + (_VALUE,)] = _mark(v)
-            _walk(v, kp, pos, dups)
+            _walk(v, kp, pos, dups, spans)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _walk(item, (*path, i), pos, dups)
+            _walk(item, (*path, i), pos, dups, spans)
 
 
 def _where(pos: dict[Loc, Pos], loc: Loc, *, key: bool = False) -> Pos:
@@ -130,12 +142,34 @@ def _message(err: ErrorDetails) -> tuple[Loc, str, bool]:
     text = str(err["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
         text = text.removeprefix(prefix)
+    if typ.startswith("date_"):
+        text = _date_words(err.get("input"))
     if typ == "literal_error":
         text = f"{err.get('input')!r} is not allowed here ({text[0].lower() + text[1:]})"
     name = ".".join(str(p) for p in loc)
     if name and not text.startswith(("block ", "calendar:", "working_hours:")):
         text = f"{name}: {text}"
     return loc, text, False
+
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")
+
+
+def _date_words(value: object) -> str:
+    """Why a value is not a date, in plain words."""
+    shown = repr(value) if not isinstance(value, str) else f'"{value}"'
+    m = re.fullmatch(r"\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*", value) if isinstance(value, str) else None
+    if m:
+        year, month, day = (int(g) for g in m.groups())
+        if not 1 <= month <= 12:
+            return f"{shown} is not a date: there is no month {month} (write YYYY-MM-DD, e.g. 2026-12-24)"
+        import calendar
+
+        last = calendar.monthrange(year, month)[1]
+        if not 1 <= day <= last:
+            return f"{shown} is not a date: {_MONTHS[month - 1]} {year} has {last} days (write YYYY-MM-DD)"
+    return f"{shown} is not a date (write YYYY-MM-DD, e.g. 2026-12-24)"
 
 
 def _parse_yaml(text: str, filename: str) -> tuple[dict[object, object], yaml.Node]:
@@ -163,7 +197,8 @@ def load_rules_text(text: str, filename: str) -> Rules:
     data, node = _parse_yaml(text, filename)
     pos: dict[Loc, Pos] = {}
     dups: list[tuple[Loc, Pos]] = []
-    _walk(node, (), pos, dups)
+    spans: dict[Loc, Span] = {}
+    _walk(node, (), pos, dups, spans)
 
     problems: list[tuple[Pos, str]] = [(p, f"duplicate key {kp[-1]!r}") for kp, p in dups]
     problems += _cross_check(data, pos)
@@ -173,11 +208,43 @@ def load_rules_text(text: str, filename: str) -> Rules:
     except ValidationError as e:
         for err in e.errors():
             loc, msg, at_key = _message(err)
+            if err["type"] == "bad_placeholder":
+                problems += _placeholder_problems(err, loc, text, pos, spans)
+                continue
             problems.append((_where(pos, loc, key=at_key), msg))
     if problems or rules is None:
         uniq = sorted(set(problems))
         raise BadInput(*(f"{filename}:{ln}:{col}: {msg}" for (ln, col), msg in uniq))
     return rules
+
+
+def _placeholder_problems(
+    err: ErrorDetails, loc: Loc, text: str, pos: dict[Loc, Pos], spans: dict[Loc, Span]
+) -> list[tuple[Pos, str]]:
+    """Each bad placeholder of a message at its own line and column in the source.
+
+    The k-th occurrence of a token in the value is taken to be its k-th occurrence in the value's
+    source (YAML escapes never write a brace), so quoting and folding do not matter.
+    """
+    name = ".".join(str(p) for p in loc)
+    value = str(err.get("input", ""))
+    out: list[tuple[Pos, str]] = []
+    for offset, token, words in (err.get("ctx") or {}).get("problems", ()):
+        where = _where(pos, loc)
+        span = spans.get(tuple(loc))
+        if span is not None:
+            nth = value[:offset].count(token)
+            source = text[span[0] : span[1]]
+            i = -1
+            for _ in range(nth + 1):
+                i = source.find(token, i + 1)
+                if i < 0:
+                    break
+            if i >= 0:
+                before = text[: span[0] + i]
+                where = (before.count("\n") + 1, span[0] + i - (before.rfind("\n") + 1) + 1)
+        out.append((where, f"{name}: {words}"))
+    return out
 
 
 def _block_ids(blocks: object, pos: dict[Loc, Pos], out: list[tuple[Pos, str]]) -> dict[str, int]:

@@ -1,4 +1,8 @@
-"""Free time to offer instead: the first free working-hours slots after a declined meeting.
+"""Free time to offer instead: free working-hours slots after a declined meeting, spread out.
+
+The first aims at the meeting's own time of day on the first working day that has room, the
+second at the other half of the working day on the next one (the same day when no other has room):
+never the first free minute of each day.
 
 Pure. Busy time is the blocks plus the events not declined; a slot offered once is busy for the
 next decline of the same plan, so two organizers are never offered the same time.
@@ -64,25 +68,41 @@ def alternatives(
         return tuple(out)
     length = occ.end - occ.start
     earliest = max(occ.start, now)
+    targets = _targets(occ.start.astimezone(tz), wh.start, wh.end, length)
     found: list[datetime] = []
     d = earliest.date()
     while datetime.combine(d, time(0), tz) < window_end and len(found) < MAX_ALTERNATIVES:
-        if d.weekday() in wh.days and not (found and found[-1].date() == d):
-            slot = _first_free_on(d, wh.start, wh.end, length, earliest, window_end, busy, tz, found)
+        if d.weekday() in wh.days:
+            slot = _nearest_free_on(d, targets[len(found)], wh.start, wh.end, length, earliest, window_end, busy, tz, found)
             if slot is not None:
                 found.append(slot)
         d += timedelta(days=1)
     if len(found) < MAX_ALTERNATIVES and found:  # no second day: a second slot on the same day
         d = found[0].date()
-        slot = _first_free_on(d, wh.start, wh.end, length, found[0] + length, window_end, busy, tz, found)
+        slot = _nearest_free_on(d, targets[1], wh.start, wh.end, length, earliest, window_end, busy, tz, found)
         if slot is not None:
             found.append(slot)
             found.sort()
     return tuple(found)
 
 
-def _first_free_on(
+def _minutes(t: time) -> int:
+    return t.hour * 60 + t.minute
+
+
+def _targets(start: datetime, wh_start: time, wh_end: time, length: timedelta) -> tuple[int, int]:
+    """The times of day (minutes) the two alternatives aim at: the meeting's own time of day (the
+    organizer chose it), then the other half of the working day, so the offers are spread."""
+    lo, hi = _minutes(wh_start), max(_minutes(wh_start), _minutes(wh_end) - int(length.total_seconds()) // 60)
+    first = min(max(_minutes(start.time()), lo), hi)
+    half = (_minutes(wh_end) - _minutes(wh_start)) // 2
+    second = first + half if first - lo < half else first - half
+    return first, min(max(second, lo), hi)
+
+
+def _nearest_free_on(
     d: date,
+    target: int,
     wh_start: time,
     wh_end: time,
     length: timedelta,
@@ -92,20 +112,21 @@ def _first_free_on(
     tz: object,
     taken: Sequence[datetime],
 ) -> datetime | None:
+    """The free slot of day ``d`` (on the working-hours grid) nearest ``target`` minutes after
+    midnight, the earlier of two equally near; None when the day has none."""
     day_start = datetime.combine(d, wh_start, tz)  # type: ignore[arg-type]
     day_end = datetime.combine(d, wh_end, tz)  # type: ignore[arg-type]
+    aim = datetime.combine(d, time(0), tz) + timedelta(minutes=target)  # type: ignore[arg-type]
+    best: datetime | None = None
     t = day_start
-    if earliest > t:  # round up to the next step from the working day's start
-        steps = -(-(earliest - day_start) // SLOT_STEP)
-        t = day_start + steps * SLOT_STEP
     while t + length <= day_end and t + length <= window_end:
         end = t + length
-        until = busy.busy_until(t, end)
-        if until is None:
-            until = next((x + length for x in taken if x < end and x + length > t), None)
-            if until is None:
-                return t
-        # every later step that starts before `until` overlaps the same interval: skip them unchecked
-        while t < until:
-            t += SLOT_STEP
-    return None
+        if (
+            t >= earliest
+            and busy.busy_until(t, end) is None
+            and not any(x < end and x + length > t for x in taken)
+            and (best is None or abs(t - aim) < abs(best - aim))
+        ):
+            best = t
+        t += SLOT_STEP
+    return best

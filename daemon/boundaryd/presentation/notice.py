@@ -230,4 +230,4 @@ def preview_view(
 
 def alert_view(subject: str, text: str) -> tuple[str, str]:
     """A one-off alert to the owner: its subject and its text (cleaned, bounded)."""
-    return SUBJECT_PREFIX + clean_header(subject, 150), render("alert.txt", text=clean_text(text, 200_000))
+    return SUBJECT_PREFIX + clean_header(subject.removeprefix(SUBJECT_PREFIX), 150), render("alert.txt", text=clean_text(text, 200_000))
