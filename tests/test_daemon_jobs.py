@@ -135,6 +135,43 @@ def test_a_reload_right_at_the_top_of_the_hour_does_not_skip_the_job(tmp_path: P
     assert queued == ["hourly digest"] * 2
 
 
+class TickingClock(ManualClock):
+    """A busy machine: every read of the wall clock finds it ``step`` seconds later than the last."""
+
+    def __init__(self, start: datetime, step: float) -> None:
+        super().__init__(start, local=UTC)
+        self.step = step
+
+    def now(self, tz: Any = None) -> datetime:
+        t = super().now(tz)
+        self.advance(self.step)
+        return t
+
+
+@pytest.mark.parametrize("reads_before", range(8))
+def test_the_hour_turning_while_a_reload_rebuilds_the_schedule_does_not_skip_the_job(
+    tmp_path: Path, reads_before: int
+) -> None:
+    """SIGHUPs at the top of the hour: whichever clock read of a reload sees 01:00:00 first (the old
+    schedule's last check, or the new schedule computing its next run), the 01:00 digest runs once."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("marker: A\ntimezone: America/Toronto\ndigest: hourly\n")
+    app = FileApp(rules, tmp_path)
+    step = 0.001
+    clock = TickingClock(datetime(2026, 12, 1, 0, 59, 59, tzinfo=TORONTO), step)
+    queued: list[str] = []
+    jobs = WallJobs(clock, DaemonState(), lambda name, func, done: queued.append(name), retry_seconds=1, retries=0)
+    jobs.build(app, app.load_rules())
+    # the read after ``reads_before`` more is the first at or past 01:00:00
+    clock.set(datetime(2026, 12, 1, 1, 0, tzinfo=TORONTO) - timedelta(seconds=step * (reads_before + 0.5)))
+    rules_now = app.load_rules()
+    while clock.now(TORONTO) < datetime(2026, 12, 1, 1, 0, 1, tzinfo=TORONTO):  # a reload storm, as the loop runs it
+        jobs.run_pending()
+        jobs.build(app, rules_now)
+    assert queued == ["hourly digest"]
+    assert jobs.next_runs() == [("hourly digest", datetime(2026, 12, 1, 2, 0, tzinfo=TORONTO))]
+
+
 def test_a_failing_job_is_logged_retried_a_few_times_spaced_and_never_kills_the_loop(
     tmp_path: Path, running: list[Running]
 ) -> None:

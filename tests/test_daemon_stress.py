@@ -180,7 +180,8 @@ def _one_run(root: Path, notify: NotifySocket, rng: random.Random, tally: Tally,
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-            pytest.fail(f"no exit within {STOP_TIMEOUT}s of SIGTERM (run {tally.runs})\n{stderr_of(proc)[-3000:]}")
+            if stopped_at is not None:  # else a check above failed before any SIGTERM: that is the error
+                pytest.fail(f"no exit within {STOP_TIMEOUT}s of SIGTERM (run {tally.runs})\n{stderr_of(proc)[-3000:]}")
     err = stderr_of(proc)
     assert code == 0, f"exit {code} (run {tally.runs})\n{err[-3000:]}"
     assert took < STOP_TIMEOUT

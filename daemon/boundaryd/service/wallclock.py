@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import importlib.util
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 
@@ -29,7 +31,7 @@ def _clocked_datetime(owner: WallClock) -> type[_dt.datetime]:
 
         @classmethod
         def now(cls, tz: _dt.tzinfo | None = None) -> ClockedDatetime:
-            t = owner.clock.now(tz if tz is not None else owner.zone)
+            t = owner.read(tz if tz is not None else owner.zone)
             if tz is None:
                 t = t.replace(tzinfo=None)
             return cls(t.year, t.month, t.day, t.hour, t.minute, t.second, t.microsecond, t.tzinfo, fold=t.fold)
@@ -51,12 +53,14 @@ class WallClock:
     """A factory of ``schedule.Scheduler`` objects that read ``clock`` in ``zone``.
 
     ``scheduler()`` makes a fresh one (after a rules reload); ``CancelJob`` is this engine's
-    (a job returns it to run only once).
+    (a job returns it to run only once). Inside ``pinned(moment)`` the engine reads ``moment`` as
+    the time, so jobs added there count their first run from ``moment``.
     """
 
     def __init__(self, clock: Clock, zone: _dt.tzinfo) -> None:
         self.clock = clock
         self.zone = zone
+        self._pinned: _dt.datetime | None = None
         twin = ModuleType("datetime")
         twin.__dict__.update({k: v for k, v in vars(_dt).items() if not k.startswith("__")})
         setattr(twin, "datetime", _clocked_datetime(self))  # noqa: B010 - a module's attribute, set by name
@@ -65,6 +69,23 @@ class WallClock:
 
     def scheduler(self) -> Any:
         return self._engine.Scheduler()
+
+    def read(self, tz: _dt.tzinfo) -> _dt.datetime:
+        """What the engine takes for the time now, aware, in ``tz``."""
+        if self._pinned is not None:
+            return self._pinned.astimezone(tz)
+        return self.clock.now(tz)
+
+    @contextmanager
+    def pinned(self, moment: _dt.datetime) -> Iterator[None]:
+        """The engine's clock stands at ``moment`` (aware) inside the block."""
+        if moment.tzinfo is None:
+            raise ValueError("WallClock.pinned needs an aware time")
+        self._pinned = moment
+        try:
+            yield
+        finally:
+            self._pinned = None
 
     def now(self) -> _dt.datetime:
         """The wall time in this engine's zone, aware."""

@@ -91,20 +91,25 @@ class WallJobs:
         """Schedule the jobs of ``rules`` (replacing those of the rules before).
 
         A job of the rules before that is due by now still runs (a reload right at 18:00 must not
-        skip Sunday's preview for a week); the new ones count from now on.
+        skip Sunday's preview for a week); the new ones count from that same instant, not from
+        when they are made: should the clock pass 18:00 in between (a slow moment on a busy
+        machine), the new preview is due at once instead of in a week, and it is not run twice.
         """
-        self.run_pending()
         zone = zone_of(rules, self.clock)
         if self.engine is None:
             self.engine = WallClock(self.clock, zone)
-        self.engine.zone = zone
-        sched = self.engine.scheduler()
-        for job in wall_jobs(app, rules):
-            try:
-                every = sched.every()
-                getattr(every, job.every).at(job.at).do(self._guard(job))
-            except Exception as exc:  # validated by the rules model: a bug; the other jobs still run
-                log.error("could not schedule the %s at %r: %s", job.name, job.at, describe(exc), exc_info=exc)
+        engine = self.engine
+        # one instant for both: the old jobs due by then run, the new ones first run after it
+        with engine.pinned(self.clock.now()):
+            self.run_pending()
+            engine.zone = zone
+            sched = engine.scheduler()
+            for job in wall_jobs(app, rules):
+                try:
+                    every = sched.every()
+                    getattr(every, job.every).at(job.at).do(self._guard(job))
+                except Exception as exc:  # validated by the rules model: a bug; the other jobs still run
+                    log.error("could not schedule the %s at %r: %s", job.name, job.at, describe(exc), exc_info=exc)
         self.scheduler = sched
         for name, when in self.next_runs():
             log.debug("scheduled: %s, next at %s", name, when.isoformat(timespec="minutes"))
