@@ -24,7 +24,8 @@ from boundaryd.calendars.base import SyncState
 from boundaryd.calendars.caldav_discovery import check_url, find_calendar
 from boundaryd.calendars.caldav_http import DavHttp
 from boundaryd.calendars.caldav_reader import CollectionReader
-from boundaryd.calendars.caldav_xml import Resource, precondition, raw, resource_name
+from boundaryd.calendars.caldav_writes import Precondition, changed, if_match, put
+from boundaryd.calendars.caldav_xml import Resource, raw, resource_name
 from boundaryd.calendars.ical_edits import answer_in, ical_uid_in, material, unflag_in
 from boundaryd.core import ical
 from boundaryd.core.model import BlockEvent, Capabilities, Occurrence, Skipped, Snapshot
@@ -167,52 +168,16 @@ class CaldavBackend:
     def _items(self) -> dict[str, Resource]:
         return self.reader.items
 
-    def _changed(self, href: str) -> Conflict412:
-        return Conflict412(f"caldav {self.url}: {href} was changed by someone else (the next sync re-reads it)")
-
     def _put(self, href: str, cal: icalendar.Calendar, *, create: bool) -> None:
-        headers = {"Content-Type": "text/calendar; charset=utf-8"}
-        if create:
-            headers["If-None-Match"] = "*"
-        else:
-            headers.update(self._if_match(href))
         data = cal.to_ical().decode("utf-8")
-        resp = self._request("PUT", href, data, headers)
-        if resp.status in (403, 409, 412) and (pre := precondition(raw(resp))):
-            raise _Precondition(pre)
-        if resp.status in (409, 412):
-            raise self._changed(href)
-        if resp.status in (401, 403):
-            raise RuntimeFailure(self.http.bad_credentials if resp.status == 401 else self.http.forbidden)
-        if resp.status not in (200, 201, 204):
-            raise RuntimeFailure(f"caldav {self.url}: the server answered {resp.status} to PUT {href}")
+        put(self._request, self.http, self.url, href, data, None if create else self._if_match(href))
         # A scheduling server may rewrite what we stored (RFC 6638), so the ETag of our PUT need
         # not be the stored one: a second edit in this sync reads the resource again first.
         self._items[href] = Resource("", data)
         self._stale.add(href)
 
     def _if_match(self, href: str) -> dict[str, str]:
-        """``If-Match`` with the ETag we read. A weak ETag (``W/"..."``, e.g. behind a proxy that
-        compresses) can never match (RFC 9110 13.1.1): then a GET just before the write checks
-        that the resource is still what we read, and the write goes without the header."""
-        etag = self._items[href].etag
-        if etag and not etag.startswith("W/"):
-            return {"If-Match": etag}
-        resp = self._request("GET", href)
-        if resp.status in (404, 410):
-            raise self._changed(href)
-        if resp.status != 200:
-            raise RuntimeFailure(f"caldav {self.url}: the server answered {resp.status} to GET {href}")
-        now = resp.headers.get("ETag") or ""
-        if etag and now:
-            same = now.removeprefix("W/") == etag.removeprefix("W/")  # the weak comparison
-        else:
-            same = raw(resp).decode("utf-8", "replace").replace("\r\n", "\n").strip() == (
-                self._items[href].data.replace("\r\n", "\n").strip()
-            )
-        if not same:
-            raise self._changed(href)
-        return {}
+        return if_match(self._request, self.url, href, self._items[href])
 
     def _resource(self, uid: str) -> tuple[str, icalendar.Calendar] | None:
         href = self._uid_href.get(uid)
@@ -251,7 +216,7 @@ class CaldavBackend:
         href = found[0]
         resp = self._request("DELETE", href, "", self._if_match(href))
         if resp.status == 412:
-            raise self._changed(href)
+            raise changed(self.url, href)
         if resp.status in (401, 403):
             raise RuntimeFailure(self.http.bad_credentials if resp.status == 401 else self.http.forbidden)
         if resp.status not in (200, 204, 404, 410):
@@ -271,7 +236,7 @@ class CaldavBackend:
             try:
                 self._edit(occ, change)
                 return
-            except _Precondition as e:
+            except Precondition as e:
                 if e.name == "attendee-allowed" and text is not None:
                     continue  # try again with PARTSTAT alone
                 raise ChangeRefused(
@@ -319,7 +284,7 @@ class CaldavBackend:
             return
         try:
             self._edit(occ, change)
-        except _Precondition as e:
+        except Precondition as e:
             if e.name != "attendee-allowed":
                 raise RuntimeFailure(f"caldav {self.url}: the server refused the mark on {occ.uid} ({e.name})") from None
             self._no_flag_marks = True  # CATEGORIES is the organizer's here; the notice lists the flag
@@ -328,11 +293,3 @@ class CaldavBackend:
 
     def flush(self) -> None:
         """Every change was already written, one conditional request each."""
-
-
-class _Precondition(Exception):
-    """The server refused a write for a CalDAV/WebDAV precondition (not an ETag mismatch)."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(name)
-        self.name = name

@@ -21,13 +21,11 @@ from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel import Locale, UnknownLocaleError
-from babel.dates import format_skeleton, format_time, get_timezone_name
-from babel.lists import format_list
-
 from boundaryd.core.rules_template import Field, parse
 
 if TYPE_CHECKING:
+    from babel import Locale
+
     from boundaryd.core.model import BlockInstance, Occurrence
 
 __all__ = [
@@ -97,6 +95,9 @@ class NamedBlock(Protocol):
 
 
 def _locale(name: str | None) -> Locale:
+    # Babel (its locale data) loads with the first sentence, not with the planner: `check` needs none of it
+    from babel import Locale, UnknownLocaleError
+
     try:
         return Locale.parse(name or DEFAULT_LOCALE)
     except (UnknownLocaleError, ValueError, TypeError):
@@ -119,6 +120,8 @@ def _phrases(loc: Locale) -> dict[str, str]:
 def when_words(t: datetime, all_day: bool = False, locale: str | None = None) -> str:
     """"Tue, Dec 1, 2:30 PM" (en_US), "Tue 1 Dec, 14:30" (en_GB), "Di., 1. Dez., 14:30" (de_DE);
     the date alone for an all-day occurrence."""
+    from babel.dates import format_skeleton, format_time
+
     loc = _locale(locale)
     day = format_skeleton("MMMEd", t, locale=loc)
     if not all_day:
@@ -129,6 +132,8 @@ def when_words(t: datetime, all_day: bool = False, locale: str | None = None) ->
 
 def zone_words(zone: tzinfo, locale: str | None = None) -> str:
     """A zone as a person names it: "Eastern Time", "Central European Time"."""
+    from babel.dates import get_timezone_name
+
     try:
         return str(get_timezone_name(zone, "long", locale=_locale(locale)))
     except (LookupError, ValueError, AttributeError):
@@ -171,6 +176,8 @@ def alternatives_words(
     zone, named = (None, False) if all_day else _zone_for(alts, occ, owner)
     shown = [a.astimezone(zone) if zone is not None else a for a in alts]
     parts = [f"{words['on']} {when_words(a, all_day, str(loc))}".strip() for a in shown]
+    from babel.lists import format_list
+
     text = str(format_list(parts, style="or", locale=loc))
     if named and zone is not None:
         text += f" ({zone_words(zone, str(loc))})"
