@@ -26,9 +26,9 @@ from boundaryd.calendars.caldav_http import DavHttp
 from boundaryd.calendars.caldav_reader import CollectionReader
 from boundaryd.calendars.caldav_writes import Precondition, changed, if_match, put
 from boundaryd.calendars.caldav_xml import Resource, raw, resource_name
-from boundaryd.calendars.ical_edits import answer_in, ical_uid_in, material, unflag_in
+from boundaryd.calendars.ical_edits import answer_in, combine, material, unflag_in
 from boundaryd.core import ical
-from boundaryd.core.model import BlockEvent, Capabilities, Occurrence, Skipped, Snapshot
+from boundaryd.core.model import BlockEvent, Capabilities, Occurrence, Snapshot
 from boundaryd.errors import BadInput, ChangeRefused, Conflict412, RuntimeFailure
 
 TIMEOUT = 15  # seconds, each request; well under the daemon's watchdog interval
@@ -141,25 +141,9 @@ class CaldavBackend:
         self.reader.scheduling = self.capabilities.tells_organizer
         if self._sync():
             self.reader.save()
-        combined = ical.new_calendar()
-        zones: set[str] = set()
-        skipped: list[Skipped] = []
-        self._uid_href = {}
-        for href, res in sorted(self.reader.items.items()):
-            try:
-                cal = ical.parse_calendar(res.data, href)
-            except BadInput as e:
-                skipped.append(Skipped(uid=ical_uid_in(res.data) or href.rsplit("/", 1)[-1], reason=e.problems[0]))
-                continue
-            for comp in cal.subcomponents:
-                if comp.name == "VTIMEZONE":
-                    tzid = str(comp.get("TZID"))
-                    if tzid in zones:
-                        continue
-                    zones.add(tzid)
-                elif comp.name == "VEVENT":
-                    self._uid_href.setdefault(str(comp.get("UID", "")).strip(), href)
-                combined.add_component(comp)
+        combined, skipped, self._uid_href = combine(
+            (href, href, res.data) for href, res in sorted(self.reader.items.items())
+        )
         occs, owned, bad = ical.occurrences_of(combined, start, end, tz)
         return Snapshot(tuple(occs), tuple(owned), tuple(skipped + bad), self.capabilities)
 

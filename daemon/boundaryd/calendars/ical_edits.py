@@ -6,13 +6,15 @@ Shared by the iCalendar-file, memory and CalDAV backends.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
 import icalendar
 
 from boundaryd.core import ical
 from boundaryd.core.icalprops import categories, email, params, values
-from boundaryd.core.model import Occurrence
+from boundaryd.core.model import Occurrence, Skipped
+from boundaryd.errors import BadInput
 
 
 def _holder(cal: icalendar.Calendar, occ: Occurrence, tz: ZoneInfo) -> icalendar.Component | None:
@@ -86,3 +88,29 @@ def material(cal: icalendar.Calendar, uid: str) -> list[tuple[str, ...]]:
             row.append("|".join(v.to_ical().decode() if hasattr(v, "to_ical") else str(v) for v in values))
         out.append(tuple(row))
     return sorted(out)
+
+
+def combine(resources: Iterable[tuple[str, str, str]]) -> tuple[icalendar.Calendar, list[Skipped], dict[str, str]]:
+    """One calendar from many resources, each ``(key, label, text)`` (a CalDAV href, a memory UID):
+    every VTIMEZONE once, every VEVENT; the UID each key holds; unreadable resources skipped by the UID
+    in their text (else the key's last path segment)."""
+    combined = ical.new_calendar()
+    zones: set[str] = set()
+    skipped: list[Skipped] = []
+    uid_key: dict[str, str] = {}
+    for key, label, text in resources:
+        try:
+            cal = ical.parse_calendar(text, label)
+        except BadInput as e:
+            skipped.append(Skipped(uid=(ical_uid_in(text) or key.rsplit("/", 1)[-1])[:200], reason=e.problems[0]))
+            continue
+        for comp in cal.subcomponents:
+            if comp.name == "VTIMEZONE":
+                tzid = str(comp.get("TZID"))
+                if tzid in zones:
+                    continue
+                zones.add(tzid)
+            elif comp.name == "VEVENT":
+                uid_key.setdefault(str(comp.get("UID", "")).strip(), key)
+            combined.add_component(comp)
+    return combined, skipped, uid_key

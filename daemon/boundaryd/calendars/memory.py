@@ -25,9 +25,9 @@ from zoneinfo import ZoneInfo
 import icalendar
 
 from boundaryd.calendars.base import SyncState
-from boundaryd.calendars.ical_edits import answer_in, ical_uid_in, unflag_in
+from boundaryd.calendars.ical_edits import answer_in, combine, unflag_in
 from boundaryd.core import ical
-from boundaryd.core.model import BlockEvent, Capabilities, Occurrence, Skipped, Snapshot
+from boundaryd.core.model import BlockEvent, Capabilities, Occurrence, Snapshot
 from boundaryd.errors import BadInput, Conflict412, RuntimeFailure
 
 #: what a fault hook returns for a call: nothing (go on), an HTTP-like status, or an exception
@@ -229,22 +229,7 @@ class MemoryBackend:
         self._tz = tz
         with self.store.lock:
             self._seen = {uid: self.store.versions.get(uid) for uid in self._items}
-        combined = ical.new_calendar()
-        zones: set[str] = set()
-        skipped: list[Skipped] = []
-        for uid, text in sorted(self._items.items()):
-            try:
-                cal = ical.parse_calendar(text, f"{self.name}/{uid}")
-            except BadInput as e:
-                skipped.append(Skipped(uid=(ical_uid_in(text) or uid)[:200], reason=e.problems[0]))
-                continue
-            for comp in cal.subcomponents:
-                if comp.name == "VTIMEZONE":
-                    tzid = str(comp.get("TZID"))
-                    if tzid in zones:
-                        continue
-                    zones.add(tzid)
-                combined.add_component(comp)
+        combined, skipped, _ = combine((uid, f"{self.name}/{uid}", text) for uid, text in sorted(self._items.items()))
         occs, owned, bad = ical.occurrences_of(combined, start, end, tz)
         return Snapshot(tuple(occs), tuple(owned), tuple(skipped + bad), self.capabilities)
 
