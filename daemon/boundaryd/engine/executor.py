@@ -262,7 +262,8 @@ class Executor:
     def build_notice(self, conflicts: Sequence[Conflict], p: Plan, key: str) -> EmailMessage:
         from boundaryd.delivery.notice import build_notice
 
-        return build_notice(rules=self.rules, conflicts=conflicts, blocks=p.blocks, now=p.now, key=key)
+        told = {a.occurrence.key: (a.told.value, a.told_why) for a in p.actions if isinstance(a, Decline)}
+        return build_notice(rules=self.rules, conflicts=conflicts, blocks=p.blocks, now=p.now, key=key, told=told)
 
     # -- scheduled mail (the daemon calls these through App, with a plan made once) ------------
     def digest_waiting(self) -> bool:
