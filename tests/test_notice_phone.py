@@ -55,7 +55,9 @@ def test_flags_first_then_untold_then_declined_then_allowed(rules: Any) -> None:
     tz = rules.tz
     msg = build_notice(rules=rules, conflicts=_mixed(tz), blocks=week_blocks(tz), now=datetime(2026, 11, 23, 7, tzinfo=tz),
                        key="n", told=TOLD)
+    assert str(msg["Subject"]) == "boundaryd: 1 declined, 1 flagged, 1 allowed, 2 declined on your calendar only"
     text, page = parts(msg)
+    assert "1 declined, 1 flagged, 1 allowed, 2 declined on your calendar only.\n" in text
     order = [text.index(f'"{t}"') for t in ("Flagged sync", "Outbox sync", "Silent sync", "Told sync", "Urgent: allowed")]
     assert order == sorted(order), text
     assert text.index("FLAGGED") < text.index("DECLINED ON YOUR CALENDAR ONLY") < text.index("\nDECLINED\n") < text.index("ALLOWED")

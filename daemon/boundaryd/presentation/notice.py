@@ -101,6 +101,13 @@ def counts(decisions: Iterable[Decision]) -> str:
     return model.counts_text(Counter(decisions).elements())
 
 
+def honest_counts(cs: Sequence[model.Conflict], told: Told = _NO_TOLD) -> str:
+    """``counts`` where a decline its organizer was not told of is counted as what it is."""
+    untold = sum(1 for c in cs if c.decision is Decision.DECLINE and not told_note(c, told)[0])
+    said = counts(c.decision for c in cs if not (c.decision is Decision.DECLINE and not told_note(c, told)[0]))
+    return ", ".join(x for x in (said, f"{untold:,} {_UNTOLD.lower()}" if untold else "") if x)
+
+
 def _block_title(c: model.Conflict, rules: Any, blocks: Sequence[model.BlockInstance], tz: ZoneInfo) -> str:
     occ = c.occurrence
     s, e = as_local(occ.start, tz), as_local(occ.end, tz)
@@ -191,7 +198,7 @@ def _described(
         else:
             groups.append(Group(label, colour, (f,)))
     summary = (
-        f"and {len(rest):,} more ({counts(c.decision for c in rest)}): run `boundaryd plan` to see them all." if rest else ""
+        f"and {len(rest):,} more ({honest_counts(rest, told)}): run `boundaryd plan` to see them all." if rest else ""
     )
     return {"groups": groups, "rest": summary}
 
@@ -212,14 +219,14 @@ def notice_view(
     sync's declines reaches its organizer (a decline not in it counts as told)."""
     tz = rules_tz(rules)
     cs = _sorted(conflicts, tz)
-    subject = SUBJECT_PREFIX + (counts(c.decision for c in cs) or "no new conflicts")
+    subject = SUBJECT_PREFIX + (honest_counts(cs, told) or "no new conflicts")
     days = sorted({as_local(c.occurrence.start, tz).date() for c in cs})
     grid_days = days[:GRID_MAX_DAYS]
     values: dict[str, Any] = {
         "subject": subject,
         "zone": zone_name(rules),
         "intro": f"boundaryd checked your calendar on {fmt_dt(as_local(now, tz))} ({zone_name(rules)}).",
-        "counted": (counts(c.decision for c in cs) + ".") if cs else "Nothing new.",
+        "counted": (honest_counts(cs, told) + ".") if cs else "Nothing new.",
         "grid": week_grid(grid_days, blocks, cs, tz, rules) if grid_days else None,
         "grid_note": (
             f"The picture shows the first {len(grid_days)} of the {len(days)} days with conflicts."
