@@ -16,7 +16,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from boundaryd.core.model import Attendee, Decision
-from boundaryd.delivery.notice import build_notice
+from boundaryd.delivery.notice import build_notice, build_weekly_preview
 from mail_fixtures import conflict, load_rules, occurrence, week_blocks
 
 
@@ -109,7 +109,7 @@ def _browser_skip() -> str | None:
     return None
 
 
-def _crowded(rules: Any) -> str:
+def _crowded(rules: Any, preview: bool = False) -> str:
     """A notice with many conflicts over a full week, with long hostile titles."""
     tz = rules.tz
     evil = "<script>alert(1)</script>" + "Supercalifragilistic" * 12 + " " + "W" * 300
@@ -123,18 +123,20 @@ def _crowded(rules: Any) -> str:
         cs.append(conflict(occ, decision, ref=f"r{i:05d}", reason="R" * 250, message="M" * 500,
                            alternatives=tuple(occ.start + timedelta(days=1, hours=h) for h in range(5))))
     told = {c.occurrence.key: ("outbox", "replies: outbox") for c in cs[1::6]}
-    msg = build_notice(rules=rules, conflicts=cs, blocks=week_blocks(tz), now=datetime(2026, 11, 23, 7, tzinfo=tz), key="n",
-                       told=told)
-    return parts(msg)[1]
+    now = datetime(2026, 11, 23, 7, tzinfo=tz)
+    if preview:
+        return parts(build_weekly_preview(rules=rules, conflicts=cs, blocks=week_blocks(tz), now=now, key="p"))[1]
+    return parts(build_notice(rules=rules, conflicts=cs, blocks=week_blocks(tz), now=now, key="n", told=told))[1]
 
 
-def test_notice_is_one_column_no_wider_than_375px(rules: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize("preview", [False, True], ids=["notice", "weekly-preview"])
+def test_notice_is_one_column_no_wider_than_375px(rules: Any, tmp_path: Path, preview: bool) -> None:
     why = _browser_skip()
     if why:
         pytest.skip(why)
     from playwright.sync_api import sync_playwright
 
-    page_html = _crowded(rules)
+    page_html = _crowded(rules, preview)
     assert "<script>" not in page_html
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -146,7 +148,7 @@ def test_notice_is_one_column_no_wider_than_375px(rules: Any, tmp_path: Path) ->
                 "Math.max(...Array.from(document.querySelectorAll('body *')).map(e => e.getBoundingClientRect().right))"
             )
             days = page.evaluate("Array.from(document.querySelectorAll('[data-day]')).map(e => e.getBoundingClientRect().left)")
-            shot = Path(os.environ.get("BOUNDARYD_SHOT_DIR", str(tmp_path))) / "notice-375.png"
+            shot = Path(os.environ.get("BOUNDARYD_SHOT_DIR", str(tmp_path))) / f"{'preview' if preview else 'notice'}-375.png"
             page.screenshot(path=str(shot), full_page=True)
         finally:
             browser.close()
