@@ -124,7 +124,9 @@ def owner_partstat(o: Occurrence) -> str | None:
 # --- what the outbox holds ---------------------------------------------------------------------
 
 _ENTRY = re.compile(r'^  "(.*)"  (.*)$')
-_SECTIONS = ("DECLINED", "FLAGGED", "ALLOWED", "NOTED")
+#: a notice's sections; "DECLINED ON YOUR CALENDAR ONLY" holds the declines whose organizer was not told (yet)
+UNTOLD = "DECLINED ON YOUR CALENDAR ONLY"
+_SECTIONS = ("DECLINED", UNTOLD, "FLAGGED", "ALLOWED", "NOTED")
 
 
 def outbox_messages(state: Path) -> list[bytes]:

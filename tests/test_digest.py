@@ -30,7 +30,8 @@ def test_digest_collects_then_sends_one_notice(tmp_path) -> None:
     app.sync(rules, NOW + timedelta(minutes=5))
     app.flush_digest(rules, NOW + timedelta(minutes=60))
     entries = Outbox(e.state / "outbox").entries()
-    assert len(entries) == 1 and "2 declined, 1 flagged" in entries[0].subject
+    # replies: off on an ics calendar: nobody tells the organizers, and the notice says so
+    assert len(entries) == 1 and "1 flagged, 2 declined on your calendar only" in entries[0].subject
     app.flush_digest(rules, NOW + timedelta(minutes=120))  # nothing new: nothing sent
     assert len(Outbox(e.state / "outbox").entries()) == 1
 

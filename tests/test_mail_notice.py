@@ -95,7 +95,7 @@ def test_notice_through_smtp_says_what_happened(rules, tmp_path: Path) -> None: 
 
     # the text part: every conflict, in the owner's zone, with who, block, decision, reason, alternatives
     assert "2 declined, 1 flagged." in text
-    assert text.index("DECLINED") < text.index("FLAGGED")
+    assert text.index("FLAGGED") < text.index("DECLINED")  # what needs the owner's action first
     assert '"Quarterly sync"  Tue 24 Nov 2026, 09:00–10:00' in text
     assert "asked by:  Bob Builder <bob@client.example>" in text
     assert "block:     Prospecting calls (08:30–11:00)" in text

@@ -26,7 +26,7 @@ from typing import Any
 
 from boundaryd.core import model
 from boundaryd.delivery.mail import MAX_MESSAGE_BYTES, format_address, message_id, usable_address
-from boundaryd.presentation.notice import GRID_MAX_DAYS, MailView, alert_view, notice_view, preview_view
+from boundaryd.presentation.notice import GRID_MAX_DAYS, MailView, Told, alert_view, notice_view, preview_view
 from boundaryd.presentation.safe import clean_header
 
 __all__ = ["GRID_MAX_DAYS", "MAX_DETAILED", "build_notice", "build_owner_alert", "build_weekly_preview"]
@@ -42,9 +42,13 @@ def build_notice(
     blocks: Sequence[model.BlockInstance],
     now: datetime,
     key: str,
+    told: Told | None = None,
 ) -> EmailMessage:
-    """One email for the new conflicts of a sync (or a digest)."""
-    return _fit(rules, notice_view(rules=rules, conflicts=conflicts, blocks=blocks, now=now), now, key)
+    """One email for the new conflicts of a sync (or a digest). ``told`` maps a declined
+    occurrence's key to how its organizer learns of it (``core.actions.Telling``'s value and
+    ``told_why``), as the plan's ``Decline`` actions say; a decline not in it counts as told."""
+    view = notice_view(rules=rules, conflicts=conflicts, blocks=blocks, now=now, told=told or {})
+    return _fit(rules, view, now, key)
 
 
 def build_weekly_preview(

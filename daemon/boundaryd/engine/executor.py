@@ -254,15 +254,22 @@ class Executor:
         rows = [r.as_dict() for r in m.rows]
         if m.digest:
             tz = self.rules.tz
-            payload = [dict(conflict_to_json(c, tz), key=k) for c, k in zip(m.notice.conflicts, m.notice.keys, strict=True)]
+            told = _told(p)
+            payload = [
+                dict(conflict_to_json(c, tz), key=k, told=told.get(c.occurrence.key))
+                for c, k in zip(m.notice.conflicts, m.notice.keys, strict=True)
+            ]
             return PendingMessage(m.key, "digest", depends, rows, json.dumps(payload).encode())
         notice = self.build_notice(m.notice.conflicts, p, m.key)
         return PendingMessage(m.key, "notice", depends, rows, notice.as_bytes())
 
-    def build_notice(self, conflicts: Sequence[Conflict], p: Plan, key: str) -> EmailMessage:
+    def build_notice(
+        self, conflicts: Sequence[Conflict], p: Plan, key: str, told: dict[tuple[str, str], tuple[str, str]] | None = None
+    ) -> EmailMessage:
         from boundaryd.delivery.notice import build_notice
 
-        return build_notice(rules=self.rules, conflicts=conflicts, blocks=p.blocks, now=p.now, key=key)
+        told = _told(p) if told is None else told
+        return build_notice(rules=self.rules, conflicts=conflicts, blocks=p.blocks, now=p.now, key=key, told=told)
 
     # -- scheduled mail (the daemon calls these through App, with a plan made once) ------------
     def digest_waiting(self) -> bool:
@@ -273,9 +280,11 @@ class Executor:
         rows = self.journal.digest_rows()
         if not rows:
             return None
-        conflicts = [conflict_from_json(json.loads(payload), self.rules.tz) for _, payload in rows]
+        saved = [json.loads(payload) for _, payload in rows]
+        conflicts = [conflict_from_json(d, self.rules.tz) for d in saved]
+        told = {c.occurrence.key: (d["told"][0], d["told"][1]) for c, d in zip(conflicts, saved, strict=True) if d.get("told")}
         key = "digest-" + _key(*sorted(k for k, _ in rows))
-        msg = self.build_notice(conflicts, p, key)
+        msg = self.build_notice(conflicts, p, key, told)
         self.outbox().put(key, msg)
         self.journal.clear_digest([k for k, _ in rows])
         self._deliver(SyncResult(plan=p, executed=False))
@@ -290,6 +299,11 @@ class Executor:
         self.outbox().put(key, msg)
         self._deliver(SyncResult(plan=p, executed=False))
         return str(msg["Subject"])
+
+
+def _told(p: Plan) -> dict[tuple[str, str], tuple[str, str]]:
+    """How each of the plan's declines reaches its organizer: occurrence key -> (``Telling`` value, why)."""
+    return {a.occurrence.key: (a.told.value, a.told_why) for a in p.actions if isinstance(a, Decline)}
 
 
 def send_owner_alert(

@@ -1,9 +1,14 @@
-"""The week grid of a notice or preview, as data for ``templates/grid.html``.
+"""The week picture of a notice or preview, as data for ``templates/grid.html``.
 
-One column per day with two lanes — the protected block, the meeting — and one row per half
-hour over the working hours (widened to what is on those days), plus an "all day" row when
-something lasts all day. A block lane has the block's colour; a meeting lane has the colour of
-the strictest decision there, with the block's colour as its right edge when it lies over one.
+Computed as a grid: one column per day with two lanes — the protected block, the meeting — and
+one row per half hour over the working hours (widened to what is on those days), plus an "all
+day" row when something lasts all day. A block lane has the block's colour; a meeting lane has
+the colour of the strictest decision there, with the block's colour as its right edge when it
+lies over one.
+
+Drawn stacked (``Grid.stacked``), so it reads on a phone: one day under another, each day the
+half hours that hold something, with their time and the two lanes — one column, never wider
+than the screen.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from boundaryd.core.model import Decision
 from boundaryd.presentation.safe import clean_header
 from boundaryd.presentation.times import fmt_day
 
-__all__ = ["DECISION_BG", "ORDER", "Cell", "Grid", "Row", "week_grid"]
+__all__ = ["DECISION_BG", "ORDER", "Cell", "Day", "Grid", "Row", "week_grid"]
 
 ORDER = (Decision.DECLINE, Decision.FLAG, Decision.ALLOW, Decision.KEEP)
 DECISION_BG = {Decision.DECLINE: "#d93025", Decision.FLAG: "#f29900", Decision.ALLOW: "#188038", Decision.KEEP: "#5f6368"}
@@ -54,6 +59,15 @@ class Row:
     label: str
     cells: tuple[Cell, ...]
     all_day: bool = False
+    time: str = ""  # the half hour it starts ("09:30"); the label shows whole hours only
+
+
+@dataclass(frozen=True)
+class Day:
+    """One day of the stacked picture: its heading and the rows that hold something (two cells each)."""
+
+    label: str
+    rows: tuple[Row, ...]
 
 
 @dataclass(frozen=True)
@@ -68,6 +82,19 @@ class Grid:
     days: tuple[str, ...]
     rows: tuple[Row, ...]
     legend: tuple[Chip, ...]
+
+    @property
+    def stacked(self) -> tuple[Day, ...]:
+        """The picture one day under another: each day's rows that hold a block or a meeting."""
+        out = []
+        for i, label in enumerate(self.days):
+            rows = []
+            for r in self.rows:
+                lanes = r.cells[2 * i : 2 * i + 2]
+                if any(c.bg is not None for c in lanes):
+                    rows.append(Row(r.label if r.all_day else r.time, tuple(lanes), r.all_day, r.time))
+            out.append(Day(label, tuple(rows)))
+        return tuple(out)
 
 
 @dataclass
@@ -152,7 +179,8 @@ def _slot_row(i: int, first: int, days: Sequence[date], by_day: dict[date, _Day]
         cells.append(Cell(bbg, _label(b_starts), first_lane=True))
         mbg = _strictest(c for _, c in m_here) if m_here else None
         cells.append(Cell(mbg, _label(m_starts), fg="#ffffff", under=bbg))
-    return Row(f"{first + i // 2:02d}:00" if i % 2 == 0 else "", tuple(cells))
+    start = f"{first + i // 2:02d}:{30 * (i % 2):02d}"
+    return Row(start if i % 2 == 0 else "", tuple(cells), time=start)
 
 
 def _legend(blocks: Sequence[model.BlockInstance], cs: Sequence[model.Conflict], days: Sequence[date], tz: ZoneInfo) -> tuple[Chip, ...]:

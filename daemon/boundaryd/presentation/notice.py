@@ -13,26 +13,37 @@ HTML-escaped by the templates.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from boundaryd.core import model
 from boundaryd.core.ical import as_local
 from boundaryd.core.model import Decision
-from boundaryd.presentation.grid import DECISION_BG, ORDER, week_grid
+from boundaryd.presentation.grid import DECISION_BG, week_grid
 from boundaryd.presentation.safe import clean_header, clean_text
 from boundaryd.presentation.templating import render
 from boundaryd.presentation.times import fmt_day, fmt_dt, rules_tz, span_local, when, zone_name
 
-__all__ = ["GRID_MAX_DAYS", "MailView", "alert_view", "notice_view", "preview_view"]
+__all__ = ["GRID_MAX_DAYS", "NOTICE_ORDER", "MailView", "Told", "alert_view", "notice_view", "preview_view"]
 
 #: days drawn in a notice's grid (the first affected ones)
 GRID_MAX_DAYS = 7
 SUBJECT_PREFIX = "boundaryd: "
 _LABEL = {Decision.DECLINE: "Declined", Decision.FLAG: "Flagged", Decision.ALLOW: "Allowed", Decision.KEEP: "Noted"}
+#: the order a notice lists conflicts in: what needs the owner's action first
+NOTICE_ORDER = (Decision.FLAG, Decision.DECLINE, Decision.ALLOW, Decision.KEEP)
+#: how the organizer of a declined meeting learns of it (``core.actions.Telling``'s values) -> told or not
+_TOLD = {"server": True, "reply": True, "outbox": False, "nobody": False}
+#: a decline whose organizer was not told: the group it is listed under, and its colour
+_UNTOLD = "Declined on your calendar only"
+_UNTOLD_BG = "#a142f4"
+#: a conflict's occurrence key -> (``Telling`` value, ``told_why``): how each decline of this sync reaches its organizer
+Told = Mapping[tuple[str, str], tuple[str, str]]
+_NO_TOLD: Told = MappingProxyType({})
 
 
 @dataclass(frozen=True)
@@ -50,6 +61,7 @@ class Facts:
     details: str
     ref: str = ""
     command: str = ""  # the command that changes this conflict's fate
+    told: str = ""  # for a decline: whether and how the organizer learns of it
 
 
 def command_for(c: model.Conflict, owners: Sequence[str] = ()) -> str:
@@ -89,6 +101,13 @@ def counts(decisions: Iterable[Decision]) -> str:
     return model.counts_text(Counter(decisions).elements())
 
 
+def honest_counts(cs: Sequence[model.Conflict], told: Told = _NO_TOLD) -> str:
+    """``counts`` where a decline its organizer was not told of is counted as what it is."""
+    untold = sum(1 for c in cs if c.decision is Decision.DECLINE and not told_note(c, told)[0])
+    said = counts(c.decision for c in cs if not (c.decision is Decision.DECLINE and not told_note(c, told)[0]))
+    return ", ".join(x for x in (said, f"{untold:,} {_UNTOLD.lower()}" if untold else "") if x)
+
+
 def _block_title(c: model.Conflict, rules: Any, blocks: Sequence[model.BlockInstance], tz: ZoneInfo) -> str:
     occ = c.occurrence
     s, e = as_local(occ.start, tz), as_local(occ.end, tz)
@@ -102,7 +121,21 @@ def _block_title(c: model.Conflict, rules: Any, blocks: Sequence[model.BlockInst
     return clean_header(c.block, 80)
 
 
-def facts(c: model.Conflict, rules: Any, blocks: Sequence[model.BlockInstance], tz: ZoneInfo) -> Facts:
+def told_note(c: model.Conflict, told: Told) -> tuple[bool, str]:
+    """Whether the organizer of a declined ``c`` was (or is being) told, and the words that say how.
+
+    A decline this sync did not plan (a digest of earlier ones) counts as told: it was notified
+    when made."""
+    how, why = told.get(c.occurrence.key, ("", ""))
+    why = clean_header(why, 200)
+    if how == "outbox":
+        return False, "decline waiting in your outbox — send it or the organizer will not know" + (f" ({why})" if why else "")
+    if how == "nobody":
+        return False, "the organizer was not told" + (f": {why}" if why else "")
+    return True, why
+
+
+def facts(c: model.Conflict, rules: Any, blocks: Sequence[model.BlockInstance], tz: ZoneInfo, told: Told = _NO_TOLD) -> Facts:
     occ = c.occurrence
     name = clean_header(occ.organizer_name, 80)
     addr = clean_header(occ.organizer, 120)
@@ -127,22 +160,45 @@ def facts(c: model.Conflict, rules: Any, blocks: Sequence[model.BlockInstance], 
         details=clean_header(occ.description, 200),
         ref=c.ref,
         command=command_for(c, getattr(getattr(rules, "owner", None), "emails", ())),
+        told=told_note(c, told)[1] if c.decision is Decision.DECLINE else "",
     )
 
 
+def _group_of(c: model.Conflict, told: Told) -> tuple[int, str, str]:
+    """Where ``c`` is listed: (rank, label, colour). Flags first (they need the owner's action), then
+    declines the organizer was not told of (they need it too), then declines, allowed, kept."""
+    if c.decision is Decision.DECLINE and not told_note(c, told)[0]:
+        return (1, _UNTOLD, _UNTOLD_BG)
+    rank = NOTICE_ORDER.index(c.decision)
+    return (rank + (1 if rank >= 1 else 0), _LABEL[c.decision], DECISION_BG[c.decision])
+
+
+def ordered(cs: Iterable[model.Conflict], told: Told = _NO_TOLD) -> list[model.Conflict]:
+    """``cs`` (already in time order) in the order a notice lists them (stable within a group)."""
+    return sorted(cs, key=lambda c: _group_of(c, told)[0])
+
+
 def _described(
-    cs: Sequence[model.Conflict], n_detail: int, rules: Any, blocks: Sequence[model.BlockInstance], tz: ZoneInfo
+    cs: Sequence[model.Conflict],
+    n_detail: int,
+    rules: Any,
+    blocks: Sequence[model.BlockInstance],
+    tz: ZoneInfo,
+    told: Told = _NO_TOLD,
 ) -> dict[str, Any]:
     """The template values for the conflicts: ``groups`` described one by one, ``rest`` in one line."""
-    shown = list(cs[:n_detail])
-    groups = []
-    for decision in ORDER:
-        group = tuple(facts(c, rules, blocks, tz) for c in shown if c.decision is decision)
-        if group:
-            groups.append(Group(_LABEL[decision], DECISION_BG[decision], group))
-    rest = list(cs[n_detail:])
+    shown = ordered(cs, told)[:n_detail]
+    rest = ordered(cs, told)[n_detail:]
+    groups: list[Group] = []
+    for c in shown:
+        _, label, colour = _group_of(c, told)
+        f = facts(c, rules, blocks, tz, told)
+        if groups and groups[-1].label == label:
+            groups[-1] = Group(label, colour, (*groups[-1].facts, f))
+        else:
+            groups.append(Group(label, colour, (f,)))
     summary = (
-        f"and {len(rest):,} more ({counts(c.decision for c in rest)}): run `boundaryd plan` to see them all." if rest else ""
+        f"and {len(rest):,} more ({honest_counts(rest, told)}): run `boundaryd plan` to see them all." if rest else ""
     )
     return {"groups": groups, "rest": summary}
 
@@ -151,18 +207,26 @@ def _sorted(cs: Iterable[model.Conflict], tz: ZoneInfo) -> list[model.Conflict]:
     return sorted(cs, key=lambda c: (as_local(c.occurrence.start, tz), c.occurrence.uid))
 
 
-def notice_view(*, rules: Any, conflicts: Sequence[model.Conflict], blocks: Sequence[model.BlockInstance], now: datetime) -> MailView:
-    """The notice for the new conflicts of a sync (or a digest)."""
+def notice_view(
+    *,
+    rules: Any,
+    conflicts: Sequence[model.Conflict],
+    blocks: Sequence[model.BlockInstance],
+    now: datetime,
+    told: Told = _NO_TOLD,
+) -> MailView:
+    """The notice for the new conflicts of a sync (or a digest); ``told`` says how each of this
+    sync's declines reaches its organizer (a decline not in it counts as told)."""
     tz = rules_tz(rules)
     cs = _sorted(conflicts, tz)
-    subject = SUBJECT_PREFIX + (counts(c.decision for c in cs) or "no new conflicts")
+    subject = SUBJECT_PREFIX + (honest_counts(cs, told) or "no new conflicts")
     days = sorted({as_local(c.occurrence.start, tz).date() for c in cs})
     grid_days = days[:GRID_MAX_DAYS]
     values: dict[str, Any] = {
         "subject": subject,
         "zone": zone_name(rules),
         "intro": f"boundaryd checked your calendar on {fmt_dt(as_local(now, tz))} ({zone_name(rules)}).",
-        "counted": (counts(c.decision for c in cs) + ".") if cs else "Nothing new.",
+        "counted": (honest_counts(cs, told) + ".") if cs else "Nothing new.",
         "grid": week_grid(grid_days, blocks, cs, tz, rules) if grid_days else None,
         "grid_note": (
             f"The picture shows the first {len(grid_days)} of the {len(days)} days with conflicts."
@@ -172,7 +236,7 @@ def notice_view(*, rules: Any, conflicts: Sequence[model.Conflict], blocks: Sequ
     }
 
     def draw(n_detail: int) -> tuple[str, str]:
-        v = values | _described(cs, n_detail, rules, blocks, tz)
+        v = values | _described(cs, n_detail, rules, blocks, tz, told)
         return render("notice.txt", **v), render("notice.html", **v)
 
     return MailView(subject, len(cs), draw)
