@@ -228,7 +228,7 @@ def run_demo(directory: Path, now: datetime | None) -> None:
         click.echo(f"  - {s}")
     declined = plan.declines
     if declined:
-        click.echo("Each declined organizer gets an iCalendar REPLY (their calendar updates itself) saying:")
+        click.echo("Each declined organizer's iCalendar REPLY waits in the outbox (configure SMTP and it goes out), saying:")
         click.echo(f'  "{declined[0].message}"')
         click.echo("The notice to Alice (text and HTML with a picture of the week) lists every decision and why.")
     head("Try next")
