@@ -26,8 +26,10 @@ def load_rules(path: Path) -> Rules:
 
 
 def now_in(rules: Rules, now: datetime | None) -> datetime:
-    """``--now`` or the clock, in the rules' zone (as ``engine.app.now_in``, without importing the engine)."""
-    return (now or datetime.now(rules.tz)).astimezone(rules.tz)
+    """``--now`` or the clock, in the rules' zone (loaded with the rules, never before them)."""
+    from boundaryd.core.rules import now_in as local_now
+
+    return local_now(rules, now)
 
 
 class Obj:

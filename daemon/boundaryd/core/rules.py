@@ -11,6 +11,7 @@ and are all importable from here.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from boundaryd.core.rules_calendar import CaldavCalendar, CalendarSection, CalendarURI, GoogleCalendar, IcsCalendar
@@ -41,6 +42,7 @@ from boundaryd.core.rules_scalars import (
 from boundaryd.core.rules_yaml import Pos, load_rules, load_rules_text
 
 __all__ = [
+    "now_in",
     "DAY_SETS",
     "DEFAULT_MESSAGE",
     "KINDS",
@@ -72,6 +74,14 @@ __all__ = [
     "load_rules_text",
     "schema_text",
 ]
+
+
+def now_in(rules: Rules, now: datetime | None) -> datetime:
+    """``now`` (a stand-in for the clock, as ``--now`` gives) or the clock, in the rules' zone.
+
+    The one place the edges (CLI, engine) read the wall clock; everything past them takes ``now``.
+    """
+    return (now or datetime.now(rules.tz)).astimezone(rules.tz)
 
 
 def json_schema() -> dict[str, Any]:

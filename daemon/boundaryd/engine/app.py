@@ -13,16 +13,12 @@ from typing import Any
 
 from boundaryd.core.model import Plan, Snapshot
 from boundaryd.core.planner import plan
-from boundaryd.core.rules import Rules, load_rules
+from boundaryd.core.rules import Rules, load_rules, now_in
 from boundaryd.engine.executor import Executor, StepHook, SyncResult, send_owner_alert
 from boundaryd.engine.journal import Journal
 from boundaryd.paths import default_rules_path, default_state_dir
 
 __all__ = ["App", "default_rules_path", "default_state_dir", "now_in"]
-
-
-def now_in(rules: Rules, now: datetime | None) -> datetime:
-    return (now or datetime.now(rules.tz)).astimezone(rules.tz)
 
 
 class App:
