@@ -194,3 +194,24 @@ def test_several_blocks_are_independent_events(world: World, blocks: int) -> Non
     s = snap(world.backend())
     assert sorted(o.uid for o in s.owned) == sorted(e.uid for e in events)
     assert {o.owned_block for o in s.occurrences} == {e.block for e in events}
+
+
+def test_owned_events_besides_blocks_are_written_tagged_and_removed(world: World) -> None:
+    """A held offer (and likewise make-up time, a moved flexible instance, a mirror) is an owned
+    event tagged ``role:key``: every backend writes it, reads it back as boundaryd's, and deletes it."""
+    from boundaryd.core.ical_owned import owned_event, role_of
+
+    hold = owned_event("hold", "k3f9q2", "Held: Bob's meeting", at(1, 14), at(1, 15, 30), description="offered to bob")
+    b = world.backend()
+    snap(b)
+    b.put_block(hold)
+    b.flush()
+    s = snap(world.backend())
+    assert [(o.uid, role_of(o.block), o.fingerprint) for o in s.owned] == [(hold.uid, ("hold", "k3f9q2"), hold.fingerprint)]
+    (occ,) = [o for o in s.occurrences if o.uid == hold.uid]
+    assert (occ.start, occ.end, occ.owned_block, occ.transparent) == (at(1, 14), at(1, 15, 30), "hold:k3f9q2", False)
+    again = world.backend()
+    snap(again)
+    again.delete_block(hold.uid)
+    again.flush()
+    assert snap(world.backend()).owned == ()

@@ -18,6 +18,7 @@ from boundaryd.core import existing, refs, slots, tell
 from boundaryd.core.actions import Action, Flag, Remember, RemoveBlock, WriteBlock
 from boundaryd.core.existing import Baseline
 from boundaryd.core.ical import block_events, expand_blocks
+from boundaryd.core.ical_owned import is_block, role_of
 from boundaryd.core.model import (
     AllowEntry,
     BlockEvent,
@@ -73,7 +74,6 @@ def plan(
     capabilities = snapshot.capabilities
     desired = block_definitions(rules, now.date(), capabilities)
     blocks = expand_blocks(rules, list(desired.values()), now, window_end)
-    changes = _calendar_changes(desired, snapshot)
 
     considered = [
         o
@@ -87,6 +87,11 @@ def plan(
     ]
     conflicts = existing.decline_now(rules, existing.standing(conflicts, considered), memory.decline_now)
     final = _with_refs(_offer(rules, conflicts, blocks, considered, now, window_end), memory)
+
+    # owned events besides blocks (held offers, make-up time, moved flexible instances, mirrors)
+    # join the blocks here: one diff against what the calendar holds writes, moves and removes them
+    extras: dict[str, BlockEvent] = {}
+    changes = _calendar_changes({**desired, **extras}, snapshot)
 
     remember = existing.to_remember(bases, {k: [b.block for b in v] for k, v in hits.items()})
     new_refs = tuple((c.occurrence.uid, _ref_key(c)[1], c.ref) for c in final if _ref_key(c) not in memory.refs)
@@ -157,17 +162,28 @@ def block_instances(rules: Rules, start: datetime, end: datetime, anchor: date |
 
 
 def _calendar_changes(desired: dict[str, BlockEvent], snapshot: Snapshot) -> list[WriteBlock | RemoveBlock]:
+    """Writes and removals that make the owned events on the calendar exactly ``desired``."""
     have = {o.uid: o for o in snapshot.owned}
     out: list[WriteBlock | RemoveBlock] = []
     for uid, ev in sorted(desired.items()):
+        what = _owned_name(ev.block)
         if uid not in have:
-            out.append(WriteBlock(ev, "create", Trace(steps=(f"block {ev.block} has no event on the calendar yet",))))
+            out.append(WriteBlock(ev, "create", Trace(steps=(f"{what} has no event on the calendar yet",))))
         elif have[uid].fingerprint != ev.fingerprint:
-            out.append(WriteBlock(ev, "update", Trace(steps=(f"block {ev.block} changed in the rules",))))
+            out.append(WriteBlock(ev, "update", Trace(steps=(f"{what} changed{_IN_RULES[is_block(ev.block)]}",))))
     for uid, o in sorted(have.items()):
         if uid not in desired:
-            out.append(RemoveBlock(o.block, uid, Trace(steps=(f"block {o.block} is no longer in the rules",))))
+            out.append(RemoveBlock(o.block, uid, Trace(steps=(f"{_owned_name(o.block)} is no longer {_WANTED[is_block(o.block)]}",))))
     return out
+
+
+_IN_RULES = {True: " in the rules", False: ""}
+_WANTED = {True: "in the rules", False: "wanted"}
+
+
+def _owned_name(tag: str) -> str:
+    role, key = role_of(tag)
+    return f"{role} {key}" if role != "block" else f"block {key}"
 
 
 def _wants_focus(rules: Rules, block: Block, caps: Capabilities) -> bool:
