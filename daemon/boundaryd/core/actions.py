@@ -179,37 +179,6 @@ class Unflag:
 
 
 @dataclass(frozen=True)
-class Hold:
-    """Keep an offered slot busy for one organizer (``X-BOUNDARYD-HOLD``) until they move the meeting."""
-
-    ref: str
-    start: datetime
-    end: datetime
-    organizer: str
-    trace: Trace = Trace()
-
-
-@dataclass(frozen=True)
-class MakeUp:
-    """A make-up event for a block with a ``weekly_target`` (``X-BOUNDARYD-MAKEUP``)."""
-
-    block: str
-    start: datetime
-    end: datetime
-    trace: Trace = Trace()
-
-
-@dataclass(frozen=True)
-class Mirror:
-    """A private busy copy of a ``busy_from`` event (``X-BOUNDARYD-MIRROR``)."""
-
-    source: str
-    start: datetime
-    end: datetime
-    trace: Trace = Trace()
-
-
-@dataclass(frozen=True)
 class Undo:
     """Set the owner's answer back to ``partstat`` on an occurrence boundaryd declined, told as the decline was."""
 
@@ -220,6 +189,8 @@ class Undo:
     reply: str | None = None  # the key of the reply that tells the organizer, when boundaryd sent the decline's
 
 
-Action = WriteBlock | RemoveBlock | Remember | Decline | Flag | Reply | Notify | Unflag | Hold | MakeUp | Mirror | Undo
+#: held offers, make-up time, moved flexible instances and mirrors are owned events (core/ical_owned.py):
+#: WriteBlock/RemoveBlock carry them like blocks
+Action = WriteBlock | RemoveBlock | Remember | Decline | Flag | Reply | Notify | Unflag | Undo
 #: actions the planner does not make yet, so no executor step carries them out
-NOT_YET_PLANNED = (Unflag, Hold, MakeUp, Mirror)
+NOT_YET_PLANNED = (Unflag,)
