@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
+from boundaryd.core.rules_busy import BusySources
 from boundaryd.core.rules_calendar import CalendarSection, CalendarURI
 from boundaryd.core.rules_scalars import (
     DEFAULT_MESSAGE,
@@ -244,6 +245,7 @@ class Rules(Section):
     defaults: Defaults = Defaults()
     blocks: list[Block] = Field(min_length=1)
     skip: list[Skip] = []
+    busy_from: BusySources = Field([], description="the owner's other calendars; their events count as busy")
 
     @field_validator("timezone")
     @classmethod
