@@ -97,6 +97,22 @@ class Skipped:
 
 
 @dataclass(frozen=True)
+class BusyEvent:
+    """An event of one of the owner's other calendars (``busy_from``): busy time, never written.
+
+    ``start``/``end`` as for :class:`Occurrence`; ``summary`` is for the owner's eyes only.
+    """
+
+    source: str  # the source's name
+    uid: str
+    recurrence_id: str  # the original start's isoformat for an instance of a series, else ""
+    summary: str
+    start: datetime
+    end: datetime
+    all_day: bool = False
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """What a backend read: the occurrences in the window plus the events boundaryd owns."""
 
@@ -105,6 +121,8 @@ class Snapshot:
     skipped: tuple[Skipped, ...] = ()
     #: what the backend that read it can do (resolved when it connected)
     capabilities: Capabilities = field(default_factory=lambda: Capabilities())
+    #: the events of the ``busy_from`` calendars (read by the engine, not by this backend)
+    busy: tuple[BusyEvent, ...] = ()
 
 
 @dataclass(frozen=True)

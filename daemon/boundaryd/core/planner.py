@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
-from boundaryd.core import existing, refs, slots, tell
+from boundaryd.core import busy, existing, refs, slots, tell
 from boundaryd.core.actions import Action, Flag, Remember, RemoveBlock, WriteBlock
 from boundaryd.core.existing import Baseline
 from boundaryd.core.ical import block_events, expand_blocks
@@ -85,15 +85,16 @@ def plan(
     conflicts = [
         _decide(rules, occ, hits[occ.key], memory, bases) for occ in sorted(considered, key=_order) if occ.key in hits
     ]
+    conflicts, remember_sources = busy.decide(rules, considered, snapshot.busy, conflicts, memory)
     conflicts = existing.decline_now(rules, existing.standing(conflicts, considered), memory.decline_now)
-    final = _with_refs(_offer(rules, conflicts, blocks, considered, now, window_end), memory)
+    final = _with_refs(_offer(rules, conflicts, blocks, considered, now, window_end, snapshot), memory)
 
     # owned events besides blocks (held offers, make-up time, moved flexible instances, mirrors)
     # join the blocks here: one diff against what the calendar holds writes, moves and removes them
-    extras: dict[str, BlockEvent] = {}
+    extras: dict[str, BlockEvent] = {**busy.mirrors(rules, snapshot.busy)}
     changes = _calendar_changes({**desired, **extras}, snapshot)
 
-    remember = existing.to_remember(bases, {k: [b.block for b in v] for k, v in hits.items()})
+    remember = existing.to_remember(bases, {k: [b.block for b in v] for k, v in hits.items()}) | remember_sources
     new_refs = tuple((c.occurrence.uid, _ref_key(c)[1], c.ref) for c in final if _ref_key(c) not in memory.refs)
     declines, replies = tell.declines(rules, final, memory, capabilities)
     in_window = [o for o in snapshot.occurrences if now <= o.start < window_end]
@@ -355,22 +356,24 @@ def _offer(
     considered: Sequence[Occurrence],
     now: datetime,
     window_end: datetime,
+    snapshot: Snapshot,
 ) -> list[Conflict]:
     """Declines get free slots to offer and their message; a slot offered once is offered to no one else."""
     declined = {c.occurrence.key for c in conflicts if c.decision is Decision.DECLINE}
     if not declined:
         return list(conflicts)
-    busy = slots.BusyIndex(blocks, [o for o in considered if _busy(o, rules) and o.key not in declined])
+    busy_at = slots.BusyIndex(blocks, [o for o in considered if _busy(o, rules) and o.key not in declined])
+    busy_at.add_all(busy.spans(snapshot.busy))  # the owner's other calendars are busy too
     next_call = next((b for b in blocks if b.kind == "call-return" and b.start >= now), None)
     final = []
     for c in conflicts:
         if c.decision is Decision.DECLINE:
-            alts = slots.alternatives(rules, c.occurrence, busy, now, window_end)
+            alts = slots.alternatives(rules, c.occurrence, busy_at, now, window_end)
             length = c.occurrence.end - c.occurrence.start
             for a in alts:  # a slot offered once is not offered to anyone else
-                busy.add(a, a + length)  # all-day: local midnights, as many days as the event
-            block = rules.block(c.block)
-            msg = render_message(rules.message_of(block), rules, block, alts, c.occurrence, next_call)
+                busy_at.add(a, a + length)  # all-day: local midnights, as many days as the event
+            template, block = busy.named(rules, c.block)  # a block, or a busy_from source
+            msg = render_message(template, rules, block, alts, c.occurrence, next_call)
             c = replace(c, message=msg, alternatives=tuple(alts))
         final.append(c)
     return final
