@@ -7,6 +7,7 @@ the digest and the weekly preview read a plan made the same way.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -67,14 +68,26 @@ class App:
         """Read the calendar and plan, changing nothing: (plan, what was read)."""
         ex = ex or self.executor(rules)
         t = now_in(rules, now)
-        snap = ex.snapshot(t)
+        snap = self._with_busy(rules, ex.snapshot(t), t, record=False)
         return self._plan(rules, snap, t, ex), snap
+
+    def _with_busy(self, rules: Rules, snap: Snapshot, t: datetime, record: bool = True) -> Snapshot:
+        """The snapshot with the events of the owner's other calendars (``busy_from``), read-only."""
+        if not rules.busy_from:
+            return snap
+        from boundaryd.calendars.sources import read_all
+
+        def alert(subject: str, text: str, key: str) -> None:
+            send_owner_alert(rules, self.state_dir, self.transport(rules), subject, text, t, key)
+
+        return replace(snap, busy=read_all(rules, self.state_dir, self.journal, t, alert, record).busy)
 
     # -- the daemon's interface (daemon.DaemonApp) -------------------------------------------
     def sync(self, rules: Rules, now: datetime | None = None, ex: Executor | None = None) -> SyncResult:
         ex = ex or self.executor(rules)
         t = now_in(rules, now)
         snap, queued = ex.begin(t)  # read the calendar, settle what an interrupted sync left
+        snap = self._with_busy(rules, snap, t)
         return ex.apply(self._plan(rules, snap, t, ex), queued)
 
     def send_weekly_preview(self, rules: Rules, now: datetime | None = None, ex: Executor | None = None) -> str:
