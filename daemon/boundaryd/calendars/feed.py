@@ -63,16 +63,30 @@ class Fetched:
 class _Redirects(urllib.request.HTTPRedirectHandler):
     """Follow a few redirects, to http(s) only, never from https down to http."""
 
-    def redirect_request(
-        self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str, headers: HTTPMessage, newurl: str
-    ) -> urllib.request.Request | None:
+    def http_error_302(
+        self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str, headers: HTTPMessage
+    ) -> Any:
+        target = headers.get("Location") or headers.get("URI") or ""
+        newurl = urllib.parse.urljoin(req.full_url, target)
         old = urllib.parse.urlsplit(req.full_url).scheme.lower()
         new = urllib.parse.urlsplit(newurl).scheme.lower()
         if new not in ("http", "https"):
             raise RuntimeFailure(f"the feed redirects to a {new or 'relative'}: address, which is never followed")
         if old == "https" and new == "http":
             raise RuntimeFailure("the feed redirects from https to plain http, which is never followed")
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
+        if getattr(req, "redirects", 0) >= self.max_redirections:
+            raise RuntimeFailure(f"the feed redirects more than {self.max_redirections} times")
+        return super().http_error_302(req, fp, code, msg, headers)
+
+    def redirect_request(
+        self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str, headers: HTTPMessage, newurl: str
+    ) -> urllib.request.Request | None:
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None:
+            new.redirects = getattr(req, "redirects", 0) + 1  # type: ignore[attr-defined]
+        return new
+
+    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
 
 
 def _opener(limits: Limits) -> urllib.request.OpenerDirector:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from boundaryd.cli import doctor_busy
 from boundaryd.errors import BadInput, BoundarydError, RuntimeFailure
 from boundaryd.presentation.doctor import Finding
 
@@ -31,6 +32,7 @@ def findings(rules_path: Path, state_dir: Path, calendar: str | None = None) -> 
         return
     yield Finding("rules", "ok", "rules.ok", f"{rules_path}: {len(rules.blocks)} blocks, times in {rules.timezone}")
     yield _calendar(rules, state_dir, calendar)
+    yield from doctor_busy.findings(rules, state_dir)  # one line per busy_from source
     yield _credentials(rules)
     yield _smtp(rules)
     yield _unit()
