@@ -200,3 +200,20 @@ def test_a_local_file_source_with_titles_and_a_flag_policy(tmp_path: Path) -> No
     again = App(rules_path, tmp_path / "state").sync(rules, NOW + timedelta(hours=1)).plan
     assert [str(e["SUMMARY"]) for e in mirrors(cal).values()] == ["Hockey game"]
     assert not again.calendar_changes
+
+
+def test_doctor_checks_every_source(world: dict[str, Any], tmp_path: Path) -> None:
+    from boundaryd.cli.doctor import exit_code, findings
+    from boundaryd.presentation.doctor import line
+
+    world["feed"].routes["/down.ics"] = Route(status=401)
+    extra = (f'  - {{name: School, ics_url: "{world["feed"].url("/down.ics")}"}}\n'
+             f'  - {{name: Kids, ics: {{path: {tmp_path / "nope.ics"}}}}}\n')
+    world["rules_path"].write_text(world["rules_path"].read_text() + extra)
+    found = [f for f in findings(world["rules_path"], world["state"]) if f.part.startswith("busy")]
+    lines = [line(f) for f in found]
+    assert [f.status for f in found] == ["ok", "unreachable", "misconfigured"], lines
+    assert "Family (http://127.0.0.1:" in lines[0] and "reachable" in lines[0]
+    assert "HTTP 401" in lines[1] and "/down.ics" not in lines[1]  # a feed's path may hold its key
+    assert "nope.ics" in lines[2]
+    assert exit_code(found) == 2
