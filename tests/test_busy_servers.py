@@ -108,6 +108,8 @@ def test_a_google_source_on_the_local_calendar_api(tmp_path: Path, google: dict[
     dinner = next(c for c in first.conflicts if c.occurrence.uid == "dinner@t")
     assert dinner.decision is Decision.FLAG and "Side: Recital" in dinner.reason  # the default policy: flag
     assert [str(e["SUMMARY"]) for e in mirrors(cal)] == ["Recital"]
+    assert [r.verb for r in g.requests if "family0123" in r.path] and all(
+        r.verb == "GET" for r in g.requests if "family0123" in r.path)  # never a write to a source
     g.reset_counts()
     assert not app.sync(rules, NOW + timedelta(minutes=1)).plan.calendar_changes
     assert g.count() == 1  # an unchanged source: one request (its sync token)
