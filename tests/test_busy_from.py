@@ -217,3 +217,12 @@ def test_doctor_checks_every_source(world: dict[str, Any], tmp_path: Path) -> No
     assert "HTTP 401" in lines[1] and "/down.ics" not in lines[1]  # a feed's path may hold its key
     assert "nope.ics" in lines[2]
     assert exit_code(found) == 2
+
+
+def test_a_mirror_stays_while_its_event_runs_and_goes_when_it_is_over(world: dict[str, Any]) -> None:
+    world["feed"].routes["/family.ics"] = Route(calendar_of(family_event("run@family", "Run", at(0, 7, 30), 90)))
+    assert [c.op for c in sync(world).plan.calendar_changes if c.block.startswith("mirror:")] == ["create"]
+    assert not [c for c in sync(world, 1).plan.calendar_changes if c.block.startswith("mirror:")]  # 08:00, running
+    over = sync(world, 2.5).plan  # 09:30
+    assert [c.op for c in over.calendar_changes if c.block.startswith("mirror:")] == ["delete"]
+    assert not sync(world, 3).plan.calendar_changes

@@ -125,7 +125,7 @@ def test_mirrors_one_per_event_keyed_by_source_uid_and_occurrence(tmp_path: Path
     day = datetime.combine(date(2026, 11, 25), time(0), TZ)
     events = [family("r", at(1, 18)), family("away", day, 24 * 60, all_day=True),
               BusyEvent("Family", "x" * 300, at(3, 9).isoformat(), "Long", at(3, 9), at(3, 10))]
-    made = busy.mirrors(r, events)
+    made = busy.mirrors(r, [*events, family("over", at(0, 5), 60)], NOW)  # over by now: no mirror
     assert len(made) == 3 and {e.title for e in made.values()} == {"Busy"}
     assert all(len(e.block) < 200 for e in made.values())
     assert "DTSTART;VALUE=DATE:20261125" in next(e.ical for e in made.values() if "away" in e.block)

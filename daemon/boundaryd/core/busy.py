@@ -210,13 +210,15 @@ def mirror_key(source: str, uid: str, recurrence_id: str) -> str:
     return f"{source[:40]}|{hashlib.sha256(raw.encode('utf-8', 'surrogatepass')).hexdigest()[:32]}"
 
 
-def mirrors(rules: Rules, busy: Sequence[BusyEvent]) -> dict[str, BlockEvent]:
-    """A private busy copy on the main calendar of each event of a ``mirror: true`` source, by UID."""
+def mirrors(rules: Rules, busy: Sequence[BusyEvent], now: datetime) -> dict[str, BlockEvent]:
+    """A private busy copy on the main calendar of each event of a ``mirror: true`` source that has
+    not ended by ``now``, by UID. (One that ended is left out: a calendar read from ``now`` on may
+    not list its copy any more, which would then be written again every cycle.)"""
     wanted = {s.name: s for s in rules.busy_from if s.mirror}
     out: dict[str, BlockEvent] = {}
     for b in busy:
         source = wanted.get(b.source)
-        if source is None:
+        if source is None or b.end <= now:
             continue
         title = (b.summary.strip()[:200] if source.mirror_titles else "") or MIRROR_TITLE
         start: datetime | date = b.start.date() if b.all_day else b.start

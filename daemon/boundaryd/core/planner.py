@@ -91,7 +91,7 @@ def plan(
 
     # owned events besides blocks (held offers, make-up time, moved flexible instances, mirrors)
     # join the blocks here: one diff against what the calendar holds writes, moves and removes them
-    extras: dict[str, BlockEvent] = {**busy.mirrors(rules, snapshot.busy)}
+    extras: dict[str, BlockEvent] = {**busy.mirrors(rules, snapshot.busy, now)}
     changes = _calendar_changes({**desired, **extras}, snapshot)
 
     remember = existing.to_remember(bases, {k: [b.block for b in v] for k, v in hits.items()}) | remember_sources
