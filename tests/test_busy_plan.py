@@ -131,3 +131,11 @@ def test_mirrors_one_per_event_keyed_by_source_uid_and_occurrence(tmp_path: Path
     assert "DTSTART;VALUE=DATE:20261125" in next(e.ical for e in made.values() if "away" in e.block)
     p = plan(r, Snapshot((), busy=tuple(events)), NOW)
     assert sorted(ch.op for ch in p.calendar_changes if ch.block.startswith("mirror:")) == ["create"] * 3
+
+
+def test_why_names_the_source_event_of_a_decline_already_made(tmp_path: Path) -> None:
+    r = rules(tmp_path)
+    declined = meeting("m", at(1, 18))
+    declined = Occurrence(**{**declined.__dict__, "attendees": (Attendee("bob@client.example", "ACCEPTED"), Attendee(ME, "DECLINED"))})
+    (v,) = busy.verdicts(r, declined, [family("r", at(1, 18))], Memory())
+    assert (v.label, v.decision) == ("Family: Recital", Decision.DECLINE)

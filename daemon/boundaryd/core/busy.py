@@ -141,6 +141,24 @@ def _decision(
     return Decision.DECLINE, f"{what} (policy decline)"
 
 
+def verdicts(rules: Rules, occ: Occurrence, busy: Sequence[BusyEvent], memory: Memory) -> tuple[BlockVerdict, ...]:
+    """Each source event ``occ`` collides with, and what its source says (``why`` asks this for an
+    occurrence the plan skipped, such as one boundaryd declined already)."""
+    sources = {s.name: s for s in rules.busy_from}
+    hit = collisions([occ], [b for b in busy if b.source in sources]).get(occ.key, [])
+    return tuple(_verdict(rules, sources[ev.source], ev, occ, memory, None)[0] for ev in hit)
+
+
+def _verdict(
+    rules: Rules, source: BusySource, ev: BusyEvent, occ: Occurrence, memory: Memory, base: Baseline | None
+) -> tuple[BlockVerdict, tuple[Decision, str] | None]:
+    d = _decision(rules, source, ev, occ, memory, base)
+    label = f"{source.name}: {ev.summary}".strip()
+    v = BlockVerdict(source_id(source.name), label, ev.start, ev.end, ev.all_day, source.policy,
+                     d[0] if d else None, d[1] if d else "")
+    return v, d
+
+
 def decide(
     rules: Rules,
     considered: Sequence[Occurrence],
@@ -174,7 +192,7 @@ def _join(
     memory: Memory,
     bases: Mapping[str, Baseline],
 ) -> Conflict:
-    verdicts: list[BlockVerdict] = []
+    found: list[BlockVerdict] = []
     best: tuple[Decision, str, str] | None = None
     if conflict is not None and conflict.decision is not Decision.KEEP:
         best = (conflict.decision, conflict.reason, conflict.block)
@@ -182,14 +200,13 @@ def _join(
     for ev in hit:
         source = sources[ev.source]
         sid = source_id(source.name)
-        d = _decision(rules, source, ev, occ, memory, bases.get(sid))
-        verdicts.append(BlockVerdict(sid, f"{source.name}: {ev.summary}".strip(), ev.start, ev.end, ev.all_day,
-                                     source.policy, d[0] if d else None, d[1] if d else ""))
+        v, d = _verdict(rules, source, ev, occ, memory, bases.get(sid))
+        found.append(v)
         if sid not in ids:
             ids.append(sid)
         if d is not None and (best is None or d[0].rank > best[0].rank):
             best = (d[0], d[1], sid)
-    trace = Trace((conflict.trace.verdicts if conflict else ()) + tuple(verdicts), conflict.trace.steps if conflict else ())
+    trace = Trace((conflict.trace.verdicts if conflict else ()) + tuple(found), conflict.trace.steps if conflict else ())
     if best is None:  # only keep policies: reported, nothing done
         first = conflict.block if conflict is not None else ids[0]
         reason = conflict.reason if conflict is not None else f"{collides(hit[0].source, hit[0].summary)} (policy keep)"

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
+from boundaryd.core import busy
 from boundaryd.core.model import Memory, Plan, Snapshot
 from boundaryd.core.planner import owner_answer, skip_reason, trace
 from boundaryd.core.rules import Rules
@@ -57,7 +58,7 @@ def explain(
                 lines.append(f"    not considered: {skip}")
                 continue
         c = by_key.get(o.key)
-        verdicts = c.trace.verdicts if c is not None else trace(rules, o, p.blocks, memory).verdicts
+        verdicts = c.trace.verdicts if c is not None else trace(rules, o, p.blocks, memory).verdicts + busy.verdicts(rules, o, snap.busy, memory)
         if not verdicts:
             lines.append("    lands on no protected block: nothing to do")
             continue
