@@ -14,6 +14,7 @@ journal's key/value store) and the owner is told once; ``doctor`` checks every s
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 from collections.abc import Callable, Sequence
@@ -88,6 +89,13 @@ class _Prefixed:
         self.inner.set(self.prefix + key, value)
 
 
+#: where each provider's sign-in is kept by default: "module:function(state_dir)"
+_SIGN_INS = {
+    "google": "boundaryd.calendars.google_auth:default_token_file",
+    "microsoft": "boundaryd.calendars.graph_auth:default_token_file",
+}
+
+
 def _folder(state_dir: str | Path, source: BusySource) -> Path:
     return cache_path(state_dir, source.name).with_suffix("")
 
@@ -101,11 +109,12 @@ def open_source(rules: Rules, source: BusySource, state_dir: str | Path, sync_st
     if source.ics_url is not None:
         return ReadOnly(FeedBackend(source.ics_url, cache_path(state_dir, source.name), label))
     section = source.section()
-    if section is not None and section.google is not None and section.google.token_file is None:
-        from boundaryd.calendars.google_auth import default_token_file
-
-        token = str(default_token_file(state_dir))  # the main calendar's sign-in, unless the source has its own
-        section = section.model_copy(update={"google": section.google.model_copy(update={"token_file": token})})
+    own = getattr(section, source.kind, None)
+    if section is not None and own is not None and getattr(own, "token_file", "") is None and source.kind in _SIGN_INS:
+        # the main calendar's sign-in (its token file in the state dir), unless the source has its own
+        module, _, name = _SIGN_INS[source.kind].partition(":")
+        token = str(getattr(importlib.import_module(module), name)(state_dir))
+        section = section.model_copy(update={source.kind: own.model_copy(update={"token_file": token})})
     target = CalendarURI.of_section(section, state_dir)
     entry = BACKENDS[target.scheme]
     state = _Prefixed(sync_state, f"busy:{source.name}:") if sync_state is not None else None

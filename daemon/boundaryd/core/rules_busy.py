@@ -15,11 +15,6 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 from boundaryd.core.rules_calendar import CaldavCalendar, CalendarSection, GoogleCalendar, IcsCalendar
 from boundaryd.core.rules_scalars import Policy, Section
 
-#: the ways a source can be given; exactly one per source
-# TODO(microsoft): once core/rules_calendar.py has MicrosoftCalendar, add "microsoft" here and the
-# field ``microsoft: MicrosoftCalendar | None = None`` to BusySource (CalendarSection takes it too).
-SOURCE_KINDS: tuple[str, ...] = ("ics_url", "ics", "caldav", "google")
-
 _CREDENTIALS_IN_URL = re.compile(r"^https?://[^/]*@")
 
 
@@ -31,6 +26,8 @@ class BusySource(Section):
     ics: IcsCalendar | None = None
     caldav: CaldavCalendar | None = None
     google: GoogleCalendar | None = None
+    # TODO(microsoft): once core/rules_calendar.py has MicrosoftCalendar (branch graph), this one line
+    # (and its import) is all a Microsoft source needs: microsoft: MicrosoftCalendar | None = None
     policy: Policy = Field("flag", description="a meeting colliding with one of its events: decline | flag | keep")
     mirror: bool = Field(False, description="write a private busy copy of each of its events on the main calendar")
     mirror_titles: bool = Field(False, description="mirrors carry the event's title (else they read 'Busy')")
@@ -83,7 +80,13 @@ class BusySource(Section):
             return f"caldav:{self.caldav.url}"
         if self.google is not None:
             return f"google:{self.google.calendar_id}"
-        return self.kind
+        return f"{self.kind}:{getattr(getattr(self, self.kind), 'calendar', '')}"
+
+
+#: the ways a source can be given (every field but these); exactly one per source
+SOURCE_KINDS: tuple[str, ...] = tuple(
+    k for k in BusySource.model_fields if k not in ("name", "policy", "mirror", "mirror_titles")
+)
 
 
 def _unique(sources: list[BusySource]) -> list[BusySource]:
