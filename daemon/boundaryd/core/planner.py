@@ -14,7 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
-from boundaryd.core import busy, existing, refs, slots, tell
+from boundaryd.core import busy as busy_from
+from boundaryd.core import existing, refs, slots, tell
 from boundaryd.core.actions import Action, Flag, Remember, RemoveBlock, WriteBlock
 from boundaryd.core.existing import Baseline
 from boundaryd.core.ical import block_events, expand_blocks
@@ -85,16 +86,18 @@ def plan(
     conflicts = [
         _decide(rules, occ, hits[occ.key], memory, bases) for occ in sorted(considered, key=_order) if occ.key in hits
     ]
-    conflicts, remember_sources = busy.decide(rules, considered, snapshot.busy, conflicts, memory)
+    conflicts, remember_sources = busy_from.decide(rules, considered, snapshot.busy, conflicts, memory)
     conflicts = existing.decline_now(rules, existing.standing(conflicts, considered), memory.decline_now)
-    final = _with_refs(_offer(rules, conflicts, blocks, considered, now, window_end, snapshot), memory)
+    final = _with_refs(_offer(rules, conflicts, blocks, considered, now, window_end, busy_from.spans(snapshot.busy)), memory)
 
     # owned events besides blocks (held offers, make-up time, moved flexible instances, mirrors)
     # join the blocks here: one diff against what the calendar holds writes, moves and removes them
-    extras: dict[str, BlockEvent] = {**busy.mirrors(rules, snapshot.busy, now)}
+    extras: dict[str, BlockEvent] = {}
+    extras.update(busy_from.mirrors(rules, snapshot.busy, now))  # copies of the busy_from events
     changes = _calendar_changes({**desired, **extras}, snapshot)
 
-    remember = existing.to_remember(bases, {k: [b.block for b in v] for k, v in hits.items()}) | remember_sources
+    remember = existing.to_remember(bases, {k: [b.block for b in v] for k, v in hits.items()})
+    remember.update(remember_sources)  # busy_from sources applying for the first time
     new_refs = tuple((c.occurrence.uid, _ref_key(c)[1], c.ref) for c in final if _ref_key(c) not in memory.refs)
     declines, replies = tell.declines(rules, final, memory, capabilities)
     in_window = [o for o in snapshot.occurrences if now <= o.start < window_end]
@@ -356,23 +359,24 @@ def _offer(
     considered: Sequence[Occurrence],
     now: datetime,
     window_end: datetime,
-    snapshot: Snapshot,
+    busy_spans: Sequence[tuple[datetime, datetime]] = (),
 ) -> list[Conflict]:
     """Declines get free slots to offer and their message; a slot offered once is offered to no one else."""
     declined = {c.occurrence.key for c in conflicts if c.decision is Decision.DECLINE}
     if not declined:
         return list(conflicts)
-    busy_at = slots.BusyIndex(blocks, [o for o in considered if _busy(o, rules) and o.key not in declined])
-    busy_at.add_all(busy.spans(snapshot.busy))  # the owner's other calendars are busy too
+    busy = slots.BusyIndex(blocks, [o for o in considered if _busy(o, rules) and o.key not in declined])
+    for s, e in busy_spans:  # the busy_from calendars' events
+        busy.add(s, e)
     next_call = next((b for b in blocks if b.kind == "call-return" and b.start >= now), None)
     final = []
     for c in conflicts:
         if c.decision is Decision.DECLINE:
-            alts = slots.alternatives(rules, c.occurrence, busy_at, now, window_end)
+            alts = slots.alternatives(rules, c.occurrence, busy, now, window_end)
             length = c.occurrence.end - c.occurrence.start
             for a in alts:  # a slot offered once is not offered to anyone else
-                busy_at.add(a, a + length)  # all-day: local midnights, as many days as the event
-            template, block = busy.named(rules, c.block)  # a block, or a busy_from source
+                busy.add(a, a + length)  # all-day: local midnights, as many days as the event
+            template, block = busy_from.named(rules, c.block)  # a block, or a busy_from source
             msg = render_message(template, rules, block, alts, c.occurrence, next_call)
             c = replace(c, message=msg, alternatives=tuple(alts))
         final.append(c)

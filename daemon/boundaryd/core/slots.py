@@ -37,10 +37,6 @@ class BusyIndex:
             if datetime.combine(d, time(0), s.tzinfo) >= e:
                 break
 
-    def add_all(self, spans: Sequence[tuple[datetime, datetime]]) -> None:
-        for s, e in spans:
-            self.add(s, e)
-
     def busy_until(self, start: datetime, end: datetime) -> datetime | None:
         """The end of a busy interval overlapping ``[start, end)``; None when the slot is free."""
         for s, e in self.by_day.get(start.date(), ()):
