@@ -227,11 +227,18 @@ def _dump(events: Sequence[BusyEvent]) -> bytes:
     return json.dumps({"v": 1, "events": rows}, sort_keys=True).encode()
 
 
-def _keep(path: Path, events: Sequence[BusyEvent]) -> None:
+#: what this process last saved, by file (so an unchanged cycle does not even serialize it)
+_saved: dict[Path, tuple[BusyEvent, ...]] = {}
+
+
+def _keep(path: Path, events: tuple[BusyEvent, ...]) -> None:
     """Save the last good copy (only when it changed: an unchanged cycle writes nothing)."""
+    if _saved.get(path) == events:
+        return
     data = _dump(events)
     try:
         if path.read_bytes() == data:
+            _saved[path] = events
             return
     except OSError:
         pass
@@ -239,6 +246,8 @@ def _keep(path: Path, events: Sequence[BusyEvent]) -> None:
         write_atomic(path, data)
     except OSError as e:
         log.warning("busy_from: cannot keep %s (%s)", path, e.strerror or e)
+        return
+    _saved[path] = events
 
 
 def _load(path: Path, tz: Any, source: str) -> tuple[BusyEvent, ...] | None:

@@ -17,6 +17,7 @@ the snapshot (``Snapshot.busy``). Here:
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -240,7 +241,13 @@ def mirrors(rules: Rules, busy: Sequence[BusyEvent], now: datetime) -> dict[str,
         title = (b.summary.strip()[:200] if source.mirror_titles else "") or MIRROR_TITLE
         start: datetime | date = b.start.date() if b.all_day else b.start
         end: datetime | date = b.end.date() if b.all_day else b.end
-        ev = owned_event("mirror", mirror_key(b.source, b.uid, b.recurrence_id), title, start, end,
-                         description=mirror_description(source.name))
+        ev = _mirror_event(mirror_key(b.source, b.uid, b.recurrence_id), title, start, end, mirror_description(source.name))
         out[ev.uid] = ev
     return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _mirror_event(key: str, title: str, start: datetime | date, end: datetime | date, description: str) -> BlockEvent:
+    """One mirror (a pure function of what it copies, remembered: building the iCalendar text of
+    every mirror again each cycle would cost more than the rest of a quiet cycle)."""
+    return owned_event("mirror", key, title, start, end, description=description)
