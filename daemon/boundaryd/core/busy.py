@@ -238,7 +238,7 @@ def mirrors(rules: Rules, busy: Sequence[BusyEvent], now: datetime) -> dict[str,
         source = wanted.get(b.source)
         if source is None or b.end <= now:
             continue
-        title = (b.summary.strip()[:200] if source.mirror_titles else "") or MIRROR_TITLE
+        title = (" ".join(b.summary.split())[:200] if source.mirror_titles else "") or MIRROR_TITLE
         start: datetime | date = b.start.date() if b.all_day else b.start
         end: datetime | date = b.end.date() if b.all_day else b.end
         ev = _mirror_event(mirror_key(b.source, b.uid, b.recurrence_id), title, start, end, mirror_description(source.name))

@@ -33,7 +33,7 @@ def failing_text(source: str, where: str, problem: str, until: datetime | None) 
     ]
     if until is not None:
         lines.append(
-            f"Until {until:%a %b %-d, %H:%M} the last copy boundaryd read stands (its events still count as busy "
+            f"Until {until:%a %b} {until.day}, {until:%H:%M} the last copy boundaryd read stands (its events still count as busy "
             "and their mirrors stay); after that its events no longer count and their mirrors are removed."
         )
     else:
