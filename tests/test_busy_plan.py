@@ -139,3 +139,14 @@ def test_why_names_the_source_event_of_a_decline_already_made(tmp_path: Path) ->
     declined = Occurrence(**{**declined.__dict__, "attendees": (Attendee("bob@client.example", "ACCEPTED"), Attendee(ME, "DECLINED"))})
     (v,) = busy.verdicts(r, declined, [family("r", at(1, 18))], Memory())
     assert (v.label, v.decision) == ("Family: Recital", Decision.DECLINE)
+
+
+def test_a_source_applies_from_its_first_plan_even_with_nothing_on_it(tmp_path: Path) -> None:
+    r = rules(tmp_path, existing=False)
+    empty = plan(r, Snapshot((meeting("m", at(1, 18)),)), NOW, Memory(applied={}))
+    remembered = dict(next(a for a in empty.actions if type(a).__name__ == "Remember").applied)
+    key = next(k for k in remembered if k.startswith("busy_from:Family:"))
+    # later the family adds an event on a meeting that arrived after the source applied: declined
+    later = plan(r, Snapshot((meeting("m2", at(2, 18)),), busy=(family("r", at(2, 18)),)), NOW,
+                 Memory(applied={**remembered, key: ()}))
+    assert later.conflicts[0].decision is Decision.DECLINE

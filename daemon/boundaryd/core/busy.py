@@ -170,7 +170,7 @@ def decide(
     """The block conflicts with the sources' decisions joined in (strictest wins; a meeting that
     only meets source events becomes a conflict of its own), sorted by start; and, for sources
     applying for the first time, the meetings on them now (for the journal, as for blocks)."""
-    if not busy or not rules.busy_from:
+    if not rules.busy_from:
         return list(conflicts), {}
     by_name = {s.name: s for s in rules.busy_from}
     hits = collisions(considered, [b for b in busy if b.source in by_name])
