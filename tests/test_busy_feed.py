@@ -146,3 +146,25 @@ def test_a_source_is_never_written_to(server: FeedServer, tmp_path: Path) -> Non
                   lambda: source.answer(occ, ("a@b",), "ACCEPTED"), lambda: source.unflag(occ)):
         with pytest.raises(WriteRefused):
             write()
+
+
+def test_a_redirect_from_https_down_to_http_is_refused() -> None:
+    import email.message
+    import urllib.request
+
+    from boundaryd.calendars.feed import _opener
+
+    handler = next(h for h in _opener(Limits()).handlers if hasattr(h, "http_error_302"))
+    headers = email.message.Message()
+    headers["Location"] = "http://calendar.example.com/family.ics"
+    req = urllib.request.Request("https://calendar.example.com/family.ics")
+    with pytest.raises(RuntimeFailure, match="from https to plain http"):
+        handler.http_error_302(req, None, 302, "Found", headers)
+
+
+def test_webcal_links_are_https(tmp_path: Path) -> None:
+    from boundaryd.core.rules_busy import BusySource
+
+    assert BusySource(name="F", ics_url="webcal://p01-caldav.example.com/x.ics").ics_url == "https://p01-caldav.example.com/x.ics"
+    with pytest.raises(ValueError, match="not an http"):
+        BusySource(name="F", ics_url="ftp://example.com/x.ics")

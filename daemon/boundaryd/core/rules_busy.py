@@ -22,7 +22,7 @@ class BusySource(Section):
     """One of the owner's other calendars. Never written to; its events count as busy."""
 
     name: str = Field(min_length=1, max_length=60, description="unique; names the source to the owner")
-    ics_url: str | None = Field(None, description="an iCalendar feed over http(s), revalidated every cycle")
+    ics_url: str | None = Field(None, description="an iCalendar feed over http(s) (webcal:// is https), revalidated every cycle")
     ics: IcsCalendar | None = None
     caldav: CaldavCalendar | None = None
     google: GoogleCalendar | None = None
@@ -44,8 +44,10 @@ class BusySource(Section):
     def _url(cls, v: str | None) -> str | None:
         if v is None:
             return v
+        if v[:9].lower() == "webcal://":  # what calendar apps' "subscribe" links say: HTTPS underneath
+            v = "https://" + v[9:]
         if not re.match(r"^https?://[^/\s]+", v, re.IGNORECASE):
-            raise ValueError(f"{v!r} is not an http(s) URL (webcal:// feeds: write https:// instead)")
+            raise ValueError(f"{v!r} is not an http(s) or webcal URL")
         if _CREDENTIALS_IN_URL.match(v):
             raise ValueError("credentials never go in the URL")
         return v
