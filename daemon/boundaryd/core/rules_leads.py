@@ -11,13 +11,13 @@ from boundaryd.core.rules_scalars import Email, Kind, Section
 
 
 class Leads(Section):
-    new_contacts: bool = Field(True, description="an organizer with no past meeting on this calendar is a new lead")
+    new_contacts: bool = Field(default=True, description="an organizer with no past meeting on this calendar is a new lead")
     lookback_days: int = Field(
-        365, ge=1, le=3660, description="how far back 'past meeting' looks (their pending invitations don't count)"
+        default=365, ge=1, le=3660, description="how far back 'past meeting' looks (their pending invitations don't count)"
     )
-    people: list[Email] = Field([], description="also leads: organizer or attendee, glob, case-insensitive")
+    people: list[Email] = Field(default=[], description="also leads: organizer or attendee, glob, case-insensitive")
     pass_: list[Kind] = Field(
-        ["prospecting", "follow-up"],
+        default=["prospecting", "follow-up"],
         alias="pass",
         description="kinds of block a lead goes through; elsewhere a lead is flagged, never declined",
     )

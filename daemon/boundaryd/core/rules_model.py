@@ -96,7 +96,7 @@ class Defaults(Section):
     #: meetings already on the calendar when a block first applies: declined (true) or flagged (false)
     decline_existing: bool = False
     message: Template = DEFAULT_MESSAGE
-    keyword_limit_per_week: int | None = Field(None, ge=1, description="one person's keyword exceptions past this in 7 days: flagged, never declined")
+    keyword_limit_per_week: int | None = Field(default=None, ge=1, description="one person's keyword exceptions past this in 7 days: flagged, never declined")
 
 
 class Allow(Section):
