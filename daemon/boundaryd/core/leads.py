@@ -162,6 +162,11 @@ def _past_limit(c: Conflict, person: str, used: int, limit: int) -> Conflict:
     return replace(c, decision=Decision.FLAG, block=first.block, reason=first.reason, trace=Trace(verdicts, c.trace.steps))
 
 
+def why_lines(c: Conflict) -> list[str]:
+    """What ``why`` adds for ``c``: that it is a new lead's and what the owner is told, how its keyword counted."""
+    return [s for s in c.trace.steps if s.startswith(("new lead", LEAD_STEP, "keyword exception"))]
+
+
 def at_once(c: Conflict) -> bool:
     """The owner hears of ``c`` at once: a new lead's (a decline the owner asked for goes the usual way)."""
     return c.decision is not Decision.DECLINE and any(s.startswith(LEAD_STEP) for s in c.trace.steps)
