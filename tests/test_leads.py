@@ -199,3 +199,15 @@ def test_a_lead_on_a_pass_block_spends_no_keyword() -> None:
     p = plan(r, Snapshot((occurrence("d", local(TUE, 9), summary="urgent", organizer="dana@new.example"),)), NOW,
              Memory(contacts=KNOWN))
     assert p.conflicts[0].decision is Decision.ALLOW and keyword_uses(r, p.conflicts) == []
+
+
+def test_a_leads_series_is_one_sentence_in_the_notice() -> None:
+    from boundaryd.presentation.notice import notice_view
+
+    r = rules()
+    series = [dana("s", start=local(d, 9), recurrence_id=local(d, 9)) for d in (TUE, WED)]
+    p = plan(r, Snapshot((*series, occurrence("z", local(THU, 9), organizer="agent@zillow.com"))), NOW, Memory(contacts=KNOWN))
+    view = notice_view(rules=r, conflicts=p.notices[0].conflicts, blocks=p.blocks, now=NOW)
+    text, page = view.render(10)
+    assert text.count("New lead ") == 2 and "New lead Dana (dana@new.example) asked for Tue, Nov 24" in text
+    assert "New lead agent@zillow.com asked for Thu, Nov 26" in text and "New lead Dana" in page

@@ -52,12 +52,12 @@ def lead_sentence(rules: Any, occ: Occurrence, next_call: BlockInstance | None) 
 
 
 def lead_lines(conflicts: Iterable[Conflict]) -> list[str]:
-    """The lead sentences the planner wrote into these conflicts' traces, once each, in order."""
+    """The lead sentences the planner wrote into these conflicts' traces: the first of each lead, in order."""
     out: list[str] = []
+    leads: set[str] = set()
     for c in conflicts:
         for step in c.trace.steps:
-            if step.startswith(LEAD_STEP):
-                line = clean_header(step.removeprefix(LEAD_STEP), 400)
-                if line not in out:
-                    out.append(line)
+            if step.startswith(LEAD_STEP) and c.occurrence.organizer not in leads:
+                leads.add(c.occurrence.organizer)
+                out.append(clean_header(step.removeprefix(LEAD_STEP), 400))
     return out
