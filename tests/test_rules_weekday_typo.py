@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import textwrap
+
 import pytest
 
 from boundaryd.core.rules import load_rules_text
 from boundaryd.errors import BadInput
+
 
 def rules(block: str) -> str:
     return textwrap.dedent(f"""\
