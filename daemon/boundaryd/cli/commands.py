@@ -57,14 +57,15 @@ def check(obj: Obj, file: Path | None, now: str | None) -> None:
 
 @cli.command()
 @_cal_opt
+@_now_opt
 @click.pass_obj
-def doctor(obj: Obj, calendar: str | None) -> None:
+def doctor(obj: Obj, calendar: str | None, now: str | None) -> None:
     """Check every configured part; one line each, ok or what to do (exit 0, 1 unreachable, 2 misconfigured)."""
     from boundaryd.cli.doctor import exit_code, findings
     from boundaryd.presentation.doctor import line, summary
 
     found = []
-    for f in findings(obj.rules_path, obj.state_dir, calendar):
+    for f in findings(obj.rules_path, obj.state_dir, calendar, _parse_now(now)):
         found.append(f)
         click.echo(line(f))
     code = exit_code(found)
