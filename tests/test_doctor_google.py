@@ -103,3 +103,14 @@ def test_a_read_only_calendar_is_a_fix(world: dict[str, Any]) -> None:
     world["google"].access_role = "reader"
     rows, code = doctor(world)
     assert code == 2 and rows["calendar"].startswith("FIX   google:primary (reader): your access is read-only")
+
+
+def test_a_web_client_json_is_refused_at_once(tmp_path: Path) -> None:
+    from boundaryd.calendars.google_auth import authorize
+    from boundaryd.errors import BadInput
+
+    web = tmp_path / "client_secret_web.json"
+    web.write_text(json.dumps({"web": {"client_id": "x.apps.example", "client_secret": "s", "redirect_uris": []}}))
+    with pytest.raises(BadInput, match="a Web application OAuth client.*Desktop app"):
+        authorize(web, tmp_path / "token.json", port=0, open_browser=False, echo=lambda s: None)
+    assert not (tmp_path / "token.json").exists()

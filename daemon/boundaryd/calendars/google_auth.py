@@ -44,7 +44,12 @@ def _read_client_secrets(client_secrets: Path) -> dict[str, Any]:
         raise BadInput(f"{client_secrets}: no such file (download the OAuth client JSON from Google Cloud)") from None
     except (OSError, ValueError) as e:
         raise BadInput(f"{client_secrets}: not a client-secrets JSON file ({e})") from None
-    if not isinstance(data, dict) or not ({"installed", "web"} & set(data)):
+    if isinstance(data, dict) and "web" in data and "installed" not in data:
+        raise BadInput(
+            f"{client_secrets}: a Web application OAuth client, whose redirects cannot reach boundaryd"
+            " (create a Desktop app client: Google Auth Platform > Clients > Create client > Desktop app)"
+        )
+    if not isinstance(data, dict) or "installed" not in data:
         raise BadInput(
             f"{client_secrets}: not an OAuth client of type Desktop app"
             " (create one under APIs & Services > Credentials > Create OAuth client ID > Desktop app)"
