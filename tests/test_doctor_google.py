@@ -78,7 +78,7 @@ def test_a_refused_token_fails_naming_the_7_day_limit(world: dict[str, Any]) -> 
     world["oauth"].revoke(write_token_file(world["token"], world["oauth"], expired=True))
     rows, code = doctor(world)
     assert code == 1
-    assert rows["credentials"].startswith(f"FAIL  Google refused the token in {world['token']} (expired or revoked).")
+    assert rows["credentials"].startswith(f"FAIL  Google refused the token in {world['token']}: it expired or was revoked.")
     assert "7 days after consent" in rows["credentials"] and "Publish app" in rows["credentials"]
     assert rows["calendar"].startswith("FAIL  ")
 
@@ -114,3 +114,30 @@ def test_a_web_client_json_is_refused_at_once(tmp_path: Path) -> None:
     with pytest.raises(BadInput, match="a Web application OAuth client.*Desktop app"):
         authorize(web, tmp_path / "token.json", port=0, open_browser=False, echo=lambda s: None)
     assert not (tmp_path / "token.json").exists()
+
+
+def test_auth_google_remembers_the_consent_and_doctor_reads_it(world: dict[str, Any], tmp_path: Path) -> None:
+    """Through the real installed-app flow: Google's answer to the consent says the token lives 7
+    days (Testing mode); the refreshes after it say nothing; doctor still knows when it ends."""
+    from test_google_auth import _browser, _run_flow
+
+    oauth: FakeOAuth = world["oauth"]
+    oauth.refresh_token_lifetime = 7 * 86400 - 1
+    (tmp_path / "flow").mkdir()
+    _, token_file, result = _run_flow(oauth, tmp_path / "flow", _browser(oauth))
+    assert "error" not in result, result.get("error")
+    consent = json.loads((token_file.parent / "google-token.json.consent").read_text())
+    assert consent["refresh_token_expires_in"] == 7 * 86400 - 1
+    assert oct(os.stat(token_file.parent / "google-token.json.consent").st_mode & 0o777) == "0o600"
+    world["token"].write_bytes(token_file.read_bytes())
+    world["token"].chmod(0o600)
+    (world["state"] / "google-token.json.consent").write_text(
+        json.dumps({**consent, "authorized_at": "2026-11-20T12:00:00+00:00"}))
+    oauth.refresh_token_lifetime = None  # Google tells it only at consent
+    rows, code = doctor(world)
+    assert code == 2, rows
+    assert rows["credentials"].startswith("FIX   Google accepted the token but ends it on Fri 2026-11-27 06:59 (in 4 days):")
+    oauth.revoke(write_token_file(world["token"], oauth, expired=True))
+    rows, code = doctor(world)
+    assert code == 1
+    assert rows["credentials"].startswith(f"FAIL  Google refused the token in {world['token']} (authorized 3 days ago): ")

@@ -77,26 +77,56 @@ def credentials(token_file: Path, now: datetime) -> Finding:
     except OSError as e:
         host = urllib.parse.urlsplit(_token_uri(info)).netloc
         return Finding("credentials", "unreachable", "google.down", f"{host}: {e}")
+    return _answer(name, status, body, _consent(token_file), now)
+
+
+def _consent(token_file: Path) -> tuple[datetime | None, int | None]:
+    """When consent was given and the lifetime Google told then (``auth google`` keeps both)."""
+    from boundaryd.calendars.google_auth import consent_file
+
+    try:
+        record = json.loads(consent_file(token_file).read_text())
+        at = datetime.fromisoformat(record["authorized_at"])
+        life = record.get("refresh_token_expires_in")
+        return at, int(life) if life else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None, None
+
+
+def _answer(name: str, status: int, body: dict[str, Any], consent: tuple[datetime | None, int | None], now: datetime) -> Finding:
     error = str(body.get("error") or "")
+    authorized, lifetime = consent
+    age = f", authorized {_ago(now - authorized)}" if authorized is not None else ""
     if status == 200 and body.get("access_token"):
         until = now + timedelta(seconds=int(body.get("expires_in") or 3600))
         left = body.get("refresh_token_expires_in")
-        if left is None:
-            return Finding("credentials", "ok", "google.ok", f"{name} (access renewed until {_when(until)})")
-        ends = now + timedelta(seconds=int(left))
-        if timedelta(seconds=int(left)) <= TESTING_LIFETIME:
-            return Finding("credentials", "misconfigured", "google.testing", f"{_when(ends)} ({_days(ends - now)})")
-        return Finding("credentials", "ok", "google.ends", f"{name}; Google ends it {_when(ends)}")
+        if left is not None:
+            ends: datetime | None = now + timedelta(seconds=int(left))
+            testing = timedelta(seconds=int(left)) <= TESTING_LIFETIME
+        elif authorized is not None and lifetime is not None:
+            ends = authorized + timedelta(seconds=lifetime)
+            testing = timedelta(seconds=lifetime) <= TESTING_LIFETIME
+        else:
+            ends, testing = None, False
+        if ends is not None and testing:
+            return Finding("credentials", "misconfigured", "google.testing", f"{_when(ends.astimezone(now.tzinfo))} ({_days(ends - now)})")
+        if ends is not None:
+            return Finding("credentials", "ok", "google.ends", f"{name}; Google ends it {_when(ends.astimezone(now.tzinfo))}")
+        return Finding("credentials", "ok", "google.ok", f"{name} (access renewed until {_when(until)}{age})")
     if error == "invalid_grant":
-        return Finding("credentials", "unreachable", "google.refused", name)
+        return Finding("credentials", "unreachable", "google.refused", f"{name} ({age[2:]})" if age else name)
     if error in ("invalid_client", "unauthorized_client"):
         return Finding("credentials", "misconfigured", "google.client", f"{name}: {error}")
     detail = f"{error}: {body.get('error_description', '')}".strip(": ") or f"HTTP {status}"
     return Finding("credentials", "unreachable", "google.down", f"token endpoint answered {detail}")
 
 
+def _ago(t: timedelta) -> str:
+    return "today" if t.days < 1 else f"{t.days} day{'s' if t.days != 1 else ''} ago"
+
+
 def _days(left: timedelta) -> str:
-    days = left.days
+    days = round(left.total_seconds() / 86400)
     if left.total_seconds() < 86400:
         return "within a day"
     return f"in {days} day{'s' if days != 1 else ''}"

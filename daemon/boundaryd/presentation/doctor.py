@@ -46,7 +46,7 @@ words: dict[str, str] = {
     "google.ends": "Google accepted the token in {detail}",
     "google.testing": "Google accepted the token but ends it on {detail}: the OAuth app is in Testing mode,"
     " where Google ends tokens 7 days after consent; " + _PUBLISH,
-    "google.refused": "Google refused the token in {detail} (expired or revoked). An OAuth app in Testing mode"
+    "google.refused": "Google refused the token in {detail}: it expired or was revoked. An OAuth app in Testing mode"
     " loses its token 7 days after consent: " + _PUBLISH,
     "google.client": "Google does not know the OAuth client of {detail} (deleted, or its secret reset):"
     " run `boundaryd auth google` with the client's current JSON",
