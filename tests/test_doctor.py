@@ -24,7 +24,7 @@ def test_all_ok_on_a_local_calendar(tmp_path: Path) -> None:
     env.calendar.write_text("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//EN\r\nEND:VCALENDAR\r\n")
     rows, err = doctor(env, 0)
     assert [(r[0], r[1]) for r in rows] == [(p, "note" if p in ("scheduling", "unit") else "ok") for p in PARTS]
-    assert "is reachable and readable" in rows[1][2] and "not installed" in rows[5][2] and err == ""
+    assert rows[1][2] == f"ics:{env.calendar} is reachable, readable and writable" and "not installed" in rows[5][2] and err == ""
     assert rows[3][2].startswith("nobody tells organizers yet: replies wait in the outbox")
 
 

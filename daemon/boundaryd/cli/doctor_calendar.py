@@ -50,7 +50,7 @@ def check(rules: Any, state_dir: Path, uri: str | None, now: datetime) -> tuple[
             return Finding("calendar", "ok", "calendar.new", str(path)), caps
         if not os.access(path.parent, os.W_OK) or not os.access(path, os.W_OK):
             return Finding("calendar", "misconfigured", "calendar.readonly", str(path)), caps
-    return Finding("calendar", "ok", "calendar.ok", backend.name), caps
+    return Finding("calendar", "ok", "calendar.writable" if isinstance(path, Path) else "calendar.ok", backend.name), caps
 
 
 def _caldav(backend: Any, configured: str) -> Finding:
