@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import subprocess
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from clirun import make_env
 from dav_servers import BIN, DavServer, _wait, free_port, start_radicale, start_xandikos
@@ -27,32 +30,33 @@ def doctor(env, check: int) -> dict[str, tuple[str, str]]:  # type: ignore[no-un
     return {r[0]: (r[1], r[2]) for r in (ln.split(None, 2) for ln in p.stdout.splitlines())}
 
 
-def test_radicale_calendar_is_writable_and_replies_are_boundaryds(tmp_path: Path) -> None:
-    server = start_radicale(tmp_path / "radicale")
-    try:
-        rows = doctor(caldav_env(tmp_path, server.url), 0)
-        assert rows["calendar"] == ("ok", f"caldav:{server.url}: a calendar of events, reachable, readable and writable")
-        assert rows["scheduling"][0] == "note" and rows["scheduling"][1].startswith("nobody tells organizers yet")
-        with SmtpServer(mode="none") as smtp:
-            env = caldav_env(tmp_path / "2", server.url, smtp=f", smtp: {{host: 127.0.0.1, port: {smtp.port}, security: none}}")
-            rows = doctor(env, 0)
-        assert rows["scheduling"] == ("ok", f"boundaryd tells organizers itself: a reply to each decline, sent over SMTP (127.0.0.1:{smtp.port})")
-    finally:
-        server.stop()
+@pytest.fixture(scope="module")
+def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DavServer]:
+    server = start_radicale(tmp_path_factory.mktemp("radicale"))
+    yield server
+    server.stop()
 
 
-def test_a_task_list_is_not_the_right_collection(tmp_path: Path) -> None:
-    server = start_radicale(tmp_path / "radicale")
-    try:
-        tasks = server.root + "alice/tasks/"
-        body = (b'<?xml version="1.0" encoding="utf-8"?><c:mkcalendar xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">'
-                b"<d:set><d:prop><c:supported-calendar-component-set><c:comp name=\"VTODO\"/>"
-                b"</c:supported-calendar-component-set></d:prop></d:set></c:mkcalendar>")
-        assert urllib.request.urlopen(urllib.request.Request(tasks, data=body, method="MKCALENDAR")).status == 201
-        rows = doctor(caldav_env(tmp_path, tasks), 2)
-        assert rows["calendar"] == ("FIX", f"{tasks} (VTODO) holds no events, only other items (use the URL of a calendar of events)")
-    finally:
-        server.stop()
+def test_radicale_calendar_is_writable_and_replies_are_boundaryds(tmp_path: Path, radicale: DavServer) -> None:
+    server = radicale
+    rows = doctor(caldav_env(tmp_path, server.url), 0)
+    assert rows["calendar"] == ("ok", f"caldav:{server.url}: a calendar of events, reachable, readable and writable")
+    assert rows["scheduling"][0] == "note" and rows["scheduling"][1].startswith("nobody tells organizers yet")
+    with SmtpServer(mode="none") as smtp:
+        env = caldav_env(tmp_path / "2", server.url, smtp=f", smtp: {{host: 127.0.0.1, port: {smtp.port}, security: none}}")
+        rows = doctor(env, 0)
+    assert rows["scheduling"] == ("ok", f"boundaryd tells organizers itself: a reply to each decline, sent over SMTP (127.0.0.1:{smtp.port})")
+
+
+def test_a_task_list_is_not_the_right_collection(tmp_path: Path, radicale: DavServer) -> None:
+    server = radicale
+    tasks = server.root + "alice/tasks/"
+    body = (b'<?xml version="1.0" encoding="utf-8"?><c:mkcalendar xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">'
+            b"<d:set><d:prop><c:supported-calendar-component-set><c:comp name=\"VTODO\"/>"
+            b"</c:supported-calendar-component-set></d:prop></d:set></c:mkcalendar>")
+    assert urllib.request.urlopen(urllib.request.Request(tasks, data=body, method="MKCALENDAR")).status == 201
+    rows = doctor(caldav_env(tmp_path, tasks), 2)
+    assert rows["calendar"] == ("FIX", f"{tasks} (VTODO) holds no events, only other items (use the URL of a calendar of events)")
 
 
 def _read_only_radicale(tmp: Path) -> DavServer:
