@@ -150,7 +150,7 @@ def block_definitions(
     out: dict[str, BlockEvent] = {}
     for block in rules.blocks:
         focus = _wants_focus(rules, block, capabilities)
-        message = render_static_message(rules.message_of(block), block) if focus else ""
+        message = render_static_message(rules.message_of(block), block, rules.owner.locale) if focus else ""
         for ev in block_events(rules, block, anchor=anchor, focus=focus, decline_message=message):
             out[ev.uid] = ev
     return out
