@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
 
-.PHONY: demo test test-slow test-clock lint bench schema clean systemd-tools faketime
+.PHONY: demo test test-slow test-clock lint bench schema clean systemd-tools faketime install uninstall
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,25 @@ $(TSTAMP): pyproject.toml | $(BIN)/python
 
 demo: $(STAMP)
 	$(BIN)/boundaryd demo --dir demo
+
+# boundaryd in its own place, apart from this clone: a venv under $(PREFIX)/share/boundaryd and the
+# command in $(PREFIX)/bin, so `boundaryd service install` writes a unit that outlives the clone.
+# `make install PREFIX=/opt/boundaryd` puts it elsewhere; INSTALL_PIP_FLAGS reach pip (e.g. --no-deps).
+PREFIX            ?= $(HOME)/.local
+INSTALL_HOME      ?= $(PREFIX)/share/boundaryd
+INSTALL_VENV_FLAGS ?=
+INSTALL_PIP_FLAGS ?=
+
+install:
+	$(PYTHON) -m venv $(INSTALL_VENV_FLAGS) "$(INSTALL_HOME)/venv"
+	"$(INSTALL_HOME)/venv/bin/python" -m pip install --quiet --upgrade $(INSTALL_PIP_FLAGS) .
+	mkdir -p "$(PREFIX)/bin"
+	ln -sfn "$(INSTALL_HOME)/venv/bin/boundaryd" "$(PREFIX)/bin/boundaryd"
+	@echo "installed $(PREFIX)/bin/boundaryd (in $(INSTALL_HOME)/venv); next: boundaryd service install"
+
+uninstall:
+	rm -rf "$(INSTALL_HOME)/venv"
+	rm -f "$(PREFIX)/bin/boundaryd"
 
 test: $(TSTAMP) systemd-tools lint
 	$(BIN)/python -m pytest -q

@@ -259,6 +259,7 @@ class FakeGoogle:
         self.notifications: list[dict[str, Any]] = []  # what Google would have told organizers
         self.access_tokens: set[str] = set()
         self.personal: str | None = None  # None | "refuse" | "downgrade": focus time on a personal account
+        self.access_role = "owner"  # events.list's accessRole: owner | writer | reader | freeBusyReader
         self.server: ThreadingHTTPServer | None = None
 
     # -- life cycle
@@ -709,7 +710,7 @@ class FakeGoogle:
         chunk = items[offset:offset + size]
         resp: dict[str, Any] = {"kind": "calendar#events", "etag": f'"{seq:016d}"', "summary": self.account,
                                 "updated": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-                                "timeZone": self.tz.key, "accessRole": "owner", "defaultReminders": [],
+                                "timeZone": self.tz.key, "accessRole": self.access_role, "defaultReminders": [],
                                 "items": [self._public(e) for e in chunk], **extra}
         if offset + size < len(items):
             resp["nextPageToken"] = _b64({"o": offset + size, "s": seq, "f": fingerprint})
@@ -896,6 +897,8 @@ class FakeOAuth:
         self.token_requests: list[dict[str, str]] = []
         self.server: ThreadingHTTPServer | None = None
         self.access_lifetime = 3600
+        #: seconds a refresh token lives, told as refresh_token_expires_in (an app in Testing mode: 7 days)
+        self.refresh_token_lifetime: int | None = None
 
     def start(self, ca_file: Path) -> FakeOAuth:
         import ssl
@@ -964,6 +967,9 @@ class FakeOAuth:
         return 302, redirect + sep + urllib.parse.urlencode({"state": q.get("state", ""), "code": code,
                                                              "scope": q["scope"]})
 
+    def _refresh_lifetime(self) -> dict[str, int]:
+        return {"refresh_token_expires_in": self.refresh_token_lifetime} if self.refresh_token_lifetime else {}
+
     def token(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
         self.token_requests.append(form)
         if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
@@ -981,13 +987,13 @@ class FakeOAuth:
                 return 400, {"error": "redirect_uri_mismatch", "error_description": "Bad Request"}
             rt, at = self.grant(info["scope"])
             return 200, {"access_token": at, "expires_in": self.access_lifetime, "refresh_token": rt,
-                         "scope": info["scope"], "token_type": "Bearer"}
+                         "scope": info["scope"], "token_type": "Bearer", **self._refresh_lifetime()}
         if grant == "refresh_token":
             rt = form.get("refresh_token", "")
             if rt not in self.refresh_tokens or rt in self.revoked:
                 return 400, {"error": "invalid_grant", "error_description": "Token has been expired or revoked."}
             return 200, {"access_token": self.api.issue_access_token(), "expires_in": self.access_lifetime,
-                         "scope": self.refresh_tokens[rt], "token_type": "Bearer"}
+                         "scope": self.refresh_tokens[rt], "token_type": "Bearer", **self._refresh_lifetime()}
         return 400, {"error": "unsupported_grant_type"}
 
 

@@ -150,3 +150,11 @@ def test_a_source_applies_from_its_first_plan_even_with_nothing_on_it(tmp_path: 
     later = plan(r, Snapshot((meeting("m2", at(2, 18)),), busy=(family("r", at(2, 18)),)), NOW,
                  Memory(applied={**remembered, key: ()}))
     assert later.conflicts[0].decision is Decision.DECLINE
+
+
+def test_a_new_lead_on_a_source_event_is_flagged_never_declined(tmp_path: Path) -> None:
+    p = tmp_path / "rules.yaml"
+    p.write_text(RULES.format(policy="decline", block_policy="flag", existing="true")
+                 + 'leads: {new_contacts: false, people: ["*@client.example"]}\n')
+    c = decided(load_rules(p), [meeting("m", at(1, 18))], [family("r", at(1, 18))])["m"]
+    assert c.decision is Decision.FLAG and "new lead" in c.reason and "Family: Recital" in c.reason

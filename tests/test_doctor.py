@@ -9,7 +9,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from clirun import Env, make_env
 
-PARTS = ["rules", "calendar", "credentials", "smtp", "unit"]
+PARTS = ["rules", "calendar", "credentials", "scheduling", "smtp", "unit"]
 
 
 def doctor(env: Env, check: int) -> tuple[list[list[str]], str]:
@@ -23,8 +23,9 @@ def test_all_ok_on_a_local_calendar(tmp_path: Path) -> None:
     env = make_env(tmp_path)
     env.calendar.write_text("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//EN\r\nEND:VCALENDAR\r\n")
     rows, err = doctor(env, 0)
-    assert [(r[0], r[1]) for r in rows] == [(p, "ok") for p in PARTS]
-    assert "is reachable and readable" in rows[1][2] and "not installed" in rows[4][2] and err == ""
+    assert [(r[0], r[1]) for r in rows] == [(p, "note" if p in ("scheduling", "unit") else "ok") for p in PARTS]
+    assert rows[1][2] == f"ics:{env.calendar} is reachable, readable and writable" and "not installed" in rows[5][2] and err == ""
+    assert rows[3][2].startswith("nobody tells organizers yet: replies wait in the outbox")
 
 
 def test_bad_rules_exit_2_naming_the_place(tmp_path: Path) -> None:
@@ -32,7 +33,7 @@ def test_bad_rules_exit_2_naming_the_place(tmp_path: Path) -> None:
     env.write_rules(text=env.rules.read_text().replace("timezone: America/Toronto", "timezone: EST"))
     rows, err = doctor(env, 2)
     assert rows[0][:2] == ["rules", "FIX"] and f"{env.rules}:2:11:" in rows[0][2] and "America/New_York" in rows[0][2]
-    assert err.strip() == "boundaryd: error: doctor: 4 parts to fix (see above)"
+    assert err.strip() == "boundaryd: error: doctor: 5 parts to fix (see above)"
 
 
 def test_missing_calendar_folder_is_misconfigured(tmp_path: Path) -> None:

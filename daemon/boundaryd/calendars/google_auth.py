@@ -44,7 +44,12 @@ def _read_client_secrets(client_secrets: Path) -> dict[str, Any]:
         raise BadInput(f"{client_secrets}: no such file (download the OAuth client JSON from Google Cloud)") from None
     except (OSError, ValueError) as e:
         raise BadInput(f"{client_secrets}: not a client-secrets JSON file ({e})") from None
-    if not isinstance(data, dict) or not ({"installed", "web"} & set(data)):
+    if isinstance(data, dict) and "web" in data and "installed" not in data:
+        raise BadInput(
+            f"{client_secrets}: a Web application OAuth client, whose redirects cannot reach boundaryd"
+            " (create a Desktop app client: Google Auth Platform > Clients > Create client > Desktop app)"
+        )
+    if not isinstance(data, dict) or "installed" not in data:
         raise BadInput(
             f"{client_secrets}: not an OAuth client of type Desktop app"
             " (create one under APIs & Services > Credentials > Create OAuth client ID > Desktop app)"
@@ -110,8 +115,28 @@ def authorize(
             " myaccount.google.com/permissions and run boundaryd auth google again)"
         )
     save_credentials(creds, token_file)
+    save_consent(token_file, getattr(flow.oauth2session, "token", None) or {})
     echo(f"Saved the Google token to {token_file} (mode 0600).")
     return creds  # type: ignore[no-any-return]
+
+
+def consent_file(token_file: Path) -> Path:
+    """Beside the token: when consent was given, and how long Google said the token lives."""
+    return token_file.with_name(token_file.name + ".consent")
+
+
+def save_consent(token_file: Path, granted: Any) -> None:
+    """What only the consent answer tells (``doctor`` reads it): the time, and Google's
+    ``refresh_token_expires_in`` (an app in Testing mode: 7 days) where Google gave one."""
+    from datetime import datetime, timezone
+
+    lifetime = granted.get("refresh_token_expires_in") if isinstance(granted, dict) else None
+    record = {"authorized_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+              "refresh_token_expires_in": int(lifetime) if lifetime else None}
+    try:
+        write_atomic(consent_file(token_file), json.dumps(record).encode(), mode=0o600)
+    except OSError:  # a convenience for doctor: the token itself is saved
+        pass
 
 
 def load_credentials(token_file: Path, timeout: float = REFRESH_TIMEOUT) -> Credentials:

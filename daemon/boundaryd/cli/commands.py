@@ -13,6 +13,7 @@ import click
 
 from boundaryd.cli.context import Obj, _cal_opt, _json_opt, _now_opt, _parse_now, load_rules, now_in
 from boundaryd.errors import BadInput, BoundarydError, RuntimeFailure
+from boundaryd.presentation.colour import for_terminal
 
 if TYPE_CHECKING:
     from boundaryd.core.model import Plan, Snapshot
@@ -52,21 +53,22 @@ def check(obj: Obj, file: Path | None, now: str | None) -> None:
     blocks = block_instances(rules, start, start + timedelta(days=7))
     click.echo(f"{file or obj.rules_path}: OK, {len(rules.blocks)} blocks, times in {rules.timezone}")
     click.echo("")
-    click.echo(week_table(blocks, monday))
+    click.echo(for_terminal(week_table(blocks, monday)))
 
 
 @cli.command()
 @_cal_opt
+@_now_opt
 @click.pass_obj
-def doctor(obj: Obj, calendar: str | None) -> None:
+def doctor(obj: Obj, calendar: str | None, now: str | None) -> None:
     """Check every configured part; one line each, ok or what to do (exit 0, 1 unreachable, 2 misconfigured)."""
     from boundaryd.cli.doctor import exit_code, findings
     from boundaryd.presentation.doctor import line, summary
 
     found = []
-    for f in findings(obj.rules_path, obj.state_dir, calendar):
+    for f in findings(obj.rules_path, obj.state_dir, calendar, _parse_now(now)):
         found.append(f)
-        click.echo(line(f))
+        click.echo(for_terminal(line(f)))
     code = exit_code(found)
     if code:
         raise (BadInput if code == 2 else RuntimeFailure)(summary(found))
@@ -95,7 +97,7 @@ def _plan_or_sync(obj: Obj, calendar: str | None, now: str | None, as_json: bool
         return
     if obj.verbosity >= 0:
         click.echo(f"Calendar: {ex.backend.name}")
-        click.echo(plan_summary(plan, executed=execute))
+        click.echo(for_terminal(plan_summary(plan, executed=execute)))
         if result is not None:
             for subject in result.queued:
                 click.echo(f"Queued: {subject}  (see 'boundaryd notices')")
@@ -237,12 +239,12 @@ def week(obj: Obj, now: str | None, html: Path | None, send: bool, calendar: str
     ex = app.executor(rules)
     plan, _ = app.plan(rules, t, ex)
     blocks, conflicts = plan.week()
-    click.echo(week_table(blocks, t.date()))
+    click.echo(for_terminal(week_table(blocks, t.date())))
     if conflicts:
         click.echo("")
-        click.echo(f"Known conflicts ({len(conflicts)}):")
+        click.echo(for_terminal(f"Known conflicts ({len(conflicts)}):"))
         for c in conflicts:
-            click.echo("\n".join(conflict_line(c)))
+            click.echo(for_terminal("\n".join(conflict_line(c))))
     if html:
         from boundaryd.delivery.notice import build_weekly_preview
 
@@ -261,6 +263,7 @@ def week(obj: Obj, now: str | None, html: Path | None, send: bool, calendar: str
 def notices(obj: Obj) -> None:
     """List the notices and replies sent, and those waiting in the outbox."""
     from boundaryd.delivery.mail import Outbox
+    from boundaryd.presentation.safe import clean_header
 
     path = obj.state_dir / "outbox"
     entries = Outbox(path).entries() if path.exists() else []
@@ -270,7 +273,7 @@ def notices(obj: Obj) -> None:
     click.echo(f"Outbox (a Maildir any mail client opens): {path}")
     for e in entries:
         when = f"{e.date:%Y-%m-%d %H:%M}" if e.date else "?"
-        click.echo(f"  {e.state:<8} {when}  to {e.to}  {e.subject}")
+        click.echo(for_terminal(f"  {e.state:<8} {when}  to {clean_header(e.to, 120)}  {clean_header(e.subject)}"))
     click.echo("sent: accepted by the SMTP server; waiting: to be sent on a later sync; outbox: for you to read")
     _notified(obj)
 
@@ -278,6 +281,7 @@ def notices(obj: Obj) -> None:
 def _notified(obj: Obj) -> None:
     """The conflicts notified, each with its ref and the command that changes its fate."""
     from boundaryd.engine.journal import Journal
+    from boundaryd.presentation.safe import clean_header
 
     path = obj.state_dir / "journal.sqlite3"
     rows = Journal(path).notified_rows() if path.exists() else []
@@ -294,7 +298,8 @@ def _notified(obj: Obj) -> None:
             status, command = "flagged", f"boundaryd decline {ref}" if ref else ""
         else:
             status, command = decision, ""
-        click.echo(f"  {ref or '------'}  {start[:16].replace('T', ' ')}  {status:<10} {uid[:60]}" + (f"  ({command})" if command else ""))
+        row = f"  {ref or '------'}  {start[:16].replace('T', ' ')}  {status:<10} {clean_header(uid, 60)}"
+        click.echo(for_terminal(row + (f"  ({command})" if command else "")))
 
 
 @cli.command()

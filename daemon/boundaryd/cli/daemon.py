@@ -64,6 +64,9 @@ def install(ctx: click.Context, dry_run: bool, interval: float | None) -> None:
     state = Path(obj.state_dir)
     exe = svc.find_executable()
     unit = svc.unit_text(svc.exec_start(exe, rules, state, interval))
+    problem = svc.checkout_problem(exe)
+    if problem:
+        click.echo(f"boundaryd: warning: {problem}", err=True)
     if dry_run:
         click.echo(unit, nl=False)
         return

@@ -1,24 +1,30 @@
 """``boundaryd doctor``: check every configured part and say, one line each, ok or what to do.
 
-Exit 0 when all are ok, 1 when something is unreachable, 2 when something is misconfigured.
-Reads the calendar once (a day of it) and logs in to SMTP without sending; changes nothing.
+Parts, in order: rules, calendar, credentials, scheduling (who tells organizers of a decline),
+SMTP, the service unit. Exit 0 when all are ok, 1 when something is unreachable (or a token is
+refused), 2 when something is misconfigured. Reads a day of the calendar, asks Google's token
+endpoint once, logs in to SMTP without sending; writes nothing.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from boundaryd.cli import doctor_busy
-from boundaryd.errors import BadInput, BoundarydError, RuntimeFailure
+from boundaryd.core.model import Capabilities
+from boundaryd.errors import BadInput, BoundarydError
 from boundaryd.presentation.doctor import Finding
 
 EXIT = {"ok": 0, "note": 0, "unreachable": 1, "misconfigured": 2}
 
 
-def findings(rules_path: Path, state_dir: Path, calendar: str | None = None) -> Iterator[Finding]:
+def findings(
+    rules_path: Path, state_dir: Path, calendar: str | None = None, now: datetime | None = None
+) -> Iterator[Finding]:
+    from boundaryd.cli import doctor_calendar
     from boundaryd.core.rules import load_rules
 
     try:
@@ -26,70 +32,71 @@ def findings(rules_path: Path, state_dir: Path, calendar: str | None = None) -> 
     except BadInput as e:
         for p in e.problems:
             yield Finding("rules", "misconfigured", "rules.bad", p)
-        for part in ("calendar", "credentials", "smtp"):
+        for part in ("calendar", "credentials", "scheduling", "smtp"):
             yield Finding(part, "misconfigured", "skipped")
-        yield _unit()
+        yield unit(rules_path, state_dir)
         return
+    t = (now or datetime.now(timezone.utc)).astimezone(rules.tz)
     yield Finding("rules", "ok", "rules.ok", f"{rules_path}: {len(rules.blocks)} blocks, times in {rules.timezone}")
-    yield _calendar(rules, state_dir, calendar)
+    found, caps = doctor_calendar.check(rules, state_dir, calendar, t)
+    yield found
     yield from doctor_busy.findings(rules, state_dir)  # one line per busy_from source
-    yield _credentials(rules)
+    yield _credentials(rules, state_dir, calendar, t)
+    yield scheduling(rules, caps, calendar)
     yield _smtp(rules)
-    yield _unit()
+    yield unit(rules_path, state_dir)
 
 
-def _calendar(rules: object, state_dir: Path, calendar: str | None) -> Finding:
-    from boundaryd.calendars import open_backend
-
-    try:
-        backend = open_backend(rules, calendar, str(state_dir))  # type: ignore[arg-type]
-        backend.connect()
-        now = datetime.now(timezone.utc)
-        backend.snapshot(now, now + timedelta(days=1), rules.tz)  # type: ignore[attr-defined]
-    except BadInput as e:
-        return Finding("calendar", "misconfigured", "calendar.bad", "; ".join(e.problems))
-    except (RuntimeFailure, BoundarydError) as e:
-        return Finding("calendar", "unreachable", "calendar.down", str(e))
-    name = str(getattr(backend, "name", calendar or "calendar"))
-    path = getattr(backend, "path", None)
-    if isinstance(path, Path):
-        if not path.exists():
-            return Finding("calendar", "ok", "calendar.new", str(path))
-        if not os.access(path.parent, os.W_OK) or not os.access(path, os.W_OK):
-            return Finding("calendar", "misconfigured", "calendar.readonly", str(path))
-    return Finding("calendar", "ok", "calendar.ok", name)
-
-
-def _credentials(rules: object) -> Finding:
+def _credentials(rules: Any, state_dir: Path, uri: str | None, now: datetime) -> Finding:
     from boundaryd.secrets import read_secret
 
-    cal = getattr(rules, "calendar", None)
-    if cal is None or cal.ics is not None:
-        return Finding("credentials", "ok", "credentials.none", "a local calendar file")
-    if cal.caldav is not None:
-        c = cal.caldav
-        if not c.username:
-            return Finding("credentials", "ok", "credentials.none", "CalDAV without a login")
-        try:
-            secret = read_secret(file=c.password_file, env=c.password_env, credential="caldav-password", what="caldav password")
-        except BadInput as e:
-            return Finding("credentials", "misconfigured", "credentials.missing", "; ".join(e.problems))
-        if secret is None:
-            return Finding("credentials", "misconfigured", "credentials.missing",
-                           f"CalDAV user {c.username} has no password (set calendar.caldav.password_env or password_file)")
-        return Finding("credentials", "ok", "credentials.ok", f"CalDAV password for {c.username} found")
-    g = cal.google
-    token = Path(g.token_file).expanduser() if g.token_file else None
-    if token is None or not token.exists():
+    cal = rules.calendar
+    scheme = (uri or "").partition(":")[0] or ("google" if cal and cal.google else "caldav" if cal and cal.caldav else "ics")
+    if scheme == "google":
+        from boundaryd.calendars.google_auth import default_token_file
+        from boundaryd.cli import doctor_google
+
+        g = cal.google if cal is not None else None
+        token = Path(g.token_file).expanduser() if g is not None and g.token_file else default_token_file(state_dir)
+        return doctor_google.credentials(token, now)
+    if scheme != "caldav" or cal is None or cal.caldav is None:
+        return Finding("credentials", "ok", "credentials.none", "a local calendar file" if scheme == "ics" else scheme)
+    c = cal.caldav
+    if not c.username:
+        return Finding("credentials", "ok", "credentials.none", "CalDAV without a login")
+    try:
+        secret = read_secret(file=c.password_file, env=c.password_env, credential="caldav-password", what="caldav password")
+    except BadInput as e:
+        return Finding("credentials", "misconfigured", "credentials.missing", "; ".join(e.problems))
+    if secret is None:
         return Finding("credentials", "misconfigured", "credentials.missing",
-                       "no Google token file (run `boundaryd auth google --client-secrets FILE`)")
-    return Finding("credentials", "ok", "credentials.ok", f"Google token in {token}")
+                       f"CalDAV user {c.username} has no password (set calendar.caldav.password_env or password_file)")
+    return Finding("credentials", "ok", "credentials.ok", f"CalDAV password for {c.username} found")
 
 
-def _smtp(rules: object) -> Finding:
+def scheduling(rules: Any, caps: Capabilities | None, uri: str | None) -> Finding:
+    """Who tells an organizer that boundaryd declined their meeting."""
+    mode = rules.notify.replies
+    email = rules.notify.email
+    smtp = email.smtp if email is not None else None
+    if caps is None:
+        return Finding("scheduling", "note", "sched.unknown")
+    if caps.tells_organizer:
+        google = (uri or "").startswith("google:") or (not uri and rules.calendar is not None and rules.calendar.google)
+        return Finding("scheduling", "ok", "sched.google" if google else "sched.server")
+    if mode == "off":
+        return Finding("scheduling", "note", "sched.off")
+    if mode == "outbox":
+        return Finding("scheduling", "note", "sched.outbox")
+    if smtp is None:
+        return Finding("scheduling", "note", "sched.nosmtp")
+    return Finding("scheduling", "ok", "sched.smtp", f"{smtp.host}:{smtp.port}")
+
+
+def _smtp(rules: Any) -> Finding:
     from boundaryd.delivery.transport import SmtpTransport
 
-    email = getattr(getattr(rules, "notify", None), "email", None)
+    email = rules.notify.email
     if email is None or email.smtp is None:
         return Finding("smtp", "ok", "smtp.none")
     try:
@@ -103,13 +110,43 @@ def _smtp(rules: object) -> Finding:
     return Finding("smtp", "ok", "smtp.ok", f"{t.host}:{t.port}")
 
 
-def _unit() -> Finding:
-    from boundaryd.service.unit import user_unit_path
+def unit(rules_path: Path, state_dir: Path, path: Path | None = None) -> Finding:
+    """The user unit: installed, its command there, not in a source checkout, on these rules."""
+    import os
 
-    path = user_unit_path()
-    if path.exists():
-        return Finding("unit", "ok", "unit.ok", str(path))
-    return Finding("unit", "note", "unit.none", str(path))
+    from boundaryd.service.unit import checkout_problem, unit_exec, user_unit_path
+
+    path = user_unit_path() if path is None else path
+    if not path.exists():
+        return Finding("unit", "note", "unit.none", str(path))
+    try:
+        words = unit_exec(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        return Finding("unit", "misconfigured", "unit.bad", f"{path}: {e.strerror or e}")
+    exe = Path(words[0]) if words else None
+    if exe is None or not exe.is_absolute() or not (exe.is_file() and os.access(exe, os.X_OK)):
+        return Finding("unit", "misconfigured", "unit.noexe", f"{path}: ExecStart runs {exe or 'nothing'}")
+    problem = checkout_problem(exe, package=_package_of(exe))
+    if problem:
+        return Finding("unit", "misconfigured", "unit.checkout", problem)
+    rules_in = words[words.index("--rules") + 1] if "--rules" in words[:-1] else None
+    if rules_in is not None and Path(rules_in) != rules_path.absolute():
+        return Finding("unit", "note", "unit.otherrules", f"{path} runs {rules_in}")
+    del state_dir  # the unit's own --state is its business
+    return Finding("unit", "ok", "unit.ok", f"{path} (runs {exe})")
+
+
+def _package_of(exe: Path) -> Path:
+    """Where the unit's command imports boundaryd from: its venv's copy, else (a launcher we cannot
+    follow) the command itself, so only the command's own place is judged."""
+    venv = exe.resolve().parent.parent
+    for lib in sorted(venv.glob("lib/python3*/site-packages/boundaryd")):
+        return lib
+    for pth in sorted(venv.glob("lib/python3*/site-packages/__editable__*boundaryd*.pth")):
+        target = pth.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+        if target and target[0].startswith("/"):
+            return Path(target[0]) / "boundaryd"
+    return exe
 
 
 def exit_code(found: list[Finding]) -> int:

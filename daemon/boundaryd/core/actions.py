@@ -187,6 +187,7 @@ class Undo:
     told: Telling
     trace: Trace = Trace()
     reply: str | None = None  # the key of the reply that tells the organizer, when boundaryd sent the decline's
+    ref: str = ""  # the conflict's ref (journal), as the notice that reported the decline showed it
 
 
 #: held offers, make-up time, moved flexible instances and mirrors are owned events (core/ical_owned.py):

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from boundaryd.core import existing
+from boundaryd.core import existing, leads
 from boundaryd.core.existing import Baseline
 from boundaryd.core.ical_owned import owned_event, role_of
 from boundaryd.core.model import BlockEvent, BlockVerdict, BusyEvent, Conflict, Decision, Memory, Occurrence, Trace
@@ -139,6 +139,9 @@ def _decision(
         return Decision.FLAG, f"already accepted; {what}"
     if base is not None and base.was_there(occ) and not rules.defaults.decline_existing:
         return Decision.FLAG, existing.EXISTING_REASON.format(block=f"{source.name} (busy_from)")
+    lead = leads.lead_reason(rules, occ, memory)  # decision 5: a new lead is flagged, never declined
+    if lead is not None:
+        return Decision.FLAG, f"new lead ({lead}): flagged, never declined; {what}"
     return Decision.DECLINE, f"{what} (policy decline)"
 
 

@@ -53,10 +53,17 @@ def parse_duration(value: object) -> timedelta:
     raise ValueError(f"{value!r} is not a duration (write 30m, 1h, 1h30m or 90m)")
 
 
+#: every spelling of a day the rules accept: the three letters, the full name, two common shortenings
+_DAY_NAMES = {
+    **{d: i for i, d in enumerate(WEEKDAYS)},
+    **{n: i for i, n in enumerate(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"))},
+    "tues": 1, "thur": 3, "thurs": 3,
+}
+
+
 def _weekday(d: object) -> int | None:
-    if isinstance(d, str) and d.lower()[:3] in WEEKDAYS:
-        return WEEKDAYS.index(d.lower()[:3])
-    return None
+    """A day's number (mon = 0); None for anything else ("sundae" is a typo, not Sunday)."""
+    return _DAY_NAMES.get(d.strip().lower()) if isinstance(d, str) else None
 
 
 def parse_days(value: object) -> frozenset[int]:
@@ -66,7 +73,9 @@ def parse_days(value: object) -> frozenset[int]:
         days = [_weekday(d) for d in value]
         bad = [d for d, n in zip(value, days, strict=True) if n is None]
         if bad:
-            raise ValueError(f"unknown weekday {bad[0]!r} (use mon, tue, wed, thu, fri, sat, sun)")
+            raise ValueError(
+                f"unknown weekday {bad[0]!r} (use mon, tue, wed, thu, fri, sat, sun, or the full names monday … sunday)"
+            )
         return frozenset(n for n in days if n is not None)
     raise ValueError(f"{value!r} is not a set of days (use daily, weekdays, weekends or a list like [mon, wed])")
 
@@ -81,9 +90,10 @@ def parse_preview(value: object) -> str:
         return "off"
     if isinstance(value, str):
         parts = value.split()
-        if len(parts) == 2 and parts[0].lower()[:3] in WEEKDAYS:
+        day = _weekday(parts[0]) if len(parts) == 2 else None
+        if day is not None:
             parse_time(parts[1])
-            return f"{parts[0].lower()[:3]} {parts[1]}"
+            return f"{WEEKDAYS[day]} {parts[1]}"
     raise ValueError(f"{value!r} is not a weekly time (write e.g. \"sun 18:00\", or off)")
 
 

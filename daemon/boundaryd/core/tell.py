@@ -152,7 +152,7 @@ def undos(rules: Rules, occurrences: Sequence[Occurrence], memory: Memory) -> tu
         if told in (Telling.REPLY, Telling.OUTBOX):
             rkey = "undo-" + _key(o.uid, key[1], previous, target.start.isoformat())
         trace = Trace(steps=(f"declined by boundaryd, now allowed: the answer goes back to {previous}",))
-        out.append(Undo(target, previous, told, trace, rkey))
+        out.append(Undo(target, previous, told, trace, rkey, memory.refs.get(key, "")))
         if rkey is not None and rkey not in known:
             owner = next((a.email for a in o.attendees if a.email in set(owners)), owners[0])
             replies.append(Reply(rkey, target, "", owner, rules.owner.name, told is Telling.REPLY, trace, previous))

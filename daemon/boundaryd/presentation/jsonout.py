@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from boundaryd.core.actions import Undo
 from boundaryd.core.model import Attendee, Conflict, Decision, Occurrence, Plan
 
 
@@ -64,6 +65,20 @@ def conflict_from_json(d: dict[str, Any], tz: ZoneInfo) -> Conflict:
     )
 
 
+def undo_to_json(u: Undo, tz: ZoneInfo) -> dict[str, Any]:
+    """An ``allow`` undoing boundaryd's own decline: the answer set back and how the organizer hears it."""
+    o = u.occurrence
+    return {
+        "event": o.uid,
+        "ref": u.ref or None,
+        "recurrence_id": iso(o.recurrence_id, tz),
+        "summary": o.summary,
+        "start": iso(o.start, tz),
+        "answer": u.partstat,
+        "told": u.told.value,
+    }
+
+
 def plan_to_json(plan: Plan, tz: ZoneInfo) -> dict[str, Any]:
     return {
         "now": iso(plan.now, tz),
@@ -74,6 +89,7 @@ def plan_to_json(plan: Plan, tz: ZoneInfo) -> dict[str, Any]:
         ],
         "calendar_changes": [{"op": c.op, "block": c.block, "uid": c.uid} for c in plan.calendar_changes],
         "conflicts": [conflict_to_json(c, tz) for c in plan.conflicts],
+        "undos": [undo_to_json(u, tz) for u in plan.undo_actions],
         "notices": [{"to": n.to, "subject": n.subject} for n in plan.notices],
         "skipped": [{"event": s.uid, "reason": s.reason} for s in plan.skipped],
     }

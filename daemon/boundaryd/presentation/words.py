@@ -56,6 +56,7 @@ _PHRASES: dict[str, dict[str, str]] = {
         "static_next_call": "during my call-return time",
         "organizer": "there",
         "title": "your meeting",
+        "private": "a prior commitment",
     },
     "de": {
         "on": "am",
@@ -66,6 +67,7 @@ _PHRASES: dict[str, dict[str, str]] = {
         "static_next_call": "während meiner Rückrufzeit",
         "organizer": "",
         "title": "Ihr Termin",
+        "private": "eine andere Verpflichtung",
     },
     "fr": {
         "on": "le",
@@ -76,6 +78,7 @@ _PHRASES: dict[str, dict[str, str]] = {
         "static_next_call": "pendant mon créneau de rappel",
         "organizer": "",
         "title": "votre réunion",
+        "private": "un engagement antérieur",
     },
 }
 #: CLDR's narrow and no-break spaces ("2:30\u202fPM") as plain ones: every mail client shows those
@@ -184,9 +187,12 @@ def alternatives_words(
     return text
 
 
-def block_words(block: NamedBlock) -> str:
-    """How a block is named to an organizer: its label, or :data:`PRIVATE_TITLE` when private."""
-    return PRIVATE_TITLE if block.private else block.label
+def block_words(block: NamedBlock, locale: str | None = None) -> str:
+    """How a block is named to an organizer: its label, or "a prior commitment" (in the owner's
+    language; :data:`PRIVATE_TITLE` in English) when private."""
+    if not block.private:
+        return block.label
+    return _phrases(_locale(locale)).get("private", PRIVATE_TITLE)
 
 
 def fill(template: str, values: dict[str, str], locale: str | None = None) -> str:
@@ -223,7 +229,7 @@ def render_message(
         call = words["next_call"]
     values = {
         "alternatives": alternatives_words(alts, occ.all_day, locale, occ, owner),
-        "block": block_words(block),
+        "block": block_words(block, locale),
         "next_call_return": call,
         "organizer": occ.organizer_name or occ.organizer or words["organizer"],
         "title": occ.summary or words["title"],
@@ -233,12 +239,12 @@ def render_message(
 
 def render_static_message(template: str, block: NamedBlock, locale: str | None = None) -> str:
     """The decline message Google sends by itself for focus time (no per-meeting alternatives):
-    the same placeholder language and the same grammar, at most :data:`STATIC_MESSAGE_LIMIT`
-    characters."""
+    the same placeholder language, grammar and locale (``owner.locale``, which the planner passes)
+    as every other message, at most :data:`STATIC_MESSAGE_LIMIT` characters."""
     words = _phrases(_locale(locale))
     values = {
         "alternatives": words["static_alternatives"],
-        "block": block_words(block),
+        "block": block_words(block, locale),
         "next_call_return": words["static_next_call"],
         "organizer": words["organizer"],
         "title": words["title"],

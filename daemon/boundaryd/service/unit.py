@@ -89,6 +89,43 @@ def find_executable(argv0: str | None = None) -> Path:
     )
 
 
+def source_checkout(path: Path) -> Path | None:
+    """The source checkout (a folder with ``pyproject.toml`` and ``.git``) that ``path`` lives in, if any."""
+    for folder in Path(os.path.abspath(path)).parents:
+        if (folder / "pyproject.toml").is_file() and (folder / ".git").exists():
+            return folder
+    return None
+
+
+def checkout_problem(executable: Path, package: Path | None = None) -> str | None:
+    """Why a unit running ``executable`` would die with the clone it comes from, and the fix; None
+    when boundaryd (the command and the code it imports) is installed in a place of its own."""
+    import boundaryd
+
+    package = Path(boundaryd.__file__).parent if package is None else package
+    for what, path in (("runs", executable), ("imports its code", package)):
+        clone = source_checkout(path)
+        if clone is not None:
+            return (
+                f"{executable} {what} from the source checkout {clone} (its .venv or an editable install):"
+                " the service stops when the clone is moved or deleted. Install boundaryd in its own place"
+                f" with `make install` in {clone}, then run `~/.local/bin/boundaryd service install`"
+            )
+    return None
+
+
+def unit_exec(text: str) -> list[str]:
+    """The words of a unit's ExecStart= (systemd's quoting and %%/$$ escapes undone)."""
+    import shlex
+
+    line = next((ln for ln in text.splitlines() if ln.startswith("ExecStart=")), "")
+    try:
+        words = shlex.split(line.removeprefix("ExecStart="))
+    except ValueError:
+        return []
+    return [w.replace("%%", "%").replace("$$", "$") for w in words]
+
+
 def exec_start(executable: Path, rules: Path, state: Path, interval: float | None = None) -> str:
     words = [str(executable), "--rules", str(rules.absolute()), "--state", str(state.absolute()), "run"]
     if interval is not None:
