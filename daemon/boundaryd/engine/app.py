@@ -14,6 +14,7 @@ from typing import Any
 from boundaryd.core.model import Plan, Snapshot
 from boundaryd.core.planner import plan
 from boundaryd.core.rules import Rules, load_rules, now_in
+from boundaryd.engine import weekly_report
 from boundaryd.engine.executor import Executor, StepHook, SyncResult, send_owner_alert
 from boundaryd.engine.journal import Journal
 from boundaryd.paths import default_rules_path, default_state_dir
@@ -75,7 +76,13 @@ class App:
         ex = ex or self.executor(rules)
         t = now_in(rules, now)
         snap, queued = ex.begin(t)  # read the calendar, settle what an interrupted sync left
-        return ex.apply(self._plan(rules, snap, t, ex), queued)
+        result = ex.apply(self._plan(rules, snap, t, ex), queued)
+        weekly_report.after_sync(self, rules, result.plan, snap)  # the week's ledger; the weekly email when due
+        return result
+
+    def send_weekly_report(self, rules: Rules, now: datetime | None = None) -> str | None:
+        """The weekly ledger email (``notify.report``), if due and not sent yet (the daemon's wall-clock job)."""
+        return weekly_report.send_if_due(self, rules, now_in(rules, now))
 
     def send_weekly_preview(self, rules: Rules, now: datetime | None = None, ex: Executor | None = None) -> str:
         ex = ex or self.executor(rules)
