@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from boundaryd.core.ledger import Item, compute, fresh_items, merge, monday_of, week_bounds
-from boundaryd.core.model import Attendee, BlockInstance, Decision, Occurrence
+from boundaryd.core.model import BlockInstance, Decision, Occurrence
 from boundaryd.engine.app import App
 from clirun import NOW, OWNER, calendar_of, invite, make_env
 from mail_fixtures import conflict, occurrence
@@ -177,3 +177,28 @@ def test_this_weeks_past_meetings_stay_counted_after_the_sync_that_saw_them(tmp_
     out = json.loads(e.run("report", "--now", later, "--json").stdout)
     pros = next(b for b in out["blocks"] if b["block"] == "prospecting")
     assert (pros["lost_minutes"], out["allowed"], out["declined"]) == (60, 1, 1)  # the decline is remembered too
+
+
+def test_demo_ends_with_the_weeks_ledger(tmp_path: Path) -> None:
+    e = make_env(tmp_path)
+    out = e.run("demo", "--dir", str(tmp_path / "d"), "--now", "2026-11-20T09:00:00-05:00").stdout
+    tail = out[out.index("Her week's ledger"):]
+    assert "Your boundaries, Nov 23 – 29, 2026" in tail
+    assert "Prospecting calls  -       12h 30m  10h 15m  2h 15m  0m" in tail  # the VIP, the urgent offer, the team sync
+    assert "3 declined, 4 flagged, 2 let through by an exception" in tail and "pat@bigclient.com: 1h (1 meeting)" in tail
+    assert len(tail.splitlines()) < 30
+
+
+def test_an_organizers_address_is_escaped_in_the_page() -> None:
+    from boundaryd.core.ledger import Ledger, PersonLine
+    from boundaryd.presentation.report import report_html, report_text
+
+    rules = SimpleNamespace(owner=SimpleNamespace(emails=[OWNER], locale="de_DE"), timezone="America/Toronto", tz=TZ)
+    ws, we = week_bounds(MONDAY, TZ)
+    evil = PersonLine('"<script>alert(1)</script>"@x.example\r\nBcc: y', 30, 1)
+    ledger = Ledger(ws, we, (), 0, 0, 1, (evil,))
+    page = report_html(rules, ledger)
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    text = report_text(rules, ledger)
+    assert "\r" not in text and "Bcc: y: 30m" in text  # one line
+    assert "23.–29. Nov. 2026" in text  # Babel, in the owner's locale

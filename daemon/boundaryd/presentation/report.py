@@ -20,6 +20,8 @@ from boundaryd.presentation.times import zone_name
 
 __all__ = ["duration_words", "ledger_json", "report_html", "report_text", "report_view"]
 
+#: Babel's thin and narrow no-break spaces, as plain spaces (terminals and plain-text mail)
+_PLAIN = str.maketrans({"\u2009": " ", "\u202f": " ", "\u00a0": " "})
 _COLUMNS = ("Block", "Target", "Planned", "Kept", "Lost", "Made up")
 
 
@@ -62,6 +64,7 @@ class _Line:
     made_up: str
     pct: int  # kept of planned, for the HTML bar
     note: str  # short of the target
+    makeup: bool  # the block has a target or make-up time: say how much was made up
 
 
 def _locale(rules: Any) -> str:
@@ -71,14 +74,14 @@ def _locale(rules: Any) -> str:
 def _short_date(d: date, locale: str) -> str:
     from babel.dates import format_skeleton
 
-    return str(format_skeleton("Md", d, locale=locale))
+    return str(format_skeleton("Md", d, locale=locale)).translate(_PLAIN)
 
 
 def _span(ledger: Ledger, locale: str) -> str:
     from babel.dates import format_interval
 
     first = ledger.start.date()
-    return str(format_interval(first, first + timedelta(days=6), "yMMMd", locale=locale))
+    return str(format_interval(first, first + timedelta(days=6), "yMMMd", locale=locale)).translate(_PLAIN)
 
 
 def _lines(ledger: Ledger) -> list[_Line]:
@@ -92,6 +95,7 @@ def _lines(ledger: Ledger) -> list[_Line]:
             clean_header(b.title, 60), "-" if b.target_minutes is None else duration_words(b.target_minutes),
             duration_words(b.planned_minutes), duration_words(b.kept_minutes), duration_words(b.lost_minutes),
             duration_words(b.made_up_minutes), max(0, min(pct, 100)), note,
+            b.target_minutes is not None or b.made_up_minutes > 0,
         ))
     return out
 
@@ -174,9 +178,9 @@ def _values(rules: Any, ledger: Ledger, recorded: bool) -> dict[str, Any]:
     }
 
 
-def report_text(rules: Any, ledger: Ledger, recorded: bool = True) -> str:
-    """The terminal's (and the email's text part's) ledger."""
-    return render("report.txt", **_values(rules, ledger, recorded))
+def report_text(rules: Any, ledger: Ledger, recorded: bool = True, brief: bool = False) -> str:
+    """The terminal's (and the email's text part's) ledger; ``brief``: without the history (the demo)."""
+    return render("report.txt", **_values(rules, ledger, recorded), brief=brief)
 
 
 def report_html(rules: Any, ledger: Ledger, recorded: bool = True) -> str:
@@ -189,6 +193,6 @@ def report_view(rules: Any, ledger: Ledger, recorded: bool = True) -> MailView:
     v = _values(rules, ledger, recorded)
 
     def both(_n_detail: int) -> tuple[str, str]:
-        return render("report.txt", **v), render("report.html", **v)
+        return render("report.txt", **v, brief=False), render("report.html", **v)
 
     return MailView(str(v["subject"]), 0, both)
