@@ -1,7 +1,7 @@
 """The ledger's chart: kept vs planned hours per week, drawn by hand as inline SVG (no dependency).
 
 One bar per week: the planned hours in light grey, the kept hours over it in green from the
-baseline, the kept hours written above. It scales to its container (``viewBox``, ``width:100%``)
+baseline, the share kept written above. It scales to its container (``viewBox``, ``width:100%``)
 so it fits a 375 px phone screen; mail clients that drop inline SVG (Gmail, Outlook for Windows)
 still get the same numbers as text right after it (``report.html``).
 """
@@ -34,11 +34,6 @@ def _step(top_hours: float) -> int:
         if top_hours / step <= 5:
             return step
     return 200
-
-
-def _hours(minutes: int) -> str:
-    h = minutes / 60
-    return f"{h:.0f}" if abs(h - round(h)) < 0.05 else f"{h:.1f}"
 
 
 def chart_svg(bars: Sequence[Bar], title: str, legend: tuple[str, str, str]) -> str:
@@ -86,8 +81,9 @@ def chart_svg(bars: Sequence[Bar], title: str, legend: tuple[str, str, str]) -> 
         out.append(f'<rect x="{x:.1f}" y="{y(b.planned_minutes):.1f}" width="{width:.1f}"'
                    f' height="{base - y(b.planned_minutes):.1f}" fill="{PLANNED}"/>')
         out.append(f'<rect x="{x:.1f}" y="{y(kept):.1f}" width="{width:.1f}" height="{base - y(kept):.1f}" fill="{KEPT}"/>')
-        out.append(f'<text x="{cx:.1f}" y="{y(b.planned_minutes) - 3:.1f}" font-size="10" fill="{INK}"'
-                   f' text-anchor="middle"{weight}>{_hours(b.kept_minutes)}</text>')
+        share = f"{round(100 * kept / b.planned_minutes)}%" if b.planned_minutes > 0 else ""
+        out.append(f'<text x="{cx:.1f}" y="{y(b.planned_minutes) - 3:.1f}" font-size="10" fill="{KEPT}"'
+                   f' text-anchor="middle"{weight}>{share}</text>')
     out.append(f'<line x1="{LEFT}" y1="{base}" x2="{W - RIGHT}" y2="{base}" stroke="{MUTED}" stroke-width="1"/>')
     out.append("</svg>")
     return "".join(out)
