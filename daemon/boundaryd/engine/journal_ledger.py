@@ -35,7 +35,7 @@ from boundaryd.core.ledger import (
 )
 
 if TYPE_CHECKING:
-    from boundaryd.core.model import Plan, Snapshot
+    from boundaryd.core.model import BlockInstance, Plan, Snapshot
     from boundaryd.core.rules import Rules
     from boundaryd.engine.journal import Journal
 
@@ -162,12 +162,27 @@ def _seen(rules: Rules, plan: Plan, snapshot: Snapshot) -> list[Item]:
     return [i for i in found if plan.now <= i.start < plan.window_end]
 
 
-def _week(rules: Rules, monday: date, items: Sequence[Item]) -> tuple[Ledger, list[Item]]:
+#: a week's block instances for the rules in force (the daemon syncs with one rules object until a
+#: reload): expanding them is most of a quiet cycle's work otherwise
+_INSTANCES: dict[tuple[int, date], tuple[Rules, list[BlockInstance]]] = {}
+
+
+def _instances(rules: Rules, monday: date) -> list[BlockInstance]:
     from boundaryd.core.planner import block_instances
 
-    tz = rules.tz
-    ws, we = week_bounds(monday, tz)
-    return compute(monday, tz, rules.blocks, block_instances(rules, ws, we), items)
+    hit = _INSTANCES.get((id(rules), monday))
+    if hit is not None and hit[0] is rules:
+        return hit[1]
+    if len(_INSTANCES) >= 16:
+        _INSTANCES.clear()
+    ws, we = week_bounds(monday, rules.tz)
+    found = block_instances(rules, ws, we)
+    _INSTANCES[(id(rules), monday)] = (rules, found)
+    return found
+
+
+def _week(rules: Rules, monday: date, items: Sequence[Item]) -> tuple[Ledger, list[Item]]:
+    return compute(monday, rules.tz, rules.blocks, _instances(rules, monday), items)
 
 
 def record(journal: Journal, rules: Rules, plan: Plan, snapshot: Snapshot) -> bool:
