@@ -162,6 +162,8 @@ def test_history_over_syncs_across_weeks_and_past_weeks_read_from_the_journal(tm
     assert (pros["lost_minutes"], past["allowed"]) == (60, 1)
     assert past["by_person"] == [{"person": "pat@bigclient.com", "lost_minutes": 60, "events": 1}]
     assert past["history"][-1]["week"] == "2026-11-02"
+    never = e.run("report", "--now", at(3, 12).isoformat(), "--week", "2026-10-01").stdout
+    assert "no record of this week" in never and "Planned" not in never
     con = sqlite3.connect(e.state / "journal.sqlite3")
     weeks = [r[0] for r in con.execute("SELECT DISTINCT week FROM ledger_weeks ORDER BY week")]
     assert weeks[:4] == ["2026-11-02", "2026-11-09", "2026-11-16", "2026-11-23"]

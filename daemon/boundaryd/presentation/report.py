@@ -175,6 +175,7 @@ def _values(rules: Any, ledger: Ledger, recorded: bool) -> dict[str, Any]:
         "chart_title": title,
         "chart": Markup(chart_svg(bars, title, ("kept", "planned", "–"))),
         "zone": zone_name(rules),
+        "recorded": recorded,
     }
 
 
