@@ -10,6 +10,7 @@ The contract is checked by ``tests/test_contract_*.py``, the same scenarios for 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -87,3 +88,23 @@ class CalendarBackend(Protocol):
         Conflict412 when someone else changed the calendar since the snapshot.
         """
         ...
+
+
+class HistoryReader(Protocol):
+    """What a backend that can read the past keeps besides the contract above (``leads``: who the
+    owner has met). Read once per calendar; it must not disturb ``snapshot``'s tokens and caches."""
+
+    def history(self, start: datetime, end: datetime, tz: ZoneInfo) -> Sequence[Occurrence]:
+        """Every occurrence starting in ``[start, end)``, expanded in ``tz``: boundaryd's own events
+        left out, unreadable ones skipped. Nothing is remembered from it."""
+        ...
+
+
+def read_history(backend: object, start: datetime, end: datetime, tz: ZoneInfo) -> Sequence[Occurrence] | None:
+    """The backend's history of ``[start, end)``; None where the backend cannot read one (then no
+    one counts as a new contact: nobody is taken for a lead by mistake)."""
+    reader = getattr(backend, "history", None)
+    if reader is None:
+        return None
+    found: Sequence[Occurrence] = reader(start, end, tz)
+    return found

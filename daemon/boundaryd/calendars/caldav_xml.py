@@ -38,6 +38,15 @@ MULTIGET_BODY = """<?xml version="1.0" encoding="utf-8"?>
 </c:calendar-multiget>"""
 
 
+QUERY_BODY = """<?xml version="1.0" encoding="utf-8"?>
+<c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
+  <d:prop><d:getetag/><c:calendar-data/></d:prop>
+  <c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT">
+    <c:time-range start="{start}" end="{end}"/>
+  </c:comp-filter></c:comp-filter></c:filter>
+</c:calendar-query>"""
+
+
 @dataclass
 class Resource:
     etag: str

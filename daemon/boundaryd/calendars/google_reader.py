@@ -161,6 +161,32 @@ class GoogleReader(GoogleApi):
                 data = self._full_read(start, end)
         return self._build(data, start, end, tz)
 
+    def history(self, start: datetime, end: datetime, tz: ZoneInfo) -> list[Occurrence]:
+        """The past (``leads``): ``events.list`` of ``[start, end)``, single events, page by page; the
+        sync token and the cache of the window stay as they are."""
+        self.connect()
+        self._cycle_deadline = self._monotonic() + self.retry.budget
+        bounds_ = {"timeMin": rfc3339(start.astimezone(UTC)), "timeMax": rfc3339(end.astimezone(UTC))}
+        out: list[Occurrence] = []
+        page: str | None = None
+        while True:
+            extra = {"pageToken": page} if page else {}
+
+            def request(ev: Any, extra: dict[str, str] = extra) -> Any:
+                return ev.list(calendarId=self.calendar_id, singleEvents=True, maxResults=PAGE_SIZE, **bounds_, **extra)
+
+            resp = self._execute("list-history", request) or {}
+            for e in resp.get("items", []):
+                try:
+                    occ = occurrence(e, tz, self.owner_emails)
+                except (KeyError, ValueError, TypeError):
+                    continue
+                if e.get("status") != "cancelled" and occ.owned_block is None and start <= occ.start < end:
+                    out.append(occ)
+            page = resp.get("nextPageToken")
+            if not page:
+                return out
+
     def _build(self, data: dict[str, Any], start: datetime, end: datetime, tz: ZoneInfo) -> Snapshot:
         occs: list[Occurrence] = []
         skipped: list[Skipped] = []

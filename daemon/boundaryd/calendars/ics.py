@@ -87,6 +87,13 @@ class IcsBackend:
         occs, owned, skipped = self._expanded.window(start, end)
         return Snapshot(tuple(occs), tuple(owned), tuple(skipped), self.capabilities)
 
+    def history(self, start: datetime, end: datetime, tz: ZoneInfo) -> list[Occurrence]:
+        """The past (``leads``): the file read and expanded over ``[start, end)``, nothing cached."""
+        read = self._read()
+        if read is None:
+            return []
+        return [o for o in ical.occurrences_of(self._parse(read), start, end, tz)[0] if o.owned_block is None]
+
     # -- writing ---------------------------------------------------------------------------
     def _calendar(self) -> tuple[icalendar.Calendar, ZoneInfo]:
         if self._tz is None:

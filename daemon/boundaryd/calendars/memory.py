@@ -33,7 +33,7 @@ from boundaryd.errors import BadInput, Conflict412, RuntimeFailure
 #: what a fault hook returns for a call: nothing (go on), an HTTP-like status, or an exception
 Fault = int | BaseException | None
 #: the calls a fault hook is asked about
-OPERATIONS = ("connect", "snapshot", "put_block", "delete_block", "decline", "flag", "unflag", "flush")
+OPERATIONS = ("connect", "snapshot", "history", "put_block", "delete_block", "decline", "flag", "unflag", "flush")
 
 
 class MemoryCalendar:
@@ -50,6 +50,7 @@ class MemoryCalendar:
         self._log: list[tuple[int, str]] = []  # (token, uid) of every change, in order
         self._oldest = 0  # tokens older than this are expired (a 410 from the fault hook forgets)
         self.full_reads = 0
+        self.history_reads = 0
         self.incremental_reads = 0
         self.writes = 0
         self.lock = threading.RLock()
@@ -232,6 +233,16 @@ class MemoryBackend:
         combined, skipped, _ = combine((uid, f"{self.name}/{uid}", text) for uid, text in sorted(self._items.items()))
         occs, owned, bad = ical.occurrences_of(combined, start, end, tz)
         return Snapshot(tuple(occs), tuple(owned), tuple(skipped + bad), self.capabilities)
+
+    def history(self, start: datetime, end: datetime, tz: ZoneInfo) -> list[Occurrence]:
+        """The past (``leads``), read from the store as it is: the snapshot's token and items stay."""
+        self.connect()
+        self._check("history")
+        with self.store.lock:
+            self.store.history_reads += 1
+            items = dict(self.store.items)
+        combined, _, _ = combine((uid, f"{self.name}/{uid}", text) for uid, text in sorted(items.items()))
+        return [o for o in ical.occurrences_of(combined, start, end, tz)[0] if o.owned_block is None]
 
     # -- writing ---------------------------------------------------------------------------------
     def _resource(self, uid: str) -> tuple[icalendar.Calendar, ZoneInfo] | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
+from boundaryd.core.leads import why_lines
 from boundaryd.core.model import Memory, Plan, Snapshot
 from boundaryd.core.planner import owner_answer, skip_reason, trace
 from boundaryd.core.rules import Rules
@@ -66,6 +67,7 @@ def explain(
             lines.append(f"    {v.label} {span(v.start, v.end, v.all_day)} (policy {v.policy}) → {verdict}")
         if c is not None and not ours:
             lines.append(f"    decision: {c.decision.value} (from {c.block}; strictest wins)")
+            lines += [f"    {step}" for step in why_lines(c)]  # leads, keyword_limit_per_week
             if c.series:
                 lines.append("    a standing conflict: flagged once for the whole series")
             if c.decision.value == "flag" and c.ref:

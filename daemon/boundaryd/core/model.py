@@ -290,6 +290,10 @@ class Memory:
     declined: Mapping[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     #: ``boundaryd decline`` commands: occurrence keys (recurrence id "" for a whole series)
     decline_now: Collection[tuple[str, str]] = ()
+    #: who the owner has met (``leads``: core/leads.py); None: unknown, so no one is a new contact
+    contacts: Collection[str] | None = None
+    #: keyword exceptions journaled: (person, uid, recurrence id, when granted)
+    keyword_uses: Collection[tuple[str, str, str, datetime]] = ()
 
 
 @dataclass(frozen=True)

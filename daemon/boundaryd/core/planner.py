@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
-from boundaryd.core import existing, refs, slots, tell
+from boundaryd.core import existing, leads, refs, slots, tell
 from boundaryd.core.actions import Action, Flag, Remember, RemoveBlock, WriteBlock
 from boundaryd.core.existing import Baseline
 from boundaryd.core.ical import block_events, expand_blocks
@@ -85,6 +85,7 @@ def plan(
     conflicts = [
         _decide(rules, occ, hits[occ.key], memory, bases) for occ in sorted(considered, key=_order) if occ.key in hits
     ]
+    conflicts = leads.settle(rules, conflicts, blocks, memory, now)  # decision 5, keyword_limit_per_week
     conflicts = existing.decline_now(rules, existing.standing(conflicts, considered), memory.decline_now)
     final = _with_refs(_offer(rules, conflicts, blocks, considered, now, window_end), memory)
 
@@ -98,13 +99,13 @@ def plan(
     declines, replies = tell.declines(rules, final, memory, capabilities)
     in_window = [o for o in snapshot.occurrences if now <= o.start < window_end]
     undos, undo_replies = tell.undos(rules, in_window, memory)
-    notice = tell.notify(rules, final, memory)
+    notice = tell.notify(rules, [c for c in final if not leads.at_once(c)], memory)
+    lead_notice = leads.notify(rules, final, memory)  # new leads: told at once, never held for a digest
     flags = (Flag(c) for c in final if c.decision is Decision.FLAG)
     actions: list[Action] = [*changes, *undos, *declines, *flags, *replies, *undo_replies]
     if memory.applied is not None and (remember or new_refs):  # a journal keeps them: journaled first, listed last
         actions.append(Remember(tuple(remember.items()), new_refs))
-    if notice is not None:
-        actions.append(notice)
+    actions += [n for n in (lead_notice, notice) if n is not None]
     return Plan(
         now=now,
         window_start=now,
@@ -272,6 +273,12 @@ def _allow_reason(rules: Rules, block: Block, occ: Occurrence, memory: Memory) -
 
 
 def _block_decision(
+    rules: Rules, block: Block, occ: Occurrence, memory: Memory, base: Baseline | None = None
+) -> tuple[Decision, str] | None:
+    return leads.decide(rules, block, occ, memory, lambda: _rule_decision(rules, block, occ, memory, base))
+
+
+def _rule_decision(
     rules: Rules, block: Block, occ: Occurrence, memory: Memory, base: Baseline | None = None
 ) -> tuple[Decision, str] | None:
     why = _allow_reason(rules, block, occ, memory)

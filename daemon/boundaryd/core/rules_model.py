@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 
 from boundaryd.core.rules_calendar import CalendarSection, CalendarURI
+from boundaryd.core.rules_leads import Leads
 from boundaryd.core.rules_scalars import (
     DEFAULT_MESSAGE,
     SLUG_RE,
@@ -103,6 +104,7 @@ class Defaults(Section):
     #: meetings already on the calendar when a block first applies: declined (true) or flagged (false)
     decline_existing: bool = False
     message: Template = DEFAULT_MESSAGE
+    keyword_limit_per_week: int | None = Field(default=None, ge=1, description="one person's keyword exceptions past this in 7 days: flagged, never declined")
 
 
 class Allow(Section):
@@ -252,6 +254,7 @@ class Rules(Section):
     defaults: Defaults = Defaults()
     blocks: list[Block] = Field(min_length=1)
     skip: list[Skip] = []
+    leads: Leads | None = None  # absent: no lead logic at all
 
     @field_validator("timezone")
     @classmethod

@@ -27,6 +27,7 @@ from boundaryd.presentation.grid import DECISION_BG, week_grid
 from boundaryd.presentation.safe import clean_header, clean_text
 from boundaryd.presentation.templating import render
 from boundaryd.presentation.times import fmt_day, fmt_dt, rules_tz, span_local, when, zone_name
+from boundaryd.presentation.words_leads import lead_lines
 
 __all__ = ["GRID_MAX_DAYS", "NOTICE_ORDER", "MailView", "Told", "alert_view", "notice_view", "preview_view"]
 
@@ -219,7 +220,8 @@ def notice_view(
     sync's declines reaches its organizer (a decline not in it counts as told)."""
     tz = rules_tz(rules)
     cs = _sorted(conflicts, tz)
-    subject = SUBJECT_PREFIX + (honest_counts(cs, told) or "no new conflicts")
+    leads = lead_lines(cs)  # a new lead's notice: the sentence first, and as the subject
+    subject = SUBJECT_PREFIX + (clean_header(leads[0], 150) if leads else honest_counts(cs, told) or "no new conflicts")
     days = sorted({as_local(c.occurrence.start, tz).date() for c in cs})
     grid_days = days[:GRID_MAX_DAYS]
     values: dict[str, Any] = {
@@ -227,6 +229,7 @@ def notice_view(
         "zone": zone_name(rules),
         "intro": f"boundaryd checked your calendar on {fmt_dt(as_local(now, tz))} ({zone_name(rules)}).",
         "counted": (honest_counts(cs, told) + ".") if cs else "Nothing new.",
+        "leads": leads,
         "grid": week_grid(grid_days, blocks, cs, tz, rules) if grid_days else None,
         "grid_note": (
             f"The picture shows the first {len(grid_days)} of the {len(days)} days with conflicts."
