@@ -8,6 +8,8 @@ with the block instances cached for the rules in force, that costs well under a 
 
 from __future__ import annotations
 
+import contextlib
+import io
 import tempfile
 import time
 from datetime import datetime
@@ -24,7 +26,8 @@ def main() -> None:
     now = datetime.fromisoformat("2026-11-20T09:00:00-05:00")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        run_demo(root, now)
+        with contextlib.redirect_stdout(io.StringIO()):
+            run_demo(root, now)
         app = App(root / "rules.yaml", root / "state")
         rules = app.load_rules()
         ex = app.executor(rules)
