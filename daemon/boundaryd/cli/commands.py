@@ -340,10 +340,12 @@ def auth_google(obj: Obj, client_secrets: Path, port: int, no_browser: bool) -> 
 def _attach_daemon_commands() -> None:
     try:
         from boundaryd.cli.daemon import run, service
+        from boundaryd.cli.report import report
     except ImportError:  # pragma: no cover - the daemon module is part of the package
         return
     cli.add_command(run)
     cli.add_command(service)
+    cli.add_command(report)  # the weekly boundary ledger (cli/report.py)
 
 
 _attach_daemon_commands()

@@ -83,11 +83,19 @@ class EmailNotify(Section):
     smtp: Smtp | None = None
 
 
+class Report(Section):
+    """When the weekly boundary ledger goes out by email (``notify.report``)."""
+
+    day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "sun"
+    time: Clock = Field(default="18:00", validate_default=True)
+
+
 class Notify(Section):
     email: EmailNotify | None = None
     replies: Literal["auto", "outbox", "off"] = "auto"
     digest: Digest = "immediate"
     weekly_preview: Preview = "sun 18:00"
+    report: Report | None = Field(default=None, description="the weekly boundary ledger by email; omit for none")
 
 
 class Defaults(Section):

@@ -14,7 +14,7 @@ from typing import Any
 from boundaryd.core.model import Plan, Snapshot
 from boundaryd.core.planner import plan
 from boundaryd.core.rules import Rules, load_rules, now_in
-from boundaryd.engine import journal_contacts
+from boundaryd.engine import journal_contacts, weekly_report
 from boundaryd.engine.executor import Executor, StepHook, SyncResult, send_owner_alert
 from boundaryd.engine.journal import Journal
 from boundaryd.paths import default_rules_path, default_state_dir
@@ -78,7 +78,13 @@ class App:
         snap, queued = ex.begin(t)  # read the calendar, settle what an interrupted sync left
         p = self._plan(rules, snap, t, ex)
         journal_contacts.record_uses(ex.journal, rules, p)  # keyword exceptions counted, before acting
-        return ex.apply(p, queued)
+        result = ex.apply(p, queued)
+        weekly_report.after_sync(self, rules, result.plan, snap)  # the week's ledger; the weekly email when due
+        return result
+
+    def send_weekly_report(self, rules: Rules, now: datetime | None = None) -> str | None:
+        """The weekly ledger email (``notify.report``), if due and not sent yet (the daemon's wall-clock job)."""
+        return weekly_report.send_if_due(self, rules, now_in(rules, now))
 
     def send_weekly_preview(self, rules: Rules, now: datetime | None = None, ex: Executor | None = None) -> str:
         ex = ex or self.executor(rules)
