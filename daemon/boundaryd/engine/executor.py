@@ -169,7 +169,7 @@ class Executor:
         for i, d in enumerate(p.decline_actions):
             action = self.journal.intent(sync_id, "decline", d.occurrence.uid, d.occurrence.key[1])
             try:
-                self.backend.decline(d.occurrence, owners, d.message)
+                self._decline(d, owners)
                 done.append(action)
                 taken.append(d)
             except ChangeRefused as e:  # this server will never take it: say so, go on with the rest
@@ -196,6 +196,15 @@ class Executor:
             self._step(f"queued:{i}")
         self._deliver(result)
         return result
+
+    def _decline(self, d: Decline, owners: tuple[str, ...]) -> None:
+        """The decline; where the calendar carries a proposed new time (Microsoft Graph), the first
+        alternative goes with it. Other backends are called exactly as before."""
+        alts = d.conflict.alternatives
+        if self.backend.capabilities.proposed_new_time and alts:
+            self.backend.decline(d.occurrence, owners, d.message, proposed=alts[0])  # type: ignore[call-arg]
+        else:
+            self.backend.decline(d.occurrence, owners, d.message)
 
     def recover(self, snap: Snapshot) -> list[str]:
         """Messages an interrupted sync held: queue those whose declines took effect, drop the rest."""
