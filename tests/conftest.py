@@ -111,4 +111,5 @@ from contract_servers import (  # noqa: E402, F401
     sabredav_session,
     xandikos_session,
 )
+from contract_graph import graph_session  # noqa: E402, F401
 from contract_worlds import world  # noqa: E402, F401

@@ -27,7 +27,7 @@ from boundaryd.calendars.ics import IcsBackend
 from boundaryd.calendars.memory import MemoryBackend
 from clirun import OWNER, calendar_of
 
-BACKENDS = ["memory", "ics", "radicale", "xandikos", "sabredav", "cyrus", "davical", "google"]
+BACKENDS = ["memory", "ics", "radicale", "xandikos", "sabredav", "cyrus", "davical", "google", "microsoft"]
 COUNTER = itertools.count(1)
 
 
@@ -248,6 +248,12 @@ def _remote() -> Any:
     return contract_servers
 
 
+def _graph() -> Any:
+    import contract_graph
+
+    return contract_graph
+
+
 _MAKERS: dict[str, Callable[[pytest.FixtureRequest, Path], World]] = {
     "memory": lambda request, root: MemoryWorld(),
     "ics": lambda request, root: IcsWorld(root),
@@ -257,6 +263,7 @@ _MAKERS: dict[str, Callable[[pytest.FixtureRequest, Path], World]] = {
     "cyrus": lambda request, root: _remote().DavWorld(*request.getfixturevalue("cyrus_session")),
     "davical": lambda request, root: _remote().DavWorld(*request.getfixturevalue("davical_session")),
     "google": lambda request, root: _remote().GoogleWorld(request.getfixturevalue("google_session"), root),
+    "microsoft": lambda request, root: _graph().GraphWorld(request.getfixturevalue("graph_session"), root),
 }
 
 

@@ -37,6 +37,8 @@ def http_session() -> Any:
 
     s = requests.Session()
     s.verify = VERIFY
+    if isinstance(VERIFY, str):  # requests lets $REQUESTS_CA_BUNDLE override a session's own bundle
+        s.trust_env = False
     return s
 
 

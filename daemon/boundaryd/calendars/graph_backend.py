@@ -33,7 +33,14 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from boundaryd.calendars.graph_auth import DEFAULT_AUTHORITY, TokenSource, default_token_file
-from boundaryd.calendars.graph_events import FLAG_CATEGORY, block_body, graph_time, parse_block, recurrence_of
+from boundaryd.calendars.graph_events import (
+    FLAG_CATEGORY,
+    block_body,
+    graph_time,
+    parse_block,
+    parse_time,
+    recurrence_of,
+)
 from boundaryd.calendars.graph_http import Gone, RetryPolicy
 from boundaryd.calendars.graph_reader import GraphReader
 from boundaryd.core.model import BlockEvent, Capabilities, Occurrence
@@ -174,7 +181,7 @@ class GraphBackend(GraphReader):
         resp = self._call("instances", "GET", f"{self._base()}/events/{master}/instances",
                           {"startDateTime": utc_text(lo), "endDateTime": utc_text(hi), "$select": "id,originalStart"}) or {}
         for inst in resp.get("value") or []:
-            orig = datetime.fromisoformat(str(inst.get("originalStart", ""))[:19] + "+00:00").astimezone(ZoneInfo(b["zone"]))
+            orig = parse_time({"dateTime": inst.get("originalStart", ""), "timeZone": "UTC"}).astimezone(ZoneInfo(b["zone"]))
             if orig.date() in days or (b["all_day"] and str(inst.get("originalStart", ""))[:10] in {d.isoformat() for d in days}):
                 self._call("delete", "DELETE", f"{self._base()}/events/{inst['id']}")
 

@@ -80,7 +80,7 @@ def occurrence(e: dict[str, Any], tz: ZoneInfo, owner_emails: tuple[str, ...], u
         start, end = parse_time(e["start"]).astimezone(tz), parse_time(e["end"]).astimezone(tz)
     rid: datetime | date | None = None
     if e.get("seriesMasterId") and e.get("originalStart"):
-        orig = datetime.fromisoformat(str(e["originalStart"]).replace("Z", "+00:00")[:25].rstrip("0").rstrip("."))
+        orig = parse_time({"dateTime": e["originalStart"], "timeZone": "UTC"})
         rid = orig.date() if all_day else orig.astimezone(tz)
     me = str((e.get("responseStatus") or {}).get("response", "none"))
     owners = set(owner_emails)
