@@ -64,6 +64,7 @@ def graph_body(event: icalendar.Event, owner: str = OWNER) -> dict[str, Any]:
 class GraphWorld(World):
     name = "microsoft"
     tells_organizer = True
+    withdraws_answers = False  # Graph answers accept/tentativelyAccept/decline; "none" cannot be set again
 
     def __init__(self, session: dict[str, Any], root: Path) -> None:
         super().__init__()

@@ -69,6 +69,7 @@ class World:
     marks_flags = True  # False where an attendee may change nothing but PARTSTAT (RFC 6638 3.1)
     declines_instances = True  # False where an attendee may not add a RECURRENCE-ID override
     has_tokens = True  # reads only what changed since the last snapshot
+    withdraws_answers = True  # False where no answer cannot be set again (Graph: undo of "none" is tentative)
     no_http = ""  # why status faults cannot apply here ("" when they can)
 
     def __init__(self) -> None:

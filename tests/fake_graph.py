@@ -22,20 +22,17 @@ from __future__ import annotations
 
 import base64
 import copy
-import hashlib
 import json
 import secrets
 import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from boundaryd.calendars.graph_recur import iana_zone, rrule_of
 from fake_graph_openapi import Invalid, OpenApi
 from fake_graph_store import Store
 
@@ -313,6 +310,3 @@ def check_no_rejections(fake: FakeGraph, expected: int = 0) -> None:
         lines = [f"{r.verb} {r.path} {r.query} {json.dumps(r.body)[:400]}" for r in fake.rejections]
         pytest.fail("the Graph OpenAPI description rejected requests:\n" + "\n".join(lines))
 
-
-__all__ = ["CLIENT_ID", "FakeGraph", "check_no_rejections", "sign_in", "iana_zone", "rrule_of", "date",
-           "datetime", "timedelta", "ZoneInfo", "hashlib"]

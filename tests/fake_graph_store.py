@@ -7,7 +7,7 @@ import hashlib
 import json
 import re
 import secrets
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -285,5 +285,3 @@ def _range(q: dict[str, str]) -> tuple[datetime, datetime]:
         raise Invalid("startDateTime and endDateTime need an offset.", "ErrorInvalidParameter")
     return lo, hi
 
-
-__all__ = ["Store", "date", "timedelta"]
