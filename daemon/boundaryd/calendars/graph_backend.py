@@ -53,7 +53,7 @@ __all__ = ["GraphBackend", "RetryPolicy"]
 
 DEFAULT_API = "https://graph.microsoft.com/v1.0/"
 #: how far ahead a block Graph cannot express as a series is written as single events
-HORIZON = timedelta(days=62)
+HORIZON = timedelta(days=92)
 DEFAULT_RETRY = RetryPolicy()
 _ACTION = {"ACCEPTED": "accept", "TENTATIVE": "tentativelyAccept", "NEEDS-ACTION": "tentativelyAccept"}
 
@@ -93,6 +93,7 @@ class GraphBackend(GraphReader):
         self._index: dict[tuple[str, str], dict[str, Any]] = {}
         self._owned_ids: dict[str, set[str]] = {}
         self._owned_fp: dict[str, str] = {}
+        self._window: tuple[datetime, datetime] | None = None
 
     @classmethod
     def open(cls, calendar: str, section: Any, context: Any) -> GraphBackend:
@@ -154,9 +155,11 @@ class GraphBackend(GraphReader):
             if rec is not None and b["exdates"]:
                 self._delete_occurrences(created["id"], b)
         else:  # a rule Graph cannot express: single events over the horizon (module docstring)
-            until = (b["start"] if not isinstance(b["start"], datetime) else b["start"].date()) + HORIZON
+            first = b["start"] if not isinstance(b["start"], datetime) else b["start"].date()
+            since = max(first, self._window[0].date()) if self._window else first  # from the window read last
+            until = since + HORIZON
             stored = f"{event.fingerprint}.until-{until.isoformat()}"
-            for i, (s, e) in enumerate(_expand(b, until)):
+            for i, (s, e) in enumerate(_expand(b, since, until)):
                 ids.add(self._create(event, b, s, e, None, stored, i)["id"])
         self._owned_ids[event.uid] = ids
         self._owned_fp[event.uid] = stored
@@ -252,8 +255,8 @@ class GraphBackend(GraphReader):
         """Every write went to Graph when it was made: nothing to do."""
 
 
-def _expand(b: dict[str, Any], until: date) -> list[tuple[datetime | date, datetime | date]]:
-    """The block's instances from its start to ``until`` (for a rule Graph cannot express)."""
+def _expand(b: dict[str, Any], since: date, until: date) -> list[tuple[datetime | date, datetime | date]]:
+    """The block's instances from ``since`` to ``until`` (for a rule Graph cannot express)."""
     import icalendar
     from dateutil.rrule import rrulestr
 
@@ -263,7 +266,8 @@ def _expand(b: dict[str, Any], until: date) -> list[tuple[datetime | date, datet
     naive = start.replace(tzinfo=None) if isinstance(start, datetime) else datetime.combine(start, datetime.min.time())
     skip = {d.date() if isinstance(d, datetime) else d for d in b["exdates"]}
     out: list[tuple[datetime | date, datetime | date]] = []
-    for dt in rrulestr(text, dtstart=naive, ignoretz=True).between(naive, datetime.combine(until, datetime.min.time()), inc=True):
+    lo = max(naive, datetime.combine(since, datetime.min.time()))
+    for dt in rrulestr(text, dtstart=naive, ignoretz=True).between(lo, datetime.combine(until, datetime.min.time()), inc=True):
         if dt.date() in skip:
             continue
         if isinstance(start, datetime):

@@ -31,6 +31,9 @@ log = logging.getLogger("boundaryd.microsoft")
 
 #: how far past the asked window the full read goes, so the window can slide for a week on one link
 MARGIN = timedelta(days=7)
+#: single events written over a horizon (a rule Graph cannot express) are reported stale this long
+#: before the horizon ends, so the planner writes the next stretch in time
+REFILL = timedelta(days=28)
 _KEEP = ("id", "iCalUId", "type", "seriesMasterId", "originalStart", "subject", "body", "start", "end", "isAllDay",
          "isCancelled", "showAs", "responseStatus", "organizer", "attendees", "categories", "isOrganizer",
          "originalStartTimeZone")
@@ -56,6 +59,7 @@ class GraphReader(GraphApi):
     _index: dict[tuple[str, str], dict[str, Any]]
     _owned_ids: dict[str, set[str]]
     _owned_fp: dict[str, str]
+    _window: tuple[datetime, datetime] | None
 
     def connect(self) -> Capabilities:
         raise NotImplementedError
@@ -153,6 +157,7 @@ class GraphReader(GraphApi):
     def snapshot(self, start: datetime, end: datetime, tz: ZoneInfo) -> Snapshot:
         self.connect()
         self._cycle_deadline = self._monotonic() + self.retry.budget
+        self._window = (start, end)
         data = self._load_cache()
         fits = False
         if data is not None:
@@ -182,7 +187,7 @@ class GraphReader(GraphApi):
                 self._owned_ids.setdefault(ouid, set()).add(mid or e["id"])
                 self._owned_fp[ouid] = props.get("hash", "")
                 fp, _, extra = props.get("hash", "").partition(".")
-                if extra.startswith("until-") and extra[6:] < (end + MARGIN).date().isoformat():
+                if extra.startswith("until-") and extra[6:] < (end + REFILL).date().isoformat():
                     fp += ".stale"  # single events over a horizon the window nears: the planner writes more
                 owned.setdefault(ouid, OwnedEvent(uid=ouid, block=props["block"], fingerprint=fp))
             try:
