@@ -26,6 +26,9 @@ TIMEOUT = 15.0
 #: TLS verification for the sign-in and Graph requests: True (the system's CAs), or a CA bundle
 #: file (the tests' stand-in has its own CA)
 VERIFY: bool | str = True
+#: MSAL's cache of the sign-in authority's discovery answers, for the life of the process (the
+#: daemon asks the authority once, not every cycle)
+_HTTP_CACHE: dict[Any, Any] = {}
 
 
 def default_token_file(state_dir: str | Path) -> Path:
@@ -53,6 +56,7 @@ def _app(client_id: str, authority: str, cache: Any) -> Any:
     try:
         return msal.PublicClientApplication(
             client_id, authority=authority, token_cache=cache, http_client=http_session(), timeout=TIMEOUT,
+            http_cache=_HTTP_CACHE,
             instance_discovery=False,  # the authority is the rules' own (national clouds, tests)
         )
     except ValueError as e:
