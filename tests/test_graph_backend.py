@@ -22,7 +22,7 @@ from boundaryd.calendars.graph_backend import GraphBackend
 from boundaryd.calendars.graph_events import BLOCK_ID, HASH_ID, UID_ID
 from boundaryd.calendars.graph_http import RetryPolicy
 from boundaryd.cli import main
-from boundaryd.errors import RuntimeFailure
+from boundaryd.errors import BadInput, RuntimeFailure
 from clirun import OWNER, invite
 from contract_graph import GraphWorld
 from contract_worlds import NOW, TZ, at, block_events, one, snap
@@ -274,3 +274,20 @@ def test_no_invalid_request_is_ever_accepted_by_the_stand_in(world: GraphWorld) 
     world.fake.rejections.clear()
 
 
+
+
+def test_a_calendar_named_in_the_rules_is_found_once_and_remembered(world: GraphWorld) -> None:
+    world.put(invite("single@contract", "Listing review", at(1, 9)))
+    tokens = TokenSource(world.token, None, "common", world.fake.authority)
+
+    def named(name: str) -> GraphBackend:
+        return GraphBackend(name, tokens, world.root / f"cache-{name}.json", TZ, owner_emails=(OWNER,),
+                            sync_state=world.state, api_endpoint=world.fake.api_endpoint)
+
+    assert [o.uid for o in snap(named("calendar")).occurrences] == ["single@contract"]
+    assert len(world.fake.graph_requests("GET", "/calendars")) == 1
+    assert all("/me/calendars/" in r.path for r in world.fake.graph_requests("GET", "delta()"))
+    snap(named("calendar"))
+    assert len(world.fake.graph_requests("GET", "/calendars")) == 1  # the id is in the journal
+    with pytest.raises(BadInput, match="Calendar"):
+        named("Holidays").connect()
