@@ -291,3 +291,13 @@ def test_a_calendar_named_in_the_rules_is_found_once_and_remembered(world: Graph
     assert len(world.fake.graph_requests("GET", "/calendars")) == 1  # the id is in the journal
     with pytest.raises(BadInput, match="Calendar"):
         named("Holidays").connect()
+
+
+def test_doctor_names_the_microsoft_token(world: GraphWorld, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rules = rules_file(tmp_path, world.fake, world.token)
+    main(["--rules", str(rules), "--state", str(tmp_path / "state"), "doctor"])
+    out = capsys.readouterr().out
+    assert f"Microsoft token in {world.token}" in out
+    world.token.unlink()
+    main(["--rules", str(rules), "--state", str(tmp_path / "state"), "doctor"])
+    assert "boundaryd auth microsoft" in capsys.readouterr().out

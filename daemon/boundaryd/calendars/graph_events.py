@@ -148,8 +148,9 @@ def parse_block(event: BlockEvent, tz: ZoneInfo, name: str) -> dict[str, Any]:
     raw = comp.get("EXDATE")
     for group in raw if isinstance(raw, list) else [raw] if raw is not None else []:
         exdates.extend(d.dt for d in group.dts)
-    cats = comp.get("CATEGORIES")
-    categories = [str(c) for c in (cats.cats if cats is not None and not isinstance(cats, list) else [])]
+    raw_cats = comp.get("CATEGORIES")
+    categories = [str(c) for group in (raw_cats if isinstance(raw_cats, list) else [raw_cats] if raw_cats is not None else [])
+                  for c in group.cats]
     return {
         "start": start, "end": end, "zone": zone, "all_day": not isinstance(start, datetime),
         "rrule": dict(comp["RRULE"]) if comp.get("RRULE") is not None else None, "exdates": exdates,

@@ -76,6 +76,12 @@ def _credentials(rules: object) -> Finding:
             return Finding("credentials", "misconfigured", "credentials.missing",
                            f"CalDAV user {c.username} has no password (set calendar.caldav.password_env or password_file)")
         return Finding("credentials", "ok", "credentials.ok", f"CalDAV password for {c.username} found")
+    if cal.microsoft is not None:  # the token file: MSAL's cache (`boundaryd auth microsoft`)
+        m = Path(cal.microsoft.token_file).expanduser() if cal.microsoft.token_file else None
+        if m is not None and not m.exists():
+            return Finding("credentials", "misconfigured", "credentials.missing",
+                           "no Microsoft token file (run `boundaryd auth microsoft --client-id ID`)")
+        return Finding("credentials", "ok", "credentials.ok", f"Microsoft token in {m or 'the state dir'}")
     g = cal.google
     token = Path(g.token_file).expanduser() if g.token_file else None
     if token is None or not token.exists():
