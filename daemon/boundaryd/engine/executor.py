@@ -198,11 +198,10 @@ class Executor:
         return result
 
     def _decline(self, d: Decline, owners: tuple[str, ...]) -> None:
-        """The decline; where the calendar carries a proposed new time (Microsoft Graph), the first
-        alternative goes with it. Other backends are called exactly as before."""
-        alts = d.conflict.alternatives
-        if self.backend.capabilities.proposed_new_time and alts:
-            self.backend.decline(d.occurrence, owners, d.message, proposed=alts[0])  # type: ignore[call-arg]
+        """The decline; with the new time the plan proposes, where it proposes one (only for a
+        calendar that carries it: Microsoft Graph). Other backends are called exactly as before."""
+        if d.proposed is not None:
+            self.backend.decline(d.occurrence, owners, d.message, proposed=d.proposed)  # type: ignore[call-arg]
         else:
             self.backend.decline(d.occurrence, owners, d.message)
 
