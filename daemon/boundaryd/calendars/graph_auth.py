@@ -109,7 +109,7 @@ class TokenSource:
         self._account: Any = None
         self._cache: Any = None
 
-    def _refused(self) -> RuntimeFailure:
+    def refused(self) -> RuntimeFailure:
         return RuntimeFailure(f"{self.token_file}: Microsoft refused the saved token (revoked or expired; run"
                               " boundaryd auth microsoft --client-id ID to sign in again)")
 
@@ -147,7 +147,7 @@ class TokenSource:
         except requests.RequestException as e:
             raise RuntimeFailure(f"{self.authority}: cannot reach Microsoft to refresh the token ({type(e).__name__})") from None
         if not result or "access_token" not in result:
-            raise self._refused()
+            raise self.refused()
         if self._cache.has_state_changed:
             _save(self._cache, self.token_file)
             self._cache.has_state_changed = False

@@ -40,6 +40,7 @@ from boundaryd.calendars.graph_events import (
     parse_block,
     parse_time,
     recurrence_of,
+    utc_text,
 )
 from boundaryd.calendars.graph_http import Gone, RetryPolicy
 from boundaryd.calendars.graph_reader import GraphReader
@@ -179,8 +180,6 @@ class GraphBackend(GraphReader):
         days = sorted(d.date() if isinstance(d, datetime) else d for d in b["exdates"])
         lo = datetime.combine(days[0] - timedelta(days=1), datetime.min.time(), self.tz)
         hi = datetime.combine(days[-1] + timedelta(days=2), datetime.min.time(), self.tz)
-        from boundaryd.calendars.graph_events import utc_text
-
         resp = self._call("instances", "GET", f"{self._base()}/events/{master}/instances",
                           {"startDateTime": utc_text(lo), "endDateTime": utc_text(hi), "$select": "id,originalStart"}) or {}
         for inst in resp.get("value") or []:

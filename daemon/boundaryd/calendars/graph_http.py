@@ -122,7 +122,7 @@ class GraphApi:
                 code, message = _error(resp)
                 if resp.status_code == 401:
                     if refreshed:
-                        raise self.tokens._refused()
+                        raise self.tokens.refused()
                     self.tokens.token(force=True)
                     refreshed = True
                     continue
