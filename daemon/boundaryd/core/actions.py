@@ -66,6 +66,8 @@ class Decline:
     told_why: str  # in words: who tells the organizer, or why nobody does
     reply: str | None = None  # the key of the reply that tells the organizer, when boundaryd sends one
     previous: str = "NEEDS-ACTION"  # the owner's answer before (what ``allow`` sets back)
+    #: a new time proposed with the decline (the first alternative), where the calendar carries one
+    proposed: datetime | None = None
 
     @property
     def occurrence(self) -> Occurrence:
