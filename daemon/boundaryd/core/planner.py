@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
-from boundaryd.core import existing, refs, slots, tell
+from boundaryd.core import existing, keepweek, refs, slots, tell
 from boundaryd.core.actions import Action, Flag, Remember, RemoveBlock, WriteBlock
 from boundaryd.core.existing import Baseline
 from boundaryd.core.ical import block_events, expand_blocks
@@ -75,32 +75,32 @@ def plan(
     desired = block_definitions(rules, now.date(), capabilities)
     blocks = expand_blocks(rules, list(desired.values()), now, window_end)
 
-    considered = [
-        o
-        for o in snapshot.occurrences
-        if skip_reason(o, rules, now, window_end) is None and not _series_declined(o, memory)
-    ]
-    hits = _hits(considered, blocks)
-    bases = existing.baselines(rules, desired, memory)
-    conflicts = [
-        _decide(rules, occ, hits[occ.key], memory, bases) for occ in sorted(considered, key=_order) if occ.key in hits
-    ]
-    conflicts = existing.decline_now(rules, existing.standing(conflicts, considered), memory.decline_now)
-    final = _with_refs(_offer(rules, conflicts, blocks, considered, now, window_end), memory)
+    considered = [o for o in snapshot.occurrences
+                  if skip_reason(o, rules, now, window_end) is None and not _series_declined(o, memory)]
+    bases = existing.baselines(rules, desired, memory)  # the rules' blocks: a moved instance changes no baseline
+    conflicts, hits = _conflicts(rules, considered, blocks, memory, bases)
+    week = keepweek.Week.read(snapshot, memory, now)
+    moves = week.moves(rules, blocks, conflicts, considered)
+    if moves.moved:  # flexible instances moved away from meetings let through: decide again
+        desired = block_definitions(rules, now.date(), capabilities, moves.skips())
+        blocks = moves.instances(rules, expand_blocks(rules, list(desired.values()), now, window_end), window_end)
+        conflicts, hits = _conflicts(rules, considered, blocks, memory, bases)
+    final = _with_refs(_offer(rules, conflicts, blocks, considered, now, window_end, week), memory)
+    declines, replies = tell.declines(rules, final, memory, capabilities)
 
-    # owned events besides blocks (held offers, make-up time, moved flexible instances, mirrors)
-    # join the blocks here: one diff against what the calendar holds writes, moves and removes them
-    extras: dict[str, BlockEvent] = {}
+    # owned events besides blocks (held offers, make-up time, moved flexible instances, mirrors) join
+    # the blocks here: one diff against what the calendar holds writes, moves and removes them
+    extras, keep = week.owned(rules, blocks, final, declines, considered, moves, window_end)
     changes = _calendar_changes({**desired, **extras}, snapshot)
 
     remember = existing.to_remember(bases, {k: [b.block for b in v] for k, v in hits.items()})
     new_refs = tuple((c.occurrence.uid, _ref_key(c)[1], c.ref) for c in final if _ref_key(c) not in memory.refs)
-    declines, replies = tell.declines(rules, final, memory, capabilities)
     in_window = [o for o in snapshot.occurrences if now <= o.start < window_end]
     undos, undo_replies = tell.undos(rules, in_window, memory)
     notice = tell.notify(rules, final, memory)
     flags = (Flag(c) for c in final if c.decision is Decision.FLAG)
-    actions: list[Action] = [*changes, *undos, *declines, *flags, *replies, *undo_replies]
+    # held offers and the week's facts (keep) are journaled before the calendar changes they describe
+    actions: list[Action] = [*([keep] if keep else []), *changes, *undos, *declines, *flags, *replies, *undo_replies]
     if memory.applied is not None and (remember or new_refs):  # a journal keeps them: journaled first, listed last
         actions.append(Remember(tuple(remember.items()), new_refs))
     if notice is not None:
@@ -114,6 +114,17 @@ def plan(
         actions=tuple(actions),
         skipped=snapshot.skipped,
     )
+
+
+def _conflicts(
+    rules: Rules, considered: Sequence[Occurrence], blocks: Sequence[BlockInstance], memory: Memory, bases: Mapping[str, Baseline]
+) -> tuple[list[Conflict], dict[tuple[str, str], list[BlockInstance]]]:
+    """Each considered occurrence that lands on a block, decided; and which instances each hits."""
+    hits = _hits(considered, blocks)
+    conflicts = [
+        _decide(rules, occ, hits[occ.key], memory, bases) for occ in sorted(considered, key=_order) if occ.key in hits
+    ]
+    return existing.decline_now(rules, existing.standing(conflicts, considered), memory.decline_now), hits
 
 
 def _order(o: Occurrence) -> tuple[datetime, str, str]:
@@ -139,7 +150,10 @@ def _with_refs(conflicts: Sequence[Conflict], memory: Memory) -> list[Conflict]:
 
 
 def block_definitions(
-    rules: Rules, anchor: date, capabilities: Capabilities = _NO_CAPABILITIES
+    rules: Rules,
+    anchor: date,
+    capabilities: Capabilities = _NO_CAPABILITIES,
+    moved: Mapping[str, Sequence[date]] | None = None,
 ) -> dict[str, BlockEvent]:
     """The owned events sync writes for the rules' blocks, by UID (recurring from ``anchor``).
 
@@ -150,7 +164,8 @@ def block_definitions(
     for block in rules.blocks:
         focus = _wants_focus(rules, block, capabilities)
         message = render_static_message(rules.message_of(block), block) if focus else ""
-        for ev in block_events(rules, block, anchor=anchor, focus=focus, decline_message=message):
+        away = (moved or {}).get(block.id, ())  # flexible instances moved elsewhere (keepweek)
+        for ev in block_events(rules, block, anchor=anchor, focus=focus, decline_message=message, moved=away):
             out[ev.uid] = ev
     return out
 
@@ -355,17 +370,22 @@ def _offer(
     considered: Sequence[Occurrence],
     now: datetime,
     window_end: datetime,
+    week: keepweek.Week | None = None,
 ) -> list[Conflict]:
-    """Declines get free slots to offer and their message; a slot offered once is offered to no one else."""
+    """Declines get free slots to offer and their message; a slot offered once is offered to no one
+    else (held slots and make-up time are busy; a decline planned again offers the slots held for it)."""
     declined = {c.occurrence.key for c in conflicts if c.decision is Decision.DECLINE}
     if not declined:
         return list(conflicts)
     busy = slots.BusyIndex(blocks, [o for o in considered if _busy(o, rules) and o.key not in declined])
+    for s, e in week.busy() if week else ():
+        busy.add(s, e)
+    held = week.offered if week else {}
     next_call = next((b for b in blocks if b.kind == "call-return" and b.start >= now), None)
     final = []
     for c in conflicts:
         if c.decision is Decision.DECLINE:
-            alts = slots.alternatives(rules, c.occurrence, busy, now, window_end)
+            alts = held.get(c.occurrence.key) or slots.alternatives(rules, c.occurrence, busy, now, window_end)
             length = c.occurrence.end - c.occurrence.start
             for a in alts:  # a slot offered once is not offered to anyone else
                 busy.add(a, a + length)  # all-day: local midnights, as many days as the event

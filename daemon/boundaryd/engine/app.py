@@ -14,6 +14,7 @@ from typing import Any
 from boundaryd.core.model import Plan, Snapshot
 from boundaryd.core.planner import plan
 from boundaryd.core.rules import Rules, load_rules, now_in
+from boundaryd.engine import journal_holds
 from boundaryd.engine.executor import Executor, StepHook, SyncResult, send_owner_alert
 from boundaryd.engine.journal import Journal
 from boundaryd.paths import default_rules_path, default_state_dir
@@ -61,7 +62,7 @@ class App:
     @staticmethod
     def _plan(rules: Rules, snap: Snapshot, t: datetime, ex: Executor) -> Plan:
         """The one place the planner is called: the journal's memory and the backend's capabilities as data."""
-        return plan(rules, snap, t, ex.memory())
+        return plan(rules, snap, t, journal_holds.remembered(ex.memory(), ex.journal))
 
     def plan(self, rules: Rules, now: datetime | None = None, ex: Executor | None = None) -> tuple[Plan, Snapshot]:
         """Read the calendar and plan, changing nothing: (plan, what was read)."""
@@ -75,7 +76,9 @@ class App:
         ex = ex or self.executor(rules)
         t = now_in(rules, now)
         snap, queued = ex.begin(t)  # read the calendar, settle what an interrupted sync left
-        return ex.apply(self._plan(rules, snap, t, ex), queued)
+        p = self._plan(rules, snap, t, ex)
+        journal_holds.record_plan(ex.journal, p)  # held offers and the week's facts: journaled before they are applied
+        return ex.apply(p, queued)
 
     def send_weekly_preview(self, rules: Rules, now: datetime | None = None, ex: Executor | None = None) -> str:
         ex = ex or self.executor(rules)

@@ -17,6 +17,7 @@ from datetime import date
 from pathlib import Path
 
 from boundaryd.core.model import AllowEntry
+from boundaryd.engine import journal_holds
 from boundaryd.errors import RuntimeFailure
 
 SCHEMA_VERSION = 3
@@ -76,6 +77,7 @@ class Journal:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
             self._migrate()
+            journal_holds.ensure(self)  # held offers and the weeks' ledger (their own module)
         except sqlite3.DatabaseError as e:
             raise RuntimeFailure(f"{self.path}: the journal cannot be opened ({e})") from None
         except OSError as e:
