@@ -11,7 +11,7 @@ Pure, part of the planner, which calls it in three steps (see ``planner.plan``):
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from boundaryd.core import flexible, holds, makeup
@@ -46,6 +46,13 @@ class Week:
 
     @classmethod
     def read(cls, snapshot: Snapshot, memory: Memory, now: datetime) -> Week:
+        """``now`` in the rules' zone; what the journal remembers is read back in it too."""
+        tz = now.tzinfo
+        memory = replace(
+            memory,
+            holds=tuple(replace(h, start=h.start.astimezone(tz), end=h.end.astimezone(tz)) for h in memory.holds),
+            ledger=tuple(replace(r, start=r.start.astimezone(tz), end=r.end.astimezone(tz)) for r in memory.ledger),
+        )
         roles = {o.uid: role_of(o.owned_block)[0] for o in snapshot.occurrences if o.owned_block is not None}
         owned_time = tuple((o.start, o.end) for o in snapshot.occurrences if roles.get(o.uid) in ("makeup", "flex"))
         makeup_time = tuple((o.start, o.end) for o in snapshot.occurrences if roles.get(o.uid) == "makeup")

@@ -222,19 +222,26 @@ def _place(
             out.append(LedgerRow("makeup", block.id, r.key, r.start, end))
             busy.append((r.start, end))
             need -= length
-    day = lo.date()
-    while need > 0 and datetime.combine(day, time(0), rules.tz) < hi:
+    while need > 0:  # the earliest free stretch that takes the whole need, else the earliest one
+        gaps = [g for g in _week_gaps(rules, mk, lo, hi, busy) if minutes(*g) >= least]
+        if not gaps:
+            break
+        want = max(need, least)
+        s, e = next((g for g in gaps if minutes(*g) >= want), gaps[0])
+        length = min(minutes(s, e), want)
+        end = _after(s, length)
+        out.append(LedgerRow("makeup", block.id, f"{block.id}@{s:%Y-%m-%dT%H:%M}", s, end))
+        busy.append((s, end))
+        need -= length
+    return out
+
+
+def _week_gaps(rules: Rules, mk: Makeup, lo: datetime, hi: datetime, busy: Sequence[Interval]) -> list[Interval]:
+    out: list[Interval] = []
+    day = lo.astimezone(rules.tz).date()
+    while datetime.combine(day, time(0), rules.tz) < hi:
         if day.weekday() in mk.days:
-            for s, e in _gaps(rules, mk, day, lo, hi, busy):
-                if need <= 0:
-                    break
-                length = min(minutes(s, e), max(need, least))
-                if length < least:
-                    continue
-                end = _after(s, length)
-                out.append(LedgerRow("makeup", block.id, f"{block.id}@{s:%Y-%m-%dT%H:%M}", s, end))
-                busy.append((s, end))
-                need -= length
+            out.extend(_gaps(rules, mk, day, lo, hi, busy))
         day += timedelta(days=1)
     return out
 
