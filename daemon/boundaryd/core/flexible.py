@@ -15,7 +15,7 @@ same way by Google's and Graph's instance models.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
@@ -69,12 +69,12 @@ def moves(
     rules: Rules,
     blocks: Sequence[BlockInstance],
     conflicts: Sequence[Conflict],
-    busy: Sequence[Interval],
+    busy: Mapping[str, Sequence[Interval]],
     remembered: Iterable[LedgerRow],
     now: datetime,
 ) -> Moves:
-    """Where each flexible instance goes this plan. ``busy``: meetings not declined, held offers,
-    make-up time (other blocks' instances are taken from ``blocks``). ``remembered``: moves the
+    """Where each flexible instance goes this plan. ``busy``: by flexible block, the meetings it lets
+    through, held offers, make-up time (other blocks' instances are taken from ``blocks``). ``remembered``: moves the
     journal keeps; those that have begun (or whose usual time has) stand as they are."""
     tz = rules.tz
     frozen = [r for r in remembered if r.kind == "flex" and _frozen(rules, r, now) and r.start >= now - KEEP_EXDATES]
@@ -91,7 +91,7 @@ def moves(
         day = b.start.date()
         lo = datetime.combine(day, block.flexible.start, tz)
         hi = datetime.combine(day, block.flexible.end, tz)
-        others = [(x.start, x.end) for x in blocks if x is not b and not x.all_day] + list(busy)
+        others = [(x.start, x.end) for x in blocks if x is not b and not x.all_day] + list(busy.get(b.block, ()))
         at = earliest_free(max(lo, now), hi, _length(b.start, b.end), others)
         if at is not None and at[0] != b.start:
             out.append(LedgerRow("flex", b.block, key, at[0], at[1]))

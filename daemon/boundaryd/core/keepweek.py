@@ -10,7 +10,7 @@ Pure, part of the planner, which calls it in three steps (see ``planner.plan``):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -75,12 +75,23 @@ class Week:
         return [*((h.start, h.end) for h in self.standing.holds), *self.owned_time]
 
     def moves(
-        self, rules: Rules, blocks: Sequence[BlockInstance], conflicts: Sequence[Conflict], considered: Sequence[Occurrence]
+        self,
+        rules: Rules,
+        blocks: Sequence[BlockInstance],
+        conflicts: Sequence[Conflict],
+        considered: Sequence[Occurrence],
+        would_decline: Callable[[str, Occurrence], bool],
     ) -> flexible.Moves:
-        declined = {c.occurrence.key for c in conflicts if c.decision is Decision.DECLINE}
-        meetings = [(o.start, o.end) for o in considered if o.key not in declined and o.end > o.start and not o.all_day]
+        """Where flexible instances go. A meeting busy for one is one its block would let through
+        where it is: one it would decline is no reason to move (the decline frees the time)."""
+        timed = [o for o in considered if o.end > o.start and not o.all_day]
         # make-up time is busy; an earlier move of a flexible instance is not (it is worked out again)
-        busy = [*meetings, *self.makeup_time, *self._held()]
+        shared = [*self.makeup_time, *self._held()]
+        busy = {
+            b.id: [*((o.start, o.end) for o in timed if not would_decline(b.id, o)), *shared]
+            for b in rules.blocks
+            if b.flexible is not None
+        }
         return flexible.moves(rules, blocks, conflicts, busy, self.memory.ledger, self.now)
 
     def _held(self) -> list[Interval]:

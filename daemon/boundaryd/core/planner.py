@@ -80,7 +80,7 @@ def plan(
     bases = existing.baselines(rules, desired, memory)  # the rules' blocks: a moved instance changes no baseline
     conflicts, hits = _conflicts(rules, considered, blocks, memory, bases)
     week = keepweek.Week.read(snapshot, memory, now)
-    moves = week.moves(rules, blocks, conflicts, considered)
+    moves = week.moves(rules, blocks, conflicts, considered, lambda bid, o: _declines(rules, bid, o, memory, bases))
     if moves.moved:  # flexible instances moved away from meetings let through: decide again
         desired = block_definitions(rules, now.date(), capabilities, moves.skips())
         blocks = moves.instances(rules, expand_blocks(rules, list(desired.values()), now, window_end), window_end)
@@ -125,6 +125,12 @@ def _conflicts(
         _decide(rules, occ, hits[occ.key], memory, bases) for occ in sorted(considered, key=_order) if occ.key in hits
     ]
     return existing.decline_now(rules, existing.standing(conflicts, considered), memory.decline_now), hits
+
+
+def _declines(rules: Rules, block_id: str, o: Occurrence, memory: Memory, bases: Mapping[str, Baseline]) -> bool:
+    """Whether ``block_id`` would decline ``o`` (a meeting it would decline does not push a flexible instance away)."""
+    d = _block_decision(rules, rules.block(block_id), o, memory, bases.get(block_id))
+    return d is not None and d[0] is Decision.DECLINE
 
 
 def _order(o: Occurrence) -> tuple[datetime, str, str]:
@@ -192,8 +198,7 @@ def _calendar_changes(desired: dict[str, BlockEvent], snapshot: Snapshot) -> lis
     return out
 
 
-_IN_RULES = {True: " in the rules", False: ""}
-_WANTED = {True: "in the rules", False: "wanted"}
+_IN_RULES, _WANTED = {True: " in the rules", False: ""}, {True: "in the rules", False: "wanted"}
 
 
 def _owned_name(tag: str) -> str:
@@ -234,10 +239,6 @@ def skip_reason(o: Occurrence, rules: Rules, start: datetime, end: datetime) -> 
     if not start <= o.start < end:
         return "outside the window"
     return None
-
-
-def _busy(o: Occurrence, rules: Rules) -> bool:
-    return o.end > o.start
 
 
 def _hits(occs: Sequence[Occurrence], blocks: Sequence[BlockInstance]) -> dict[tuple[str, str], list[BlockInstance]]:
@@ -377,8 +378,8 @@ def _offer(
     declined = {c.occurrence.key for c in conflicts if c.decision is Decision.DECLINE}
     if not declined:
         return list(conflicts)
-    busy = slots.BusyIndex(blocks, [o for o in considered if _busy(o, rules) and o.key not in declined])
-    for s, e in week.busy() if week else ():
+    busy = slots.BusyIndex(blocks, [o for o in considered if o.end > o.start and o.key not in declined])
+    for s, e in week.busy() if week else ():  # held slots, make-up time
         busy.add(s, e)
     held = week.offered if week else {}
     next_call = next((b for b in blocks if b.kind == "call-return" and b.start >= now), None)
