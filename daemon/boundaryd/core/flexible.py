@@ -19,7 +19,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
-from boundaryd.core.ical_owned import owned_event
+from boundaryd.core.holds import cached_event
 from boundaryd.core.model import BlockEvent, BlockInstance, Conflict, Decision, LedgerRow
 from boundaryd.core.rules import Rules
 
@@ -59,7 +59,7 @@ class Moves:
         boundaryd never writes into the past)."""
         out = {}
         for r in self.moved:
-            ev = owned_event("flex", r.key, rules.block(r.block).label, r.start, r.end)
+            ev = cached_event("flex", r.key, rules.block(r.block).label, r.start.astimezone(rules.tz), r.end.astimezone(rules.tz))
             if r.start >= now or ev.uid in owned:
                 out[ev.uid] = ev
         return out

@@ -12,10 +12,11 @@ time or a moved flexible block.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from boundaryd.core.actions import Decline
 from boundaryd.core.ical_owned import owned_event
@@ -25,6 +26,20 @@ from boundaryd.core.rules import Rules
 #: the title of a held event on the owner's calendar (private: only the owner sees it)
 HOLD_TITLE = "Held for {who}: {title}"
 HOLD_NOTE = "Offered to {who} instead of {title}; held until {until} or until they take it."
+
+def cached_event(
+    role: str, key: str, title: str, start: datetime | date, end: datetime | date, description: str = ""
+) -> BlockEvent:
+    """:func:`owned_event`, built once per value (a daemon does not re-serialize it every cycle).
+    The zone is part of the key: equal instants in two zones are written differently."""
+    return _cached(role, key, title, start, end, str(getattr(start, "tzinfo", "")), description)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached(
+    role: str, key: str, title: str, start: datetime | date, end: datetime | date, zone: str, description: str
+) -> BlockEvent:
+    return owned_event(role, key, title, start, end, description=description)
 
 
 @dataclass(frozen=True)
@@ -104,9 +119,9 @@ def hold_events(holds: Iterable[Hold], zone: object) -> dict[str, BlockEvent]:
         title = HOLD_TITLE.format(who=h.organizer, title=h.summary)
         note = HOLD_NOTE.format(who=h.organizer, title=h.summary, until=h.expires.astimezone(zone).isoformat(timespec="minutes"))  # type: ignore[arg-type]
         if h.all_day:
-            ev = owned_event("hold", h.key, title, h.start.date(), h.end.date(), description=note)
+            ev = cached_event("hold", h.key, title, h.start.date(), h.end.date(), description=note)
         else:
-            ev = owned_event("hold", h.key, title, h.start.astimezone(zone), h.end.astimezone(zone), description=note)  # type: ignore[arg-type]
+            ev = cached_event("hold", h.key, title, h.start.astimezone(zone), h.end.astimezone(zone), description=note)  # type: ignore[arg-type]
         out[ev.uid] = ev
     return out
 

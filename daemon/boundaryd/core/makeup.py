@@ -20,8 +20,9 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
+from boundaryd.core.holds import cached_event
 from boundaryd.core.ical import block_events, expand_blocks
-from boundaryd.core.ical_owned import owned_event, owned_uid
+from boundaryd.core.ical_owned import owned_uid
 from boundaryd.core.model import BlockEvent, BlockInstance, Conflict, Decision, LedgerRow
 from boundaryd.core.rules import Block, Rules
 from boundaryd.core.rules_model import Makeup
@@ -158,7 +159,10 @@ class Makeups:
         """The owned events carrying the make-up time (one begun only while still on the calendar)."""
         out = {}
         for r in self.rules_rows(rules):
-            ev = owned_event("makeup", r.key, MAKEUP_TITLE.format(title=rules.block(r.block).label), r.start, r.end)
+            ev = cached_event(
+                "makeup", r.key, MAKEUP_TITLE.format(title=rules.block(r.block).label),
+                r.start.astimezone(rules.tz), r.end.astimezone(rules.tz),
+            )
             if r.start >= now or ev.uid in owned:
                 out[ev.uid] = ev
         return out
