@@ -18,7 +18,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from boundaryd.core.actions import Decline
+from boundaryd.core.actions import Decline, Telling
 from boundaryd.core.ical_owned import owned_event
 from boundaryd.core.model import BlockEvent, Hold, Occurrence
 from boundaryd.core.rules import Rules
@@ -83,8 +83,8 @@ def standing(remembered: Collection[Hold], occurrences: Sequence[Occurrence], no
 
 
 def new_holds(rules: Rules, declines: Iterable[Decline], standing_: Standing, now: datetime) -> list[Hold]:
-    """The holds this plan's declines make: one per slot offered, unless holds are off or the
-    occurrence's slots are already held."""
+    """The holds this plan's declines make: one per slot offered, unless holds are off, the
+    occurrence's slots are already held, or nobody tells its organizer (nothing was offered)."""
     length_of_hold = rules.defaults.hold_offers
     if length_of_hold <= timedelta(0):
         return []
@@ -93,8 +93,8 @@ def new_holds(rules: Rules, declines: Iterable[Decline], standing_: Standing, no
     for d in declines:
         c = d.conflict
         o = c.occurrence
-        if o.key in already or not c.alternatives:
-            continue
+        if o.key in already or not c.alternatives or d.told is Telling.NOBODY:
+            continue  # already held; nothing offered; nobody tells the organizer what was offered
         who = o.organizer_name or o.organizer or "the organizer"
         for i, start in enumerate(c.alternatives, 1):
             end = _end(start, o)
