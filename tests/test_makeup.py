@@ -11,7 +11,7 @@ import pytest
 
 from boundaryd.core.actions import RememberOwned, RemoveBlock, WriteBlock
 from boundaryd.core.ical_owned import role_of
-from boundaryd.core.makeup import week_balance
+from boundaryd.core.makeup import makeups_of, week_balance
 from boundaryd.core.rules import Rules
 from clirun import OWNER, Env, calendar_of, invite, make_env
 from conftest import TORONTO, local, make_rules, occurrence
@@ -47,7 +47,8 @@ def test_a_vip_meeting_over_prospecting_gets_make_up_time_in_the_same_week() -> 
     (m,) = w.owned_of("makeup")
     # Monday 08:00-08:30 is too short for the hour: the earliest stretch that takes it whole
     assert (m.start, m.end, m.summary) == (local(MON, 11), local(MON, 12), "Prospecting calls (make-up)")
-    (bal,) = week_balance(w.rules, p.conflicts, [("prospecting", m.start, m.end)], MON, p.blocks)
+    assert makeups_of([m]) == [("prospecting", m.start, m.end)] == makeups_of(w.ledger.values())
+    (bal,) = week_balance(w.rules, p.conflicts, makeups_of([m]), MON, p.blocks)
     assert (bal.target_minutes, bal.planned_minutes, bal.lost_minutes, bal.made_up_minutes, bal.shortfall_minutes) == (750, 750, 60, 60, 0)
     again = w.sync(NOW + timedelta(minutes=5))  # nothing changed: nothing written, nothing journaled
     assert not again.calendar_changes and not [a for a in again.actions if isinstance(a, RememberOwned)]

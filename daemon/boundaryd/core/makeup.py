@@ -22,8 +22,8 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from boundaryd.core.holds import cached_event
 from boundaryd.core.ical import block_events, expand_blocks
-from boundaryd.core.ical_owned import owned_uid
-from boundaryd.core.model import BlockEvent, BlockInstance, Conflict, Decision, LedgerRow
+from boundaryd.core.ical_owned import owned_uid, role_of
+from boundaryd.core.model import BlockEvent, BlockInstance, Conflict, Decision, LedgerRow, Occurrence
 from boundaryd.core.rules import Block, Rules
 from boundaryd.core.rules_model import Makeup
 
@@ -142,6 +142,19 @@ def week_balance(
         made_m = sum(minutes(s, e) for bid, s, e in made if bid == b.id and ws <= s < we)
         target = planned if b.weekly_target is None else int(b.weekly_target.total_seconds()) // 60
         out.append(Balance(b.id, target, planned, lost_m, made_m))
+    return out
+
+
+def makeups_of(owned: Iterable[Occurrence | LedgerRow]) -> list[tuple[str, datetime, datetime]]:
+    """(block, start, end) of the make-up events among owned occurrences read back (or journal rows):
+    what :func:`week_balance` takes as ``makeups``."""
+    out = []
+    for o in owned:
+        if isinstance(o, LedgerRow):
+            if o.kind == "makeup":
+                out.append((o.block, o.start, o.end))
+        elif o.owned_block is not None and role_of(o.owned_block)[0] == "makeup":
+            out.append((role_of(o.owned_block)[1].split("@", 1)[0], o.start, o.end))
     return out
 
 
