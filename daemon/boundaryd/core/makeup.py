@@ -218,7 +218,8 @@ def plan_makeups(
             rows.extend(chosen)
             taken.extend((r.start, r.end) for r in chosen)
         monday += timedelta(days=7)
-    return Makeups(tuple(sorted(rows, key=lambda r: (r.start, r.key))), tuple([*past, *lost_now]))
+    lost = [*(r for r in past if r.kind == "lost"), *lost_now]
+    return Makeups(tuple(sorted(rows, key=lambda r: (r.start, r.key))), tuple(lost))
 
 
 def _place(
