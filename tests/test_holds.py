@@ -68,8 +68,11 @@ def test_each_offered_slot_becomes_a_held_event_for_its_organizer() -> None:
     assert str(ev["X-BOUNDARYD-HOLD"]) == writes[0].block.split(":", 1)[1]
 
 
-def test_holds_off_with_zero() -> None:
-    p = run(rules_with("0"), occurrence("bob@t", local(TUE, 9)))
+@pytest.mark.parametrize("off", ["0", '"0"'])
+def test_holds_off_with_zero(off: str) -> None:
+    rules = rules_with(off)
+    assert rules.defaults.hold_offers == timedelta(0) and rules_with().defaults.hold_offers == timedelta(hours=48)
+    p = run(rules, occurrence("bob@t", local(TUE, 9)))
     assert p.declines and not held_writes(p)
     assert not [a for a in p.actions if isinstance(a, RememberOwned)]
 
