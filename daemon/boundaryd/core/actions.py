@@ -11,7 +11,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from boundaryd.core.model import BlockEvent, Conflict, Notice, Occurrence, Trace
+from boundaryd.core.model import BlockEvent, Conflict, Hold, LedgerRow, Notice, Occurrence, Trace
 
 
 class Telling(str, enum.Enum):
@@ -111,6 +111,19 @@ class Remember:
     trace: Trace = Trace()
 
 
+@dataclass(frozen=True)
+class RememberOwned:
+    """Journal the held offers made (``holds``) and let go (``released``, by key), and the week's
+    facts that changed (``ledger`` rows written, ``forgotten`` rows by (kind, key)): journaled
+    before the calendar changes they describe."""
+
+    holds: tuple[Hold, ...] = ()
+    released: tuple[str, ...] = ()
+    ledger: tuple[LedgerRow, ...] = ()
+    forgotten: tuple[tuple[str, str], ...] = ()
+    trace: Trace = Trace()
+
+
 # --- messages ----------------------------------------------------------------------------------
 
 
@@ -194,6 +207,6 @@ class Undo:
 
 #: held offers, make-up time, moved flexible instances and mirrors are owned events (core/ical_owned.py):
 #: WriteBlock/RemoveBlock carry them like blocks
-Action = WriteBlock | RemoveBlock | Remember | Decline | Flag | Reply | Notify | Unflag | Undo
+Action = WriteBlock | RemoveBlock | Remember | RememberOwned | Decline | Flag | Reply | Notify | Unflag | Undo
 #: actions the planner does not make yet, so no executor step carries them out
 NOT_YET_PLANNED = (Unflag,)

@@ -14,7 +14,7 @@ from typing import Any
 from boundaryd.core.model import Plan, Snapshot
 from boundaryd.core.planner import plan
 from boundaryd.core.rules import Rules, load_rules, now_in
-from boundaryd.engine import journal_contacts, weekly_report
+from boundaryd.engine import journal_contacts, journal_holds, weekly_report
 from boundaryd.engine.executor import Executor, StepHook, SyncResult, send_owner_alert
 from boundaryd.engine.journal import Journal
 from boundaryd.paths import default_rules_path, default_state_dir
@@ -62,7 +62,8 @@ class App:
     @staticmethod
     def _plan(rules: Rules, snap: Snapshot, t: datetime, ex: Executor) -> Plan:
         """The one place the planner is called: the journal's memory and the backend's capabilities as data."""
-        return plan(rules, snap, t, journal_contacts.memory(rules, snap, t, ex.backend, ex.journal, ex.memory()))
+        memory = journal_holds.remembered(ex.memory(), ex.journal)
+        return plan(rules, snap, t, journal_contacts.memory(rules, snap, t, ex.backend, ex.journal, memory))
 
     def plan(self, rules: Rules, now: datetime | None = None, ex: Executor | None = None) -> tuple[Plan, Snapshot]:
         """Read the calendar and plan, changing nothing: (plan, what was read)."""
@@ -78,6 +79,7 @@ class App:
         snap, queued = ex.begin(t)  # read the calendar, settle what an interrupted sync left
         p = self._plan(rules, snap, t, ex)
         journal_contacts.record_uses(ex.journal, rules, p)  # keyword exceptions counted, before acting
+        journal_holds.record_plan(ex.journal, p)  # held offers and the week's facts: journaled before they are applied
         result = ex.apply(p, queued)
         weekly_report.after_sync(self, rules, result.plan, snap)  # the week's ledger; the weekly email when due
         return result
