@@ -77,6 +77,7 @@ faketime:
 bench: $(TSTAMP)
 	$(BIN)/python bench/plan_bench.py
 	$(BIN)/python bench/google_requests_bench.py
+	$(BIN)/python bench/graph_requests_bench.py
 	$(BIN)/python bench/caldav_requests_bench.py
 	$(BIN)/python bench/cycle_bench.py
 

@@ -103,6 +103,7 @@ def occurrence(
 
 # --- fixtures ---------------------------------------------------------------------------------
 # The calendar contract's worlds; servers are session-wide, so they are defined here once.
+from contract_graph import graph_session  # noqa: E402, F401
 from contract_servers import (  # noqa: E402, F401
     cyrus_session,
     davical_session,

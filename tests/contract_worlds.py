@@ -27,7 +27,7 @@ from boundaryd.calendars.ics import IcsBackend
 from boundaryd.calendars.memory import MemoryBackend
 from clirun import OWNER, calendar_of
 
-BACKENDS = ["memory", "ics", "radicale", "xandikos", "sabredav", "cyrus", "davical", "google"]
+BACKENDS = ["memory", "ics", "radicale", "xandikos", "sabredav", "cyrus", "davical", "google", "microsoft"]
 COUNTER = itertools.count(1)
 
 
@@ -69,6 +69,7 @@ class World:
     marks_flags = True  # False where an attendee may change nothing but PARTSTAT (RFC 6638 3.1)
     declines_instances = True  # False where an attendee may not add a RECURRENCE-ID override
     has_tokens = True  # reads only what changed since the last snapshot
+    withdraws_answers = True  # False where no answer cannot be set again (Graph: undo of "none" is tentative)
     no_http = ""  # why status faults cannot apply here ("" when they can)
 
     def __init__(self) -> None:
@@ -248,6 +249,12 @@ def _remote() -> Any:
     return contract_servers
 
 
+def _graph() -> Any:
+    import contract_graph
+
+    return contract_graph
+
+
 _MAKERS: dict[str, Callable[[pytest.FixtureRequest, Path], World]] = {
     "memory": lambda request, root: MemoryWorld(),
     "ics": lambda request, root: IcsWorld(root),
@@ -257,6 +264,7 @@ _MAKERS: dict[str, Callable[[pytest.FixtureRequest, Path], World]] = {
     "cyrus": lambda request, root: _remote().DavWorld(*request.getfixturevalue("cyrus_session")),
     "davical": lambda request, root: _remote().DavWorld(*request.getfixturevalue("davical_session")),
     "google": lambda request, root: _remote().GoogleWorld(request.getfixturevalue("google_session"), root),
+    "microsoft": lambda request, root: _graph().GraphWorld(request.getfixturevalue("graph_session"), root),
 }
 
 

@@ -59,7 +59,8 @@ def test_a_plan_holds_every_action_in_order_and_the_json_views_come_from_them() 
     p = plan(rules(), snapshot(), NOW)
     kinds = [type(a).__name__ for a in p.actions]
     first_decline = kinds.index("Decline")
-    assert set(kinds[:first_decline]) == {"WriteBlock"}  # blocks first, then declines, flags, messages
+    # held offers journaled first, then blocks (and the held events), then declines, flags, messages
+    assert kinds[0] == "RememberOwned" and set(kinds[1:first_decline]) == {"WriteBlock"}
     assert kinds[first_decline:] == ["Decline", "Decline", "Flag", "Reply", "Notify"]
     assert p.calendar_changes == tuple(a for a in p.actions if isinstance(a, WriteBlock))
     assert [d.occurrence.uid for d in p.decline_actions] == ["bad@t", "decline@t"]

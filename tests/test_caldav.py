@@ -13,6 +13,7 @@ import icalendar
 import pytest
 
 from boundaryd.calendars import caldav_backend
+from boundaryd.core.ical_owned import is_block
 from boundaryd.core.rules import load_rules
 from boundaryd.engine.app import App
 from boundaryd.errors import RuntimeFailure
@@ -66,7 +67,7 @@ def test_a_quiet_cycle_costs_one_request_and_writes_nothing(tmp_path: Path, radi
         wire.requests.clear()
         busy = sync(tmp_path, rules, 3)
         assert busy.declined == 1
-        assert [m for m, _ in wire.requests] == ["REPORT", "PUT"]
+        assert [m for m, _ in wire.requests] == ["REPORT", "PUT", "PUT", "PUT"]  # the decline, its two held offers
 
 
 def test_xandikos_tells_the_organizer_by_imip(tmp_path: Path) -> None:
@@ -159,6 +160,7 @@ def test_faults_fail_in_one_line_and_the_next_sync_finishes(
         again = sync(tmp_path, rules, 3)
         assert again.plan.calendar_changes == () and again.declined == 0
         owned = [o for o in App(tmp_path / "rules.yaml", tmp_path / "state").executor(rules).snapshot(NOW).owned]
-        assert len(owned) == 3  # nothing doubled
+        assert len([o for o in owned if is_block(o.block)]) == 3  # nothing doubled
+        assert len(owned) == 3 + 4  # and two held offers for each of the two declines
     finally:
         proxy.close()

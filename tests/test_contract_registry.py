@@ -66,7 +66,7 @@ def test_memory_is_a_test_scheme_the_rules_cannot_name(tmp_path: Path) -> None:
     from boundaryd.core.rules import CalendarURI
 
     assert not BACKENDS["memory"].public
-    with pytest.raises(BadInput, match="ics:PATH, caldav:URL or google:CALENDAR_ID"):
+    with pytest.raises(BadInput, match="ics:PATH, caldav:URL, google:CALENDAR_ID or microsoft:CALENDAR"):
         CalendarURI.parse("memory:x")
     b = open_backend(make_rules(BLOCK), "memory:shared", str(tmp_path))
     assert isinstance(b, MemoryBackend) and b.store is memory.calendar("shared")

@@ -96,7 +96,7 @@ def test_step_list_covers_the_whole_sync(reference) -> None:
     assert state["held"] == 0
 
 
-@pytest.mark.parametrize("index", range(17))
+@pytest.mark.parametrize("index", range(25))
 def test_killed_sync_converges(tmp_path: Path, reference, index: int) -> None:
     expected, names = reference
     step = names[index]
@@ -111,4 +111,4 @@ def test_killed_sync_converges(tmp_path: Path, reference, index: int) -> None:
 
 def test_every_step_is_tested(reference) -> None:
     _, names = reference
-    assert len(names) == 17, f"the scenario has {len(names)} steps: parametrize over all of them"
+    assert len(names) == 25, f"the scenario has {len(names)} steps: parametrize over all of them"

@@ -22,8 +22,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from boundaryd.core import model
 from boundaryd.core.actions import WriteBlock
+from boundaryd.core.ledger import Ledger
 from boundaryd.core.model import Decision
-from boundaryd.presentation import notice, render, reply, templating
+from boundaryd.presentation import notice, render, reply, report, templating
 from mail_fixtures import conflict, load_rules, occurrence, week_blocks
 
 TEMPLATES = Path(templating.__file__).parent / "templates"
@@ -72,7 +73,7 @@ def rendered(monkeypatch: pytest.MonkeyPatch) -> Iterator[set[str]]:
         names.add(name)
         return real(name, **values)
 
-    for mod in (notice, render, reply):
+    for mod in (notice, render, reply, report):
         monkeypatch.setattr(mod, "render", spy)
     yield names
 
@@ -128,6 +129,7 @@ def test_every_template_is_rendered_by_these_tests(rules: Any, rendered: set[str
                       actions=(), conflicts=tuple(cs))
     render.plan_summary(plan, executed=False)
     render.conflict_line(cs[0])
+    report.report_view(rules, Ledger(now, now + timedelta(days=7), (), 0, 0, 0, ())).render(0)  # the weekly ledger
     top_level = {p.name for p in TEMPLATES.iterdir()}
     included = {"page.html", "grid.html", "conflicts.html", "conflicts.txt", "footer.txt", "conflict.txt"}
     assert top_level - included <= rendered, "a template no test renders"

@@ -51,6 +51,7 @@ BACKENDS: dict[str, Registered] = {
         Registered("ics", "boundaryd.calendars.ics:IcsBackend", lambda c: c.ics if c else None),
         Registered("caldav", "boundaryd.calendars.caldav_backend:CaldavBackend", lambda c: c.caldav if c else None),
         Registered("google", "boundaryd.calendars.google_backend:GoogleBackend", lambda c: c.google if c else None),
+        Registered("microsoft", "boundaryd.calendars.graph_backend:GraphBackend", lambda c: c.microsoft if c else None),
         Registered("memory", "boundaryd.calendars.memory:MemoryBackend", lambda c: None, public=False),
     )
 }
@@ -71,7 +72,7 @@ def open_backend(
         scheme, location = target.scheme, target.location
     entry = BACKENDS.get(scheme)
     if entry is None:
-        raise BadInput(f"--calendar: unknown scheme {scheme!r} (use ics:PATH, caldav:URL or google:CALENDAR_ID)")
+        raise BadInput(f"--calendar: unknown scheme {scheme!r} (use ics:PATH, caldav:URL, google:CALENDAR_ID or microsoft:CALENDAR)")
     context = Context(tuple(rules.owner.emails), rules.tz, state_dir, sync_state)
     backend: CalendarBackend = entry.load().open(location, entry.section(rules.calendar), context)
     return backend

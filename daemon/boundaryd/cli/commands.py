@@ -337,13 +337,20 @@ def auth_google(obj: Obj, client_secrets: Path, port: int, no_browser: bool) -> 
     authorize(client_secrets, token_file, port=port, open_browser=not no_browser, echo=click.echo)
 
 
+from boundaryd.cli.auth_microsoft import auth_microsoft  # noqa: E402 - its own module, under `auth`
+
+auth.add_command(auth_microsoft)
+
+
 def _attach_daemon_commands() -> None:
     try:
         from boundaryd.cli.daemon import run, service
+        from boundaryd.cli.report import report
     except ImportError:  # pragma: no cover - the daemon module is part of the package
         return
     cli.add_command(run)
     cli.add_command(service)
+    cli.add_command(report)  # the weekly boundary ledger (cli/report.py)
 
 
 _attach_daemon_commands()

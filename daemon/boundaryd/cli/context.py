@@ -60,5 +60,5 @@ def _parse_now(value: str | None) -> datetime | None:
 
 
 _now_opt = click.option("--now", "now", metavar="ISO", help="stand-in for the clock (ISO 8601 with offset)")
-_cal_opt = click.option("--calendar", "calendar", metavar="URI", help="ics:PATH, caldav:URL or google:CALENDAR_ID")
+_cal_opt = click.option("--calendar", "calendar", metavar="URI", help="ics:PATH, caldav:URL, google:CALENDAR_ID or microsoft:CALENDAR")
 _json_opt = click.option("--json", "as_json", is_flag=True, help="print one JSON object")

@@ -6,6 +6,7 @@ import shutil
 import sys
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 import click
 import icalendar
@@ -239,4 +240,15 @@ def run_demo(directory: Path, now: datetime | None) -> None:
     click.echo(f"  {base} sync        # again: nothing new, nothing written")
     click.echo(f"  {base} notices")
     click.echo(f"  {base} plan --json")
+    click.echo(f"  {base} report --week {week_start.isoformat()} --html ledger.html")
+    head("Her week's ledger")
+    click.echo(demo_ledger(app, rules, week_start, t), nl=False)
+
+
+def demo_ledger(app: App, rules: Any, monday: date, now: datetime) -> str:
+    """The demo week's boundary ledger, short: what the sync just recorded."""
+    from boundaryd.engine.journal_ledger import ledger_of
+    from boundaryd.presentation.report import report_text
+
+    return report_text(rules, ledger_of(app.journal, rules, monday, now), brief=True)
 

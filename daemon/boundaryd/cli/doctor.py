@@ -51,7 +51,17 @@ def _credentials(rules: Any, state_dir: Path, uri: str | None, now: datetime) ->
     from boundaryd.secrets import read_secret
 
     cal = rules.calendar
-    scheme = (uri or "").partition(":")[0] or ("google" if cal and cal.google else "caldav" if cal and cal.caldav else "ics")
+    scheme = (uri or "").partition(":")[0] or (
+        "google" if cal and cal.google else "caldav" if cal and cal.caldav
+        else "microsoft" if cal and getattr(cal, "microsoft", None) else "ics"
+    )
+    if scheme == "microsoft":  # the token file: MSAL's cache (`boundaryd auth microsoft`)
+        ms = cal.microsoft if cal is not None else None
+        m = Path(ms.token_file).expanduser() if ms is not None and ms.token_file else None
+        if m is not None and not m.exists():
+            return Finding("credentials", "misconfigured", "credentials.missing",
+                           "no Microsoft token file (run `boundaryd auth microsoft --client-id ID`)")
+        return Finding("credentials", "ok", "credentials.ok", f"Microsoft token in {m or 'the state dir'}")
     if scheme == "google":
         from boundaryd.calendars.google_auth import default_token_file
         from boundaryd.cli import doctor_google
@@ -82,8 +92,10 @@ def scheduling(rules: Any, caps: Capabilities | None, uri: str | None) -> Findin
     if caps is None:
         return Finding("scheduling", "note", "sched.unknown")
     if caps.tells_organizer:
-        google = (uri or "").startswith("google:") or (not uri and rules.calendar is not None and rules.calendar.google)
-        return Finding("scheduling", "ok", "sched.google" if google else "sched.server")
+        scheme = (uri or "").partition(":")[0] or next(
+            (k for k in ("google", "microsoft") if rules.calendar is not None and getattr(rules.calendar, k, None)), ""
+        )
+        return Finding("scheduling", "ok", {"google": "sched.google", "microsoft": "sched.microsoft"}.get(scheme, "sched.server"))
     if mode == "off":
         return Finding("scheduling", "note", "sched.off")
     if mode == "outbox":

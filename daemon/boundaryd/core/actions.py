@@ -11,7 +11,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from boundaryd.core.model import BlockEvent, Conflict, Notice, Occurrence, Trace
+from boundaryd.core.model import BlockEvent, Conflict, Hold, LedgerRow, Notice, Occurrence, Trace
 
 
 class Telling(str, enum.Enum):
@@ -66,6 +66,8 @@ class Decline:
     told_why: str  # in words: who tells the organizer, or why nobody does
     reply: str | None = None  # the key of the reply that tells the organizer, when boundaryd sends one
     previous: str = "NEEDS-ACTION"  # the owner's answer before (what ``allow`` sets back)
+    #: a new time proposed with the decline (the first alternative), where the calendar carries one
+    proposed: datetime | None = None
 
     @property
     def occurrence(self) -> Occurrence:
@@ -106,6 +108,19 @@ class Remember:
 
     applied: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
     refs: tuple[tuple[str, str, str], ...]  # (uid, recurrence id or "" for a series, ref)
+    trace: Trace = Trace()
+
+
+@dataclass(frozen=True)
+class RememberOwned:
+    """Journal the held offers made (``holds``) and let go (``released``, by key), and the week's
+    facts that changed (``ledger`` rows written, ``forgotten`` rows by (kind, key)): journaled
+    before the calendar changes they describe."""
+
+    holds: tuple[Hold, ...] = ()
+    released: tuple[str, ...] = ()
+    ledger: tuple[LedgerRow, ...] = ()
+    forgotten: tuple[tuple[str, str], ...] = ()
     trace: Trace = Trace()
 
 
@@ -192,6 +207,6 @@ class Undo:
 
 #: held offers, make-up time, moved flexible instances and mirrors are owned events (core/ical_owned.py):
 #: WriteBlock/RemoveBlock carry them like blocks
-Action = WriteBlock | RemoveBlock | Remember | Decline | Flag | Reply | Notify | Unflag | Undo
+Action = WriteBlock | RemoveBlock | Remember | RememberOwned | Decline | Flag | Reply | Notify | Unflag | Undo
 #: actions the planner does not make yet, so no executor step carries them out
 NOT_YET_PLANNED = (Unflag,)

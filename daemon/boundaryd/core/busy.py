@@ -163,28 +163,41 @@ def _verdict(
     return v, d
 
 
+def _hits(rules: Rules, considered: Sequence[Occurrence], busy: Sequence[BusyEvent]) -> dict[tuple[str, str], list[BusyEvent]]:
+    names = {s.name for s in rules.busy_from}
+    return collisions(considered, [b for b in busy if b.source in names])
+
+
+def first_applied(
+    rules: Rules, considered: Sequence[Occurrence], busy: Sequence[BusyEvent], memory: Memory
+) -> dict[str, tuple[tuple[str, str], ...]]:
+    """For sources applying for the first time, the meetings on their events now (for the
+    journal, as for blocks: those are flagged, not declined)."""
+    if not rules.busy_from:
+        return {}
+    hits = _hits(rules, considered, busy)
+    return existing.to_remember(baselines(rules, memory), {k: [source_id(b.source) for b in v] for k, v in hits.items()})
+
+
 def decide(
     rules: Rules,
     considered: Sequence[Occurrence],
     busy: Sequence[BusyEvent],
     conflicts: Sequence[Conflict],
     memory: Memory,
-) -> tuple[list[Conflict], dict[str, tuple[tuple[str, str], ...]]]:
+) -> list[Conflict]:
     """The block conflicts with the sources' decisions joined in (strictest wins; a meeting that
-    only meets source events becomes a conflict of its own), sorted by start; and, for sources
-    applying for the first time, the meetings on them now (for the journal, as for blocks)."""
-    if not rules.busy_from:
-        return list(conflicts), {}
+    only meets source events becomes a conflict of its own), sorted by start."""
+    if not rules.busy_from or not busy:
+        return list(conflicts)
     by_name = {s.name: s for s in rules.busy_from}
-    hits = collisions(considered, [b for b in busy if b.source in by_name])
+    hits = _hits(rules, considered, busy)
     bases = baselines(rules, memory)
-    remember = existing.to_remember(bases, {k: [source_id(b.source) for b in v] for k, v in hits.items()})
     out = {c.occurrence.key: c for c in conflicts}
     for occ in considered:
         if occ.key in hits:
             out[occ.key] = _join(rules, occ, hits[occ.key], out.get(occ.key), by_name, memory, bases)
-    ordered = sorted(out.values(), key=lambda c: (c.occurrence.start, c.occurrence.uid, c.occurrence.key[1]))
-    return ordered, remember
+    return sorted(out.values(), key=lambda c: (c.occurrence.start, c.occurrence.uid, c.occurrence.key[1]))
 
 
 def _join(

@@ -64,7 +64,8 @@ def _first_on_or_after(rrule_text: str, anchor: datetime) -> datetime:
 
 
 def _fingerprint(
-    rules: Rules, block: Block, uid: str, rrule_text: str, span: tuple[time | None, timedelta], focus: str | None
+    rules: Rules, block: Block, uid: str, rrule_text: str, span: tuple[time | None, timedelta], focus: str | None,
+    moved: Sequence[date] = (),
 ) -> str:
     """A hash of everything the event is written from: it differs exactly when the event must be rewritten.
 
@@ -87,20 +88,24 @@ def _fingerprint(
     }
     if focus is not None:
         definition["focus"] = focus
+    if moved:  # flexible instances moved elsewhere (EXDATEs; the fingerprint is unchanged without)
+        definition["moved"] = [d.isoformat() for d in sorted(moved)]
     return hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def block_events(
-    rules: Rules, block: Block, anchor: date, *, focus: bool = False, decline_message: str = ""
+    rules: Rules, block: Block, anchor: date, *, focus: bool = False, decline_message: str = "",
+    moved: Sequence[date] = (),
 ) -> list[BlockEvent]:
     """The owned events that carry ``block``: one per daily start time (or one all-day).
 
     ``focus``/``decline_message``: the planner's choice of the provider's focus time (timed spans only).
+    ``moved``: dates whose instance a flexible block moved elsewhere (excluded like skips).
     """
     tz = rules.tz
     rrule = _rrule_of(block)
     rrule_text = recur_text(rrule)
-    skips = rules.skipped_dates(block.id)
+    skips = sorted({*rules.skipped_dates(block.id), *moved})
     # An rrule's phase (INTERVAL, COUNT) counts from its first day: `since`, else a fixed epoch,
     # never the day boundaryd happens to run (that would shift every-other-week blocks daily).
     first_day = block.since or (RRULE_EPOCH if block.rrule is not None else anchor)
@@ -110,7 +115,7 @@ def block_events(
         uid = block_uid(block, span_start)
         as_focus = focus and span_start is not None
         fingerprint = _fingerprint(
-            rules, block, uid, rrule_text, (span_start, length), decline_message if as_focus else None
+            rules, block, uid, rrule_text, (span_start, length), decline_message if as_focus else None, moved
         )
         ev = icalendar.Event()
         ev.add("UID", uid)

@@ -30,7 +30,7 @@ from boundaryd.core.rules import Block, Rules
 from boundaryd.core.tell import notice_key, once_per_series
 from boundaryd.presentation.words_leads import LEAD_STEP, lead_sentence
 
-#: what a keyword exception's reason starts with (``planner._allow_reason``)
+#: what a keyword exception's reason starts with (``considered.allow_reason``)
 KEYWORD_REASON = "keyword "
 WEEK = timedelta(days=7)
 

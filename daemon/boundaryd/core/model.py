@@ -287,6 +287,32 @@ class AllowEntry:
 
 
 @dataclass(frozen=True)
+class Hold:
+    """A slot offered in a decline, held on the calendar for its organizer until taken or ``expires``."""
+
+    key: str  # the conflict's ref and the slot's index ("k3f9q2-1"): the owned event's key
+    occurrence: tuple[str, str]  # the declined occurrence's key (uid, recurrence id)
+    organizer: str  # who it is held for, as the title names them
+    summary: str  # the declined meeting's title
+    start: datetime
+    end: datetime
+    expires: datetime
+    all_day: bool = False
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    """A fact of a week a later sync can no longer read once it is past: time a meeting let through
+    took from a block (``lost``), a make-up event (``makeup``), a flexible instance moved (``flex``)."""
+
+    kind: str  # lost | makeup | flex
+    block: str
+    key: str  # what it is: "block|uid|recurrence id|instance start" (lost), the owned event's key (makeup, flex)
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
 class Memory:
     """What the journal tells the planner.
 
@@ -312,6 +338,10 @@ class Memory:
     contacts: Collection[str] | None = None
     #: keyword exceptions journaled: (person, uid, recurrence id, when granted)
     keyword_uses: Collection[tuple[str, str, str, datetime]] = ()
+    #: held offers still standing (engine/journal_holds.py)
+    holds: Collection[Hold] = ()
+    #: what the weeks' past held: time lost, make-up events, moved flexible instances
+    ledger: Collection[LedgerRow] = ()
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,14 @@ organizer (from the backend's :class:`Capabilities`), which replies and notices 
 from __future__ import annotations
 
 import bisect
-import fnmatch
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from boundaryd.core import busy as busy_from
-from boundaryd.core import existing, leads, refs, slots, tell
+from boundaryd.core import existing, keepweek, leads, refs, slots, tell
 from boundaryd.core.actions import Action, Flag, Remember, RemoveBlock, WriteBlock
+from boundaryd.core.considered import allow_reason, owner_answer, skip_reason
 from boundaryd.core.existing import Baseline
 from boundaryd.core.ical import block_events, expand_blocks
 from boundaryd.core.ical_owned import is_block, role_of
@@ -25,6 +25,7 @@ from boundaryd.core.model import (
     BlockEvent,
     BlockInstance,
     BlockVerdict,
+    BusyEvent,
     Capabilities,
     Conflict,
     Decision,
@@ -76,37 +77,36 @@ def plan(
     desired = block_definitions(rules, now.date(), capabilities)
     blocks = expand_blocks(rules, list(desired.values()), now, window_end)
 
-    considered = [
-        o
-        for o in snapshot.occurrences
-        if skip_reason(o, rules, now, window_end) is None and not _series_declined(o, memory)
-    ]
-    hits = _hits(considered, blocks)
-    bases = existing.baselines(rules, desired, memory)
-    conflicts = [
-        _decide(rules, occ, hits[occ.key], memory, bases) for occ in sorted(considered, key=_order) if occ.key in hits
-    ]
-    conflicts, remember_sources = busy_from.decide(rules, considered, snapshot.busy, conflicts, memory)
-    conflicts = leads.settle(rules, conflicts, blocks, memory, now)  # decision 5, keyword_limit_per_week
-    conflicts = existing.decline_now(rules, existing.standing(conflicts, considered), memory.decline_now)
-    final = _with_refs(_offer(rules, conflicts, blocks, considered, now, window_end, busy_from.spans(snapshot.busy)), memory)
+    considered = [o for o in snapshot.occurrences
+                  if skip_reason(o, rules, now, window_end) is None and not _series_declined(o, memory)]
+    bases = existing.baselines(rules, desired, memory)  # the rules' blocks: a moved instance changes no baseline
+    conflicts, hits = _conflicts(rules, considered, blocks, memory, bases, now, snapshot.busy)
+    remember_sources = busy_from.first_applied(rules, considered, snapshot.busy, memory)
+    week = keepweek.Week.read(snapshot, memory, now)
+    moves = week.moves(rules, blocks, conflicts, considered, lambda bid, o: _declines(rules, bid, o, memory, bases))
+    if moves.moved:  # flexible instances moved away from meetings let through: decide again
+        desired = block_definitions(rules, now.date(), capabilities, moves.skips())
+        blocks = moves.instances(rules, expand_blocks(rules, list(desired.values()), now, window_end), window_end)
+        conflicts, hits = _conflicts(rules, considered, blocks, memory, bases, now, snapshot.busy)
+    final = _with_refs(_offer(rules, conflicts, blocks, considered, now, window_end, week, busy_from.spans(snapshot.busy)), memory)
+    declines, replies = tell.declines(rules, final, memory, capabilities)
 
-    # owned events besides blocks (held offers, make-up time, moved flexible instances, mirrors)
-    # join the blocks here: one diff against what the calendar holds writes, moves and removes them
-    extras: dict[str, BlockEvent] = {}
+    # owned events besides blocks (held offers, make-up time, moved flexible instances, mirrors) join
+    # the blocks here: one diff against what the calendar holds writes, moves and removes them
+    extras, keep = week.owned(rules, blocks, final, declines, considered, moves, window_end)
     extras.update(busy_from.mirrors(rules, snapshot.busy, now))  # copies of the busy_from events
     changes = _calendar_changes({**desired, **extras}, snapshot)
 
     remember = existing.to_remember(bases, {k: [b.block for b in v] for k, v in hits.items()})
     remember.update(remember_sources)  # busy_from sources applying for the first time
     new_refs = tuple((c.occurrence.uid, _ref_key(c)[1], c.ref) for c in final if _ref_key(c) not in memory.refs)
-    declines, replies = tell.declines(rules, final, memory, capabilities)
     in_window = [o for o in snapshot.occurrences if now <= o.start < window_end]
     undos, undo_replies = tell.undos(rules, in_window, memory)
     notice = tell.notify(rules, [c for c in final if not leads.at_once(c)], memory)
     lead_notice = leads.notify(rules, final, memory)  # new leads: told at once, never held for a digest
     flags = (Flag(c) for c in final if c.decision is Decision.FLAG)
-    actions: list[Action] = [*changes, *undos, *declines, *flags, *replies, *undo_replies]
+    # held offers and the week's facts (keep) are journaled before the calendar changes they describe
+    actions: list[Action] = [*([keep] if keep else []), *changes, *undos, *declines, *flags, *replies, *undo_replies]
     if memory.applied is not None and (remember or new_refs):  # a journal keeps them: journaled first, listed last
         actions.append(Remember(tuple(remember.items()), new_refs))
     actions += [n for n in (lead_notice, notice) if n is not None]
@@ -119,6 +119,27 @@ def plan(
         actions=tuple(actions),
         skipped=snapshot.skipped,
     )
+
+
+def _conflicts(
+    rules: Rules, considered: Sequence[Occurrence], blocks: Sequence[BlockInstance], memory: Memory,
+    bases: Mapping[str, Baseline], now: datetime, busy: Sequence[BusyEvent] = (),
+) -> tuple[list[Conflict], dict[tuple[str, str], list[BlockInstance]]]:
+    """Each considered occurrence that lands on a block (or a ``busy_from`` event), decided; and
+    which block instances each hits."""
+    hits = _hits(considered, blocks)
+    conflicts = [
+        _decide(rules, occ, hits[occ.key], memory, bases) for occ in sorted(considered, key=_order) if occ.key in hits
+    ]
+    conflicts = busy_from.decide(rules, considered, busy, conflicts, memory)  # the owner's other calendars
+    conflicts = leads.settle(rules, conflicts, blocks, memory, now)  # decision 5, keyword_limit_per_week
+    return existing.decline_now(rules, existing.standing(conflicts, considered), memory.decline_now), hits
+
+
+def _declines(rules: Rules, block_id: str, o: Occurrence, memory: Memory, bases: Mapping[str, Baseline]) -> bool:
+    """Whether ``block_id`` would decline ``o`` (a meeting it would decline does not push a flexible instance away)."""
+    d = _block_decision(rules, rules.block(block_id), o, memory, bases.get(block_id))
+    return d is not None and d[0] is Decision.DECLINE
 
 
 def _order(o: Occurrence) -> tuple[datetime, str, str]:
@@ -144,7 +165,10 @@ def _with_refs(conflicts: Sequence[Conflict], memory: Memory) -> list[Conflict]:
 
 
 def block_definitions(
-    rules: Rules, anchor: date, capabilities: Capabilities = _NO_CAPABILITIES
+    rules: Rules,
+    anchor: date,
+    capabilities: Capabilities = _NO_CAPABILITIES,
+    moved: Mapping[str, Sequence[date]] | None = None,
 ) -> dict[str, BlockEvent]:
     """The owned events sync writes for the rules' blocks, by UID (recurring from ``anchor``).
 
@@ -155,7 +179,8 @@ def block_definitions(
     for block in rules.blocks:
         focus = _wants_focus(rules, block, capabilities)
         message = render_static_message(rules.message_of(block), block, rules.owner.locale) if focus else ""
-        for ev in block_events(rules, block, anchor=anchor, focus=focus, decline_message=message):
+        away = (moved or {}).get(block.id, ())  # flexible instances moved elsewhere (keepweek)
+        for ev in block_events(rules, block, anchor=anchor, focus=focus, decline_message=message, moved=away):
             out[ev.uid] = ev
     return out
 
@@ -182,8 +207,7 @@ def _calendar_changes(desired: dict[str, BlockEvent], snapshot: Snapshot) -> lis
     return out
 
 
-_IN_RULES = {True: " in the rules", False: ""}
-_WANTED = {True: "in the rules", False: "wanted"}
+_IN_RULES, _WANTED = {True: " in the rules", False: ""}, {True: "in the rules", False: "wanted"}
 
 
 def _owned_name(tag: str) -> str:
@@ -200,34 +224,6 @@ def _wants_focus(rules: Rules, block: Block, caps: Capabilities) -> bool:
 
 
 # --- which events count -----------------------------------------------------------------------
-
-
-def owner_answer(occ: Occurrence, rules: Rules) -> str | None:
-    """The owner's PARTSTAT on ``occ``; None when the owner is not invited."""
-    owners = rules.owner.emails
-    for a in occ.attendees:
-        if a.email in owners:
-            return a.partstat
-    return None
-
-
-def skip_reason(o: Occurrence, rules: Rules, start: datetime, end: datetime) -> str | None:
-    """Why the planner does not consider ``o`` at all, in words; None when it does."""
-    if o.owned_block is not None:
-        return f"boundaryd's own event for block {o.owned_block}"
-    if o.status == "CANCELLED":
-        return "cancelled"
-    if o.transparent:
-        return "marked free (transparent)"
-    if owner_answer(o, rules) == "DECLINED":
-        return "you already declined it"
-    if not start <= o.start < end:
-        return "outside the window"
-    return None
-
-
-def _busy(o: Occurrence, rules: Rules) -> bool:
-    return o.end > o.start
 
 
 def _hits(occs: Sequence[Occurrence], blocks: Sequence[BlockInstance]) -> dict[tuple[str, str], list[BlockInstance]]:
@@ -253,29 +249,6 @@ def _hits(occs: Sequence[Occurrence], blocks: Sequence[BlockInstance]) -> dict[t
 # --- decisions --------------------------------------------------------------------------------
 
 
-def _allow_reason(rules: Rules, block: Block, occ: Occurrence, memory: Memory) -> str | None:
-    for entry in memory.allowed:
-        if entry.covers(occ):
-            return "allowed by 'boundaryd allow'" + (f" until {entry.until.isoformat()}" if entry.until else "")
-    owners = set(rules.owner.emails)
-    people = [p.lower() for p in block.allow.people]
-    if occ.organizer and occ.organizer not in owners:
-        for pat in people:
-            if fnmatch.fnmatchcase(occ.organizer, pat):
-                return f"organizer matches {pat}"
-    for a in occ.attendees:
-        if a.email in owners:
-            continue
-        for pat in people:
-            if fnmatch.fnmatchcase(a.email, pat):
-                return f"attendee {a.email} matches {pat}"
-    text = f"{occ.summary}\n{occ.description}".casefold()
-    for kw in block.allow.keywords:
-        if kw.casefold() in text:
-            return f"keyword {kw!r} found"
-    return None
-
-
 def _block_decision(
     rules: Rules, block: Block, occ: Occurrence, memory: Memory, base: Baseline | None = None
 ) -> tuple[Decision, str] | None:
@@ -285,7 +258,7 @@ def _block_decision(
 def _rule_decision(
     rules: Rules, block: Block, occ: Occurrence, memory: Memory, base: Baseline | None = None
 ) -> tuple[Decision, str] | None:
-    why = _allow_reason(rules, block, occ, memory)
+    why = allow_reason(rules, block, occ, memory)
     if why:
         return Decision.ALLOW, why
     policy = rules.policy_of(block)
@@ -366,20 +339,25 @@ def _offer(
     considered: Sequence[Occurrence],
     now: datetime,
     window_end: datetime,
+    week: keepweek.Week | None = None,
     busy_spans: Sequence[tuple[datetime, datetime]] = (),
 ) -> list[Conflict]:
-    """Declines get free slots to offer and their message; a slot offered once is offered to no one else."""
+    """Declines get free slots to offer and their message; a slot offered once is offered to no one
+    else (held slots and make-up time are busy; a decline planned again offers the slots held for it)."""
     declined = {c.occurrence.key for c in conflicts if c.decision is Decision.DECLINE}
     if not declined:
         return list(conflicts)
-    busy = slots.BusyIndex(blocks, [o for o in considered if _busy(o, rules) and o.key not in declined])
+    busy = slots.BusyIndex(blocks, [o for o in considered if o.end > o.start and o.key not in declined])
+    for s, e in week.busy() if week else ():  # held slots, make-up time
+        busy.add(s, e)
     for s, e in busy_spans:  # the busy_from calendars' events
         busy.add(s, e)
+    held = week.offered if week else {}
     next_call = next((b for b in blocks if b.kind == "call-return" and b.start >= now), None)
     final = []
     for c in conflicts:
         if c.decision is Decision.DECLINE:
-            alts = slots.alternatives(rules, c.occurrence, busy, now, window_end)
+            alts = held.get(c.occurrence.key) or slots.alternatives(rules, c.occurrence, busy, now, window_end)
             length = c.occurrence.end - c.occurrence.start
             for a in alts:  # a slot offered once is not offered to anyone else
                 busy.add(a, a + length)  # all-day: local midnights, as many days as the event

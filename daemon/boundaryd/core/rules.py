@@ -14,7 +14,14 @@ import json
 from datetime import datetime
 from typing import Any
 
-from boundaryd.core.rules_calendar import CaldavCalendar, CalendarSection, CalendarURI, GoogleCalendar, IcsCalendar
+from boundaryd.core.rules_calendar import (
+    CaldavCalendar,
+    CalendarSection,
+    CalendarURI,
+    GoogleCalendar,
+    IcsCalendar,
+    MicrosoftCalendar,
+)
 from boundaryd.core.rules_model import (
     Allow,
     Block,
@@ -60,6 +67,7 @@ __all__ = [
     "EmailNotify",
     "GoogleCalendar",
     "IcsCalendar",
+    "MicrosoftCalendar",
     "Kind",
     "Notify",
     "Owner",

@@ -12,6 +12,7 @@ from boundaryd.core.rules_scalars import FocusTime, Section
 from boundaryd.errors import BadInput
 
 _CREDENTIALS_IN_URL = re.compile(r"^https?://[^/]*@")
+_SCHEMES = ("ics", "caldav", "google", "microsoft")
 
 
 class IcsCalendar(Section):
@@ -41,16 +42,39 @@ class GoogleCalendar(Section):
     api_endpoint: str | None = None
 
 
+class MicrosoftCalendar(Section):
+    """Microsoft 365 / Outlook.com through Microsoft Graph (signed in by ``boundaryd auth microsoft``)."""
+
+    #: ``primary`` (the default calendar), a calendar's name, or its Graph id
+    calendar: str = "primary"
+    #: the app registered in Entra ID (public client); none needed once the token file exists
+    client_id: str | None = None
+    #: ``common`` (work and personal accounts), ``consumers``, ``organizations`` or a tenant id
+    tenant: str = "common"
+    token_file: str | None = None
+    #: the sign-in host (national clouds, tests); the tenant is appended
+    authority: str = "https://login.microsoftonline.com"
+    api_endpoint: str = "https://graph.microsoft.com/v1.0/"
+
+    @field_validator("authority", "api_endpoint")
+    @classmethod
+    def _https(cls, v: str) -> str:
+        if not re.match(r"^https?://[^/@]+(/|$)", v):
+            raise ValueError(f"{v!r} is not an http(s) URL without credentials")
+        return v
+
+
 class CalendarSection(Section):
     ics: IcsCalendar | None = None
     caldav: CaldavCalendar | None = None
     google: GoogleCalendar | None = None
+    microsoft: MicrosoftCalendar | None = None
 
     @model_validator(mode="after")
     def _one(self) -> CalendarSection:
-        given = [k for k in ("ics", "caldav", "google") if getattr(self, k) is not None]
+        given = [k for k in _SCHEMES if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError("calendar: give exactly one of ics, caldav, google")
+            raise ValueError("calendar: give exactly one of ics, caldav, google, microsoft")
         return self
 
 
@@ -66,14 +90,14 @@ def _ics_path(path: str, given_as: str) -> str:
 
 @dataclass(frozen=True)
 class CalendarURI:
-    scheme: str  # ics | caldav | google
+    scheme: str  # ics | caldav | google | microsoft
     location: str
 
     @classmethod
     def parse(cls, uri: str) -> CalendarURI:
         scheme, sep, rest = uri.partition(":")
-        if not sep or scheme not in ("ics", "caldav", "google") or not rest:
-            raise BadInput(f"--calendar {uri}: use ics:PATH, caldav:URL or google:CALENDAR_ID")
+        if not sep or scheme not in _SCHEMES or not rest:
+            raise BadInput(f"--calendar {uri}: use ics:PATH, caldav:URL, google:CALENDAR_ID or microsoft:CALENDAR")
         if scheme == "caldav" and _CREDENTIALS_IN_URL.match(rest):
             raise BadInput(f"--calendar {uri.split('@')[-1]}: credentials never go in a URI (use the rules file)")
         if scheme == "ics":
@@ -89,6 +113,8 @@ class CalendarURI:
             return cls("ics", _ics_path(cal.ics.path, "calendar: ics: path"))
         if cal.caldav is not None:
             return cls("caldav", cal.caldav.url)
+        if cal.microsoft is not None:
+            return cls("microsoft", cal.microsoft.calendar)
         assert cal.google is not None
         return cls("google", cal.google.calendar_id)
 

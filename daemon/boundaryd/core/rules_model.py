@@ -6,10 +6,10 @@ import difflib
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PlainSerializer, PlainValidator, WithJsonSchema, field_validator, model_validator
 
 from boundaryd.core.rules_busy import BusySources
 from boundaryd.core.rules_calendar import CalendarSection, CalendarURI
@@ -27,7 +27,25 @@ from boundaryd.core.rules_scalars import (
     Preview,
     Section,
     Template,
+    parse_duration,
 )
+
+
+def _hold_duration(value: object) -> timedelta:
+    """``hold_offers``: a duration, or 0 (holds off)."""
+    if value in (0, "0", "0m", "0h") or value == timedelta(0):
+        return timedelta(0)
+    return parse_duration(value)
+
+
+#: a duration that may also be 0 (the feature off)
+OffDuration = Annotated[
+    timedelta,
+    PlainValidator(_hold_duration),
+    PlainSerializer(lambda d: f"{int(d.total_seconds()) // 60}m" if d else "0"),
+    WithJsonSchema({"anyOf": [{"type": "string", "pattern": r"^((\d+h)?(\d+m)?|0)$"}, {"const": 0}],
+                    "examples": ["48h", "0"]}),
+]
 
 
 class Owner(Section):
@@ -84,11 +102,19 @@ class EmailNotify(Section):
     smtp: Smtp | None = None
 
 
+class Report(Section):
+    """When the weekly boundary ledger goes out by email (``notify.report``)."""
+
+    day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "sun"
+    time: Clock = Field(default="18:00", validate_default=True)
+
+
 class Notify(Section):
     email: EmailNotify | None = None
     replies: Literal["auto", "outbox", "off"] = "auto"
     digest: Digest = "immediate"
     weekly_preview: Preview = "sun 18:00"
+    report: Report | None = Field(default=None, description="the weekly boundary ledger by email; omit for none")
 
 
 class Defaults(Section):
@@ -98,6 +124,10 @@ class Defaults(Section):
     decline_existing: bool = False
     message: Template = DEFAULT_MESSAGE
     keyword_limit_per_week: int | None = Field(default=None, ge=1, description="one person's keyword exceptions past this in 7 days: flagged, never declined")
+    hold_offers: OffDuration = Field(
+        default="48h", validate_default=True,
+        description="offered slots are held until taken or this long; 0 turns holds off",
+    )
 
 
 class Allow(Section):
@@ -123,6 +153,34 @@ def _check_rrule(v: str) -> str:
     return text
 
 
+class Makeup(Section):
+    """Where a block's make-up time may go (default: working hours, 30 minutes at least)."""
+
+    days: Days = Field(default="weekdays", validate_default=True)
+    start: Clock = Field(default="09:00", validate_default=True)
+    end: Clock = Field(default="17:00", validate_default=True)
+    min: Duration = Field(default="30m", validate_default=True, description="the shortest make-up event")
+
+    @model_validator(mode="after")
+    def _order(self) -> Makeup:
+        if self.end <= self.start:
+            raise ValueError("makeup: end must be later than start")
+        return self
+
+
+class Flexible(Section):
+    """The window a flexible block's instance may move within, the same day."""
+
+    start: Clock
+    end: Clock
+
+    @model_validator(mode="after")
+    def _order(self) -> Flexible:
+        if self.end <= self.start:
+            raise ValueError("flexible: end must be later than start")
+        return self
+
+
 class Block(Section):
     id: str = Field(description="slug, unique; names the block everywhere")
     title: str | None = None
@@ -139,6 +197,11 @@ class Block(Section):
     message: Template | None = None
     private: bool = False
     allow: Allow = Allow()
+    weekly_target: Duration | None = Field(
+        None, description="the week's protected total; time lost to meetings let through is made up"
+    )
+    makeup: Makeup | None = Field(None, description="where make-up time may go (default: working hours)")
+    flexible: Flexible | None = Field(None, description="the instance may move inside this window, away from meetings")
 
     @field_validator("id")
     @classmethod
@@ -176,6 +239,15 @@ class Block(Section):
                 f"block {self.id}: end {self.end:%H:%M} is not later than start {self.start:%H:%M}"
                 " (a block that crosses midnight uses duration, e.g. duration: 9h)"
             )
+        if self.flexible is not None and (self.all_day or self.times is not None):
+            raise ValueError(f"block {self.id}: flexible needs one timed span a day (start with end or duration)")
+        if self.flexible is not None:
+            assert self.start is not None
+            length = self.spans[0][1]
+            d0 = date(2000, 1, 3)
+            room = datetime.combine(d0, self.flexible.end) - datetime.combine(d0, self.flexible.start)
+            if length > room:
+                raise ValueError(f"block {self.id}: the flexible window is shorter than the block")
         return self
 
     # -- derived ------------------------------------------------------------------------

@@ -94,7 +94,8 @@ def declines(
         told, why = telling(rules, o, caps)
         key = reply_key(c) if told in (Telling.REPLY, Telling.OUTBOX) else None
         if o.key not in refused:  # a server refused it for good: reported once, not tried again
-            out.append(Decline(c, told, why, key, owner_answer_of(o, rules) or "NEEDS-ACTION"))
+            proposed = c.alternatives[0] if caps.proposed_new_time and c.alternatives and not o.all_day else None
+            out.append(Decline(c, told, why, key, owner_answer_of(o, rules) or "NEEDS-ACTION", proposed))
         if key is None or key in known:
             continue
         owner = next((a.email for a in o.attendees if a.email in set(owners)), owners[0])

@@ -29,7 +29,7 @@ from boundaryd.delivery.mail import MAX_MESSAGE_BYTES, format_address, message_i
 from boundaryd.presentation.notice import GRID_MAX_DAYS, MailView, Told, alert_view, notice_view, preview_view
 from boundaryd.presentation.safe import clean_header
 
-__all__ = ["GRID_MAX_DAYS", "MAX_DETAILED", "build_notice", "build_owner_alert", "build_weekly_preview"]
+__all__ = ["GRID_MAX_DAYS", "MAX_DETAILED", "build_mail", "build_notice", "build_owner_alert", "build_weekly_preview"]
 
 #: conflicts described one by one in a notice; the rest are counted
 MAX_DETAILED = 100
@@ -63,6 +63,11 @@ def build_weekly_preview(
     """The weekly preview: the protected blocks of 7 days and the conflicts already known
     (``presentation.notice.preview_view`` says which week)."""
     view = preview_view(rules=rules, conflicts=conflicts, blocks=blocks, now=now, start=start)
+    return _fit(rules, view, now, key)
+
+
+def build_mail(*, rules: Any, view: MailView, now: datetime, key: str) -> EmailMessage:
+    """An owner email whose words a view holds (the weekly ledger: ``presentation.report``)."""
     return _fit(rules, view, now, key)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from boundaryd.core.model import Plan, Snapshot
 from boundaryd.core.planner import plan
 from boundaryd.core.rules import Rules, load_rules, now_in
-from boundaryd.engine import journal_contacts
+from boundaryd.engine import journal_contacts, journal_holds, weekly_report
 from boundaryd.engine.executor import Executor, StepHook, SyncResult, send_owner_alert
 from boundaryd.engine.journal import Journal
 from boundaryd.paths import default_rules_path, default_state_dir
@@ -63,7 +63,8 @@ class App:
     @staticmethod
     def _plan(rules: Rules, snap: Snapshot, t: datetime, ex: Executor) -> Plan:
         """The one place the planner is called: the journal's memory and the backend's capabilities as data."""
-        return plan(rules, snap, t, journal_contacts.memory(rules, snap, t, ex.backend, ex.journal, ex.memory()))
+        memory = journal_holds.remembered(ex.memory(), ex.journal)
+        return plan(rules, snap, t, journal_contacts.memory(rules, snap, t, ex.backend, ex.journal, memory))
 
     def plan(self, rules: Rules, now: datetime | None = None, ex: Executor | None = None) -> tuple[Plan, Snapshot]:
         """Read the calendar and plan, changing nothing: (plan, what was read)."""
@@ -91,7 +92,14 @@ class App:
         snap = self._with_busy(rules, snap, t)
         p = self._plan(rules, snap, t, ex)
         journal_contacts.record_uses(ex.journal, rules, p)  # keyword exceptions counted, before acting
-        return ex.apply(p, queued)
+        journal_holds.record_plan(ex.journal, p)  # held offers and the week's facts: journaled before they are applied
+        result = ex.apply(p, queued)
+        weekly_report.after_sync(self, rules, result.plan, snap)  # the week's ledger; the weekly email when due
+        return result
+
+    def send_weekly_report(self, rules: Rules, now: datetime | None = None) -> str | None:
+        """The weekly ledger email (``notify.report``), if due and not sent yet (the daemon's wall-clock job)."""
+        return weekly_report.send_if_due(self, rules, now_in(rules, now))
 
     def send_weekly_preview(self, rules: Rules, now: datetime | None = None, ex: Executor | None = None) -> str:
         ex = ex or self.executor(rules)

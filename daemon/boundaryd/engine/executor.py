@@ -169,7 +169,7 @@ class Executor:
         for i, d in enumerate(p.decline_actions):
             action = self.journal.intent(sync_id, "decline", d.occurrence.uid, d.occurrence.key[1])
             try:
-                self.backend.decline(d.occurrence, owners, d.message)
+                self._decline(d, owners)
                 done.append(action)
                 taken.append(d)
             except ChangeRefused as e:  # this server will never take it: say so, go on with the rest
@@ -196,6 +196,14 @@ class Executor:
             self._step(f"queued:{i}")
         self._deliver(result)
         return result
+
+    def _decline(self, d: Decline, owners: tuple[str, ...]) -> None:
+        """The decline; with the new time the plan proposes, where it proposes one (only for a
+        calendar that carries it: Microsoft Graph). Other backends are called exactly as before."""
+        if d.proposed is not None:
+            self.backend.decline(d.occurrence, owners, d.message, proposed=d.proposed)  # type: ignore[call-arg]
+        else:
+            self.backend.decline(d.occurrence, owners, d.message)
 
     def recover(self, snap: Snapshot) -> list[str]:
         """Messages an interrupted sync held: queue those whose declines took effect, drop the rest."""

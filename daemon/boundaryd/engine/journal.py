@@ -17,6 +17,8 @@ from datetime import date
 from pathlib import Path
 
 from boundaryd.core.model import AllowEntry
+from boundaryd.engine import journal_holds
+from boundaryd.engine.journal_ledger import create_tables as create_ledger_tables
 from boundaryd.errors import RuntimeFailure
 
 SCHEMA_VERSION = 3
@@ -76,6 +78,8 @@ class Journal:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
             self._migrate()
+            create_ledger_tables(self.db)  # the weekly ledger's own tables (engine/journal_ledger.py)
+            journal_holds.ensure(self)  # held offers and the weeks' ledger (their own module)
         except sqlite3.DatabaseError as e:
             raise RuntimeFailure(f"{self.path}: the journal cannot be opened ({e})") from None
         except OSError as e:

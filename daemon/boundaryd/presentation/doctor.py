@@ -52,6 +52,7 @@ words: dict[str, str] = {
     " run `boundaryd auth google` with the client's current JSON",
     "google.down": "cannot check the Google token: {detail}",
     "sched.google": "Google tells organizers when boundaryd declines",
+    "sched.microsoft": "Microsoft 365 tells organizers when boundaryd declines (with the message and a proposed new time)",
     "sched.server": "the calendar server tells organizers when boundaryd declines (CalDAV scheduling)",
     "sched.smtp": "boundaryd tells organizers itself: a reply to each decline, sent over SMTP ({detail})",
     "sched.nosmtp": "nobody tells organizers yet: replies wait in the outbox (add notify.email.smtp to send them,"

@@ -1,0 +1,204 @@
+"""Reading a Microsoft calendar: one ``calendarView/delta`` of the window (plus a margin), paged,
+then the changes since the delta link kept in the journal, applied to a local cache of the events,
+so a calendar that did not change costs one request. ``410`` means a full read again.
+
+calendarView lists single events, occurrences and exceptions, never series masters. Graph gives
+each occurrence an ``iCalUId`` of its own, so the series' UID (and, for boundaryd's own series, the
+extended properties) come from the master: read once per series, again only when one of its
+occurrences changed. boundaryd's single events (holds, make-up, mirrors) carry the category
+"boundaryd"; their properties are read when they change.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from boundaryd.calendars.graph_events import EXPAND, OWNED_CATEGORY, occurrence, props_of, utc_text
+from boundaryd.calendars.graph_http import FullSyncRequired, Gone, GraphApi
+from boundaryd.core.model import Capabilities, Occurrence, OwnedEvent, Skipped, Snapshot
+from boundaryd.errors import RuntimeFailure
+from boundaryd.fsutil import write_atomic
+
+if TYPE_CHECKING:
+    from boundaryd.calendars.base import SyncState
+
+log = logging.getLogger("boundaryd.microsoft")
+
+#: how far past the asked window the full read goes, so the window can slide for a week on one link
+MARGIN = timedelta(days=7)
+#: single events written over a horizon (a rule Graph cannot express) are reported stale this long
+#: before the horizon ends, so the planner writes the next stretch in time
+REFILL = timedelta(days=28)
+_KEEP = ("id", "iCalUId", "type", "seriesMasterId", "originalStart", "subject", "body", "start", "end", "isAllDay",
+         "isCancelled", "showAs", "responseStatus", "organizer", "attendees", "categories", "isOrganizer",
+         "originalStartTimeZone")
+
+
+def slim(e: dict[str, Any]) -> dict[str, Any]:
+    out = {k: e[k] for k in _KEEP if k in e}
+    body = out.get("body") or {}
+    if body.get("contentType") != "text":
+        out.pop("body", None)
+    return out
+
+
+class GraphReader(GraphApi):
+    """The reading half of :class:`GraphBackend` (a base class: its attributes are set there)."""
+
+    calendar: str
+    cache_file: Path
+    owner_emails: tuple[str, ...]
+    sync_state: SyncState | None
+    capabilities: Capabilities
+    _cache: dict[str, Any] | None
+    _index: dict[tuple[str, str], dict[str, Any]]
+    _owned_ids: dict[str, set[str]]
+    _owned_fp: dict[str, str]
+    _window: tuple[datetime, datetime] | None
+
+    def connect(self) -> Capabilities:
+        raise NotImplementedError
+
+    def _base(self) -> str:
+        raise NotImplementedError
+
+    def _state_get(self, what: str) -> str | None:
+        return self.sync_state.get(f"microsoft:{self.calendar}:{what}") if self.sync_state is not None else None
+
+    def _state_set(self, what: str, value: str | None) -> None:
+        if self.sync_state is not None:
+            self.sync_state.set(f"microsoft:{self.calendar}:{what}", value)
+
+    def _load_cache(self) -> dict[str, Any] | None:
+        if self._cache is not None:
+            return self._cache
+        try:
+            data = json.loads(self.cache_file.read_text())
+        except (OSError, ValueError):
+            return None
+        if not isinstance(data, dict) or data.get("calendar") != self.calendar or data.get("v") != 1:
+            return None
+        link = self._state_get("delta") if self.sync_state is not None else data.get("delta")
+        if not link or link != data.get("delta"):
+            return None  # the journal and the cache disagree: start over
+        self._cache = data
+        return data
+
+    def _save_cache(self, data: dict[str, Any]) -> None:
+        self._cache = data
+        try:
+            write_atomic(self.cache_file, json.dumps(data, separators=(",", ":")).encode(), mode=0o600)
+        except OSError as e:
+            raise RuntimeFailure(f"{self.cache_file}: cannot save the Microsoft cache ({e.strerror})") from None
+        self._state_set("delta", data["delta"])
+
+    def _extras(self, data: dict[str, Any], changed: list[dict[str, Any]]) -> None:
+        """The series' UIDs and our properties, for what changed (or was never read)."""
+        masters: dict[str, Any] = data["masters"]
+        owned: dict[str, Any] = data["owned"]
+        fetch = {e["seriesMasterId"] for e in changed if e.get("seriesMasterId")}
+        fetch |= {e["seriesMasterId"] for e in data["events"].values() if e.get("seriesMasterId") and e["seriesMasterId"] not in masters}
+        for mid in sorted(fetch):
+            try:
+                m = self._call("series", "GET", f"{self._base()}/events/{mid}", {"$select": "iCalUId", "$expand": EXPAND})
+            except Gone:  # deleted since: its occurrences go in the same or the next delta
+                continue
+            if m is not None:
+                masters[mid] = {"uid": m.get("iCalUId") or mid, "props": props_of(m)}
+        for e in changed:
+            if e.get("seriesMasterId") or OWNED_CATEGORY not in (e.get("categories") or ()):
+                owned.pop(e["id"], None)
+                continue
+            try:
+                m = self._call("event", "GET", f"{self._base()}/events/{e['id']}", {"$select": "id", "$expand": EXPAND})
+            except Gone:
+                continue
+            owned[e["id"]] = props_of(m or {})
+        live = {e.get("seriesMasterId") for e in data["events"].values()}
+        for mid in [k for k in masters if k not in live]:
+            masters.pop(mid)
+
+    def _full_read(self, start: datetime, end: datetime) -> dict[str, Any]:
+        lo, hi = start, end + MARGIN
+        items, link = self._pages("delta", f"{self._base()}/calendarView/delta",
+                                  {"startDateTime": utc_text(lo), "endDateTime": utc_text(hi)})
+        events = {e["id"]: slim(e) for e in items if "@removed" not in e}
+        data: dict[str, Any] = {"v": 1, "calendar": self.calendar, "delta": link, "window": [lo.isoformat(), hi.isoformat()],
+                                "events": events, "masters": {}, "owned": {}}
+        self._extras(data, list(events.values()))
+        self._save_cache(data)
+        return data
+
+    def _incremental(self, data: dict[str, Any]) -> dict[str, Any]:
+        items, link = self._pages("delta", data["delta"], None)
+        if not items:
+            if link != data["delta"]:
+                data = dict(data, delta=link)
+                self._save_cache(data)
+            return data
+        events: dict[str, Any] = dict(data["events"])
+        changed = []
+        for e in items:
+            if "@removed" in e:
+                events.pop(e.get("id", ""), None)
+                continue
+            events[e["id"]] = slim(e)
+            changed.append(events[e["id"]])
+        new = dict(data, delta=link, events=events, masters=dict(data["masters"]), owned=dict(data["owned"]))
+        self._extras(new, changed)
+        self._save_cache(new)
+        return new
+
+    def snapshot(self, start: datetime, end: datetime, tz: ZoneInfo) -> Snapshot:
+        self.connect()
+        self._cycle_deadline = self._monotonic() + self.retry.budget
+        self._window = (start, end)
+        data = self._load_cache()
+        fits = False
+        if data is not None:
+            fits = datetime.fromisoformat(data["window"][0]) <= start and end <= datetime.fromisoformat(data["window"][1])
+        if data is None or not fits:
+            data = self._full_read(start, end)
+        else:
+            try:
+                data = self._incremental(data)
+            except FullSyncRequired:
+                log.info("%s: Microsoft Graph asked for a full read", self.name)
+                data = self._full_read(start, end)
+        return self._build(data, start, end, tz)
+
+    def _build(self, data: dict[str, Any], start: datetime, end: datetime, tz: ZoneInfo) -> Snapshot:
+        occs: list[Occurrence] = []
+        skipped: list[Skipped] = []
+        owned: dict[str, OwnedEvent] = {}
+        self._index, self._owned_ids, self._owned_fp = {}, {}, {}
+        for e in data["events"].values():
+            mid = e.get("seriesMasterId")
+            master = data["masters"].get(mid, {}) if mid else {}
+            props = master.get("props", {}) if mid else data["owned"].get(e["id"], {})
+            uid = master.get("uid") or e.get("iCalUId") or e["id"]
+            if props.get("block"):
+                ouid = props.get("uid") or uid
+                self._owned_ids.setdefault(ouid, set()).add(mid or e["id"])
+                self._owned_fp[ouid] = props.get("hash", "")
+                fp, _, extra = props.get("hash", "").partition(".")
+                if extra.startswith("until-") and extra[6:] < (end + REFILL).date().isoformat():
+                    fp += ".stale"  # single events over a horizon the window nears: the planner writes more
+                owned.setdefault(ouid, OwnedEvent(uid=ouid, block=props["block"], fingerprint=fp))
+            try:
+                occ = occurrence(e, tz, self.owner_emails, uid, props)
+            except (KeyError, ValueError, TypeError) as err:
+                skipped.append(Skipped(uid=str(uid)[:200], reason=f"unreadable Microsoft event ({err})"))
+                continue
+            if start <= occ.start < end:
+                occs.append(occ)
+                self._index[occ.key] = {"id": e["id"], "master": mid}
+                if mid:  # the series itself (declining a standing conflict at once)
+                    self._index.setdefault((occ.uid, ""), {"id": mid, "master": None, "series": True})
+        occs.sort(key=lambda o: (o.start, o.uid, o.key[1]))
+        return Snapshot(tuple(occs), tuple(owned.values()), tuple(skipped), self.capabilities)

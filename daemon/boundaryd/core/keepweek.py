@@ -1,0 +1,142 @@
+"""Keeping the week whole and offers held: the owned events a plan wants besides blocks.
+
+Pure, part of the planner, which calls it in three steps (see ``planner.plan``):
+1. :meth:`Week.read`: the held offers still standing and the owned time already on the calendar;
+2. :meth:`Week.moves`: where flexible instances go (before conflicts are decided for good);
+3. :meth:`Week.owned`: the held, make-up and moved events wanted, and what the journal must
+   remember of them (a :class:`RememberOwned` only when something changed: a sync with nothing
+   new writes nothing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from boundaryd.core import flexible, holds, makeup
+from boundaryd.core.actions import Decline, RememberOwned
+from boundaryd.core.ical_owned import role_of
+from boundaryd.core.model import (
+    BlockEvent,
+    BlockInstance,
+    Conflict,
+    Decision,
+    Hold,
+    LedgerRow,
+    Memory,
+    Occurrence,
+    Snapshot,
+)
+from boundaryd.core.rules import Rules
+
+Interval = tuple[datetime, datetime]
+
+
+@dataclass(frozen=True)
+class Week:
+    now: datetime
+    memory: Memory
+    standing: holds.Standing
+    owned_uids: frozenset[str]
+    #: make-up and moved-block time already on the calendar
+    owned_time: tuple[Interval, ...]
+    #: of which make-up time
+    makeup_time: tuple[Interval, ...] = ()
+
+    @classmethod
+    def read(cls, snapshot: Snapshot, memory: Memory, now: datetime) -> Week:
+        """``now`` in the rules' zone; what the journal remembers is read back in it too."""
+        tz = now.tzinfo
+        memory = replace(
+            memory,
+            holds=tuple(replace(h, start=h.start.astimezone(tz), end=h.end.astimezone(tz)) for h in memory.holds),
+            ledger=tuple(replace(r, start=r.start.astimezone(tz), end=r.end.astimezone(tz)) for r in memory.ledger),
+        )
+        roles = {o.uid: role_of(o.owned_block)[0] for o in snapshot.occurrences if o.owned_block is not None}
+        owned_time = tuple((o.start, o.end) for o in snapshot.occurrences if roles.get(o.uid) in ("makeup", "flex"))
+        makeup_time = tuple((o.start, o.end) for o in snapshot.occurrences if roles.get(o.uid) == "makeup")
+        return cls(
+            now=now,
+            memory=memory,
+            standing=holds.standing(memory.holds, snapshot.occurrences, now),
+            owned_uids=frozenset(o.uid for o in snapshot.owned),
+            owned_time=owned_time,
+            makeup_time=makeup_time,
+        )
+
+    @property
+    def offered(self) -> dict[tuple[str, str], tuple[datetime, ...]]:
+        """Slots already held for a declined occurrence (a decline planned again offers exactly them)."""
+        return self.standing.offered()
+
+    def busy(self) -> list[Interval]:
+        """Held slots and owned time already on the calendar: busy for alternatives."""
+        return [*((h.start, h.end) for h in self.standing.holds), *self.owned_time]
+
+    def moves(
+        self,
+        rules: Rules,
+        blocks: Sequence[BlockInstance],
+        conflicts: Sequence[Conflict],
+        considered: Sequence[Occurrence],
+        would_decline: Callable[[str, Occurrence], bool],
+    ) -> flexible.Moves:
+        """Where flexible instances go. A meeting busy for one is one its block would let through
+        where it is: one it would decline is no reason to move (the decline frees the time)."""
+        timed = [o for o in considered if o.end > o.start and not o.all_day]
+        # make-up time is busy; an earlier move of a flexible instance is not (it is worked out again)
+        shared = [*self.makeup_time, *self._held()]
+        busy = {
+            b.id: [*((o.start, o.end) for o in timed if not would_decline(b.id, o)), *shared]
+            for b in rules.blocks
+            if b.flexible is not None
+        }
+        return flexible.moves(rules, blocks, conflicts, busy, self.memory.ledger, self.now)
+
+    def _held(self) -> list[Interval]:
+        return [(h.start, h.end) for h in self.standing.holds]
+
+    def owned(
+        self,
+        rules: Rules,
+        blocks: Sequence[BlockInstance],
+        conflicts: Sequence[Conflict],
+        declines: Iterable[Decline],
+        considered: Sequence[Occurrence],
+        moves: flexible.Moves,
+        window_end: datetime,
+    ) -> tuple[dict[str, BlockEvent], RememberOwned | None]:
+        """The owned events wanted besides blocks, by UID, and what to journal (None: nothing new)."""
+        made = holds.new_holds(rules, declines, self.standing, self.now)
+        all_holds = [*self.standing.holds, *made]
+        declined = {c.occurrence.key for c in conflicts if c.decision is Decision.DECLINE}
+        meetings = [(o.start, o.end) for o in considered if o.key not in declined and o.end > o.start]
+        busy = [*meetings, *((h.start, h.end) for h in all_holds)]
+        mk = makeup.plan_makeups(
+            rules, blocks, conflicts, busy, self.memory.ledger, self.owned_uids, self.now, window_end
+        )
+        events = {
+            **holds.hold_events(all_holds, rules.tz),
+            **moves.events(rules, self.owned_uids, self.now),
+            **mk.events(rules, self.owned_uids, self.now),
+        }
+        ledger = [*moves.moved, *mk.rows, *mk.lost]
+        return events, self._remember(made, ledger)
+
+    def _remember(self, made: Sequence[Hold], ledger: Sequence[LedgerRow]) -> RememberOwned | None:
+        before = set(self.memory.ledger)
+        now_rows = set(ledger)
+        write = tuple(sorted(now_rows - before, key=_row_order))
+        rewritten = {(r.kind, r.key) for r in write}
+        forget = tuple(sorted(
+            {(r.kind, r.key) for r in before - now_rows if r.start >= self.now} - rewritten
+        ))
+        released = self.standing.released
+        if not (made or released or write or forget):
+            return None
+        return RememberOwned(holds=tuple(made), released=released, ledger=write, forgotten=forget)
+
+
+def _row_order(r: LedgerRow) -> tuple[datetime, str, str]:
+    return (r.start, r.kind, r.key)

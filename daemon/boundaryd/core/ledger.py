@@ -1,0 +1,241 @@
+"""The weekly boundary ledger: per block, what was planned, lost to meetings let through, kept and
+made up, in one week (Monday to Sunday in the rules' zone). Pure: no clock, no I/O.
+
+The ledger counts two kinds of :class:`Item`: a meeting that landed on a block (with the decision
+boundaryd made) and a make-up event boundaryd owns (tag ``makeup:KEY``). A sync sees only the
+window ahead of ``now``; the journal keeps the items it saw before (``engine.journal_ledger``),
+and :func:`merge` joins the two. All minutes are real minutes (instants, across DST changes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from boundaryd.core.ical_owned import role_of
+from boundaryd.core.model import BlockInstance, Conflict, Decision, Occurrence
+
+__all__ = [
+    "BlockLine", "Item", "Ledger", "PersonLine", "WeekPoint", "compute", "fresh_items", "merge", "monday_of",
+    "target_minutes", "week_bounds",
+]
+
+MEETING = "meeting"
+MAKEUP = "makeup"
+#: decisions that let a meeting take the block's time (everything but a decline)
+LET_THROUGH = frozenset({Decision.ALLOW.value, Decision.FLAG.value, Decision.KEEP.value})
+
+
+@dataclass(frozen=True)
+class Item:
+    """A meeting on a block, or a make-up event: what the ledger counts, as the journal keeps it."""
+
+    kind: str  # MEETING | MAKEUP
+    uid: str
+    rid: str
+    start: datetime  # aware
+    end: datetime
+    all_day: bool = False
+    person: str = ""  # a meeting's organizer (the owner for their own events)
+    decision: str = ""  # a meeting's Decision value
+    block: str = ""  # the block a meeting was decided by; the block a make-up event makes up for
+    lost: int = 0  # a meeting's minutes taken from blocks (filled by ``compute``)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.kind, self.uid, self.rid)
+
+
+@dataclass(frozen=True)
+class BlockLine:
+    block: str
+    title: str
+    target_minutes: int | None
+    planned_minutes: int
+    lost_minutes: int
+    made_up_minutes: int
+
+    @property
+    def kept_minutes(self) -> int:
+        return self.planned_minutes - self.lost_minutes
+
+
+@dataclass(frozen=True)
+class PersonLine:
+    person: str
+    lost_minutes: int
+    events: int
+
+
+@dataclass(frozen=True)
+class WeekPoint:
+    """One week of the history: planned and kept minutes over every block."""
+
+    week: date
+    planned_minutes: int
+    kept_minutes: int
+
+
+@dataclass(frozen=True)
+class Ledger:
+    start: datetime  # Monday 00:00 local
+    end: datetime  # the next Monday 00:00 local
+    blocks: tuple[BlockLine, ...]
+    declined: int
+    flagged: int
+    allowed: int
+    by_person: tuple[PersonLine, ...]
+    history: tuple[WeekPoint, ...] = ()
+
+    @property
+    def planned_minutes(self) -> int:
+        return sum(b.planned_minutes for b in self.blocks)
+
+    @property
+    def kept_minutes(self) -> int:
+        return sum(b.kept_minutes for b in self.blocks)
+
+    @property
+    def point(self) -> WeekPoint:
+        return WeekPoint(self.start.date(), self.planned_minutes, self.kept_minutes)
+
+
+# --- weeks --------------------------------------------------------------------------------------
+
+
+def monday_of(t: datetime | date, tz: ZoneInfo) -> date:
+    """The Monday of the week (rules' zone) holding ``t``."""
+    d = t.astimezone(tz).date() if isinstance(t, datetime) else t
+    return d - timedelta(days=d.weekday())
+
+
+def week_bounds(monday: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """``[Monday 00:00, next Monday 00:00)`` local: 167, 168 or 169 real hours."""
+    return datetime.combine(monday, time(0), tz), datetime.combine(monday + timedelta(days=7), time(0), tz)
+
+
+def target_minutes(block: Any) -> int | None:
+    """A block's ``weekly_target`` in minutes (a duration, or a number of minutes); None when it has none."""
+    value = getattr(block, "weekly_target", None)
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        return int(value.total_seconds()) // 60
+    return int(value)
+
+
+# --- items from a sync --------------------------------------------------------------------------
+
+
+def fresh_items(conflicts: Iterable[Conflict], occurrences: Iterable[Occurrence], owners: Sequence[str],
+                block_ids: Sequence[str]) -> list[Item]:
+    """What one plan saw: each conflicting meeting with its decision, and each make-up event."""
+    me = owners[0] if owners else ""
+    out = [
+        Item(MEETING, c.occurrence.uid, c.occurrence.key[1], _utc(c.occurrence.start), _utc(c.occurrence.end),
+             c.occurrence.all_day, c.occurrence.organizer or me, c.decision.value, c.block)
+        for c in conflicts
+    ]
+    for o in occurrences:
+        role, key = role_of(o.owned_block) if o.owned_block else ("", "")
+        if role == MAKEUP and o.end > o.start:
+            out.append(Item(MAKEUP, o.uid, o.key[1], _utc(o.start), _utc(o.end), o.all_day, block=_block_of(key, block_ids)))
+    return out
+
+
+def _block_of(key: str, block_ids: Sequence[str]) -> str:
+    """The block a make-up key names: the longest block id it starts with (``prospecting-2026-11-23``)."""
+    for bid in sorted(block_ids, key=len, reverse=True):
+        if key == bid or (key.startswith(bid) and not key[len(bid)].isalnum()):
+            return bid
+    return key
+
+
+def merge(stored: Iterable[Item], fresh: Iterable[Item], now: datetime) -> list[Item]:
+    """The items of a week as far as known: what this sync saw, plus what an earlier sync saw and
+    this one cannot (it started before ``now``, or boundaryd declined it and it left the view)."""
+    seen = {i.key: i for i in fresh}
+    kept = [
+        i for i in stored
+        if i.key not in seen and (i.start < now or (i.kind == MEETING and i.decision == Decision.DECLINE.value))
+    ]
+    return sorted([*seen.values(), *kept], key=lambda i: (i.start, i.key))
+
+
+# --- the week's numbers --------------------------------------------------------------------------
+
+
+def compute(
+    monday: date, tz: ZoneInfo, blocks: Sequence[Any], instances: Sequence[BlockInstance], items: Iterable[Item]
+) -> tuple[Ledger, list[Item]]:
+    """The ledger of the week starting ``monday``, and its items with each meeting's lost minutes.
+
+    ``blocks``: the rules' blocks (id, label, weekly_target); ``instances``: their instances
+    overlapping the week (``planner.block_instances``), clipped here to the week.
+    """
+    ws, we = week_bounds(monday, tz)
+    lo, hi = ws.timestamp(), we.timestamp()
+    spans = [(b, max(b.start.timestamp(), lo), min(b.end.timestamp(), hi)) for b in instances]
+    spans = [(b, s, e) for b, s, e in spans if e > s]
+    mine = [i for i in items if i.start.timestamp() < hi and i.end.timestamp() > lo]
+    through = [i for i in mine if i.kind == MEETING and i.decision in LET_THROUGH]
+    lines = []
+    for block in blocks:
+        own = [(b, s, e) for b, s, e in spans if b.block == block.id]
+        planned = sum(e - s for _, s, e in own)
+        lost = _length(_overlaps(own, through))
+        made_up = _length((max(i.start.timestamp(), lo), min(i.end.timestamp(), hi))
+                          for i in mine if i.kind == MAKEUP and i.block == block.id)
+        label = getattr(block, "label", None) or getattr(block, "title", None) or block.id
+        lines.append(BlockLine(block.id, str(label), target_minutes(block), int(planned) // 60, lost // 60, made_up // 60))
+    taking = {i.key for i in through}
+    out = [replace(i, lost=_length(_overlaps(spans, [i])) // 60) if i.key in taking else i for i in mine]
+    return week_ledger(ws, we, lines, out), out
+
+
+def week_ledger(ws: datetime, we: datetime, lines: Sequence[BlockLine], items: Sequence[Item]) -> Ledger:
+    """A ledger from its block lines and items (a week computed now, or one the journal kept)."""
+    meetings = [i for i in items if i.kind == MEETING and ws <= i.start < we]
+    people: dict[str, list[int]] = {}
+    for i in items:
+        if i.kind == MEETING and i.lost > 0:
+            row = people.setdefault(i.person, [0, 0])
+            row[0] += i.lost
+            row[1] += 1
+    by_person = tuple(PersonLine(p, m, n) for p, (m, n) in sorted(people.items(), key=lambda kv: (-kv[1][0], kv[0])))
+
+    def count(d: Decision) -> int:
+        return sum(1 for i in meetings if i.decision == d.value)
+
+    return Ledger(ws, we, tuple(lines), count(Decision.DECLINE), count(Decision.FLAG), count(Decision.ALLOW), by_person)
+
+
+def _overlaps(spans: Sequence[tuple[BlockInstance, float, float]], meetings: Sequence[Item]) -> list[tuple[float, float]]:
+    """Every stretch where one of ``meetings`` overlaps one of the block spans (all-day meetings: all-day blocks only)."""
+    out = []
+    for b, s, e in spans:
+        for m in meetings:
+            if m.all_day and not b.all_day:
+                continue
+            a, z = max(s, m.start.timestamp()), min(e, m.end.timestamp())
+            if z > a:
+                out.append((a, z))
+    return out
+
+
+def _length(stretches: Iterable[tuple[float, float]]) -> int:
+    """Seconds covered by the union of ``stretches``."""
+    total, end = 0.0, float("-inf")
+    for s, e in sorted(stretches):
+        if e <= end:
+            continue
+        total += e - max(s, end)
+        end = e
+    return int(total)
+
+
+def _utc(t: datetime) -> datetime:
+    return t.astimezone(timezone.utc)

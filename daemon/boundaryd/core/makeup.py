@@ -1,0 +1,299 @@
+"""Make-up time: a block with ``weekly_target`` keeps its week whole.
+
+Pure, part of the planner. Per week (Monday to Sunday in the rules' zone) and block:
+``planned`` is the minutes of its instances, ``lost`` the minutes of them meetings let through
+took (allowed, flagged, kept, accepted by the owner), ``kept`` = planned − lost, and ``needed`` =
+target − kept (the target defaults to planned). Make-up events go in free ``makeup`` time of the
+same week (never over blocks, busy meetings, held offers or other make-up time; each at least
+``makeup.min``; never in the past) until kept + made up reaches the target; they go again when
+no longer needed. Make-up events already written that are still free and needed are kept as they
+are, so nothing moves while nothing changes. Minutes are real minutes (UTC arithmetic), also in a
+week with a daylight-saving change.
+
+What a later sync can no longer read (lost time and make-up events that are past) comes from the
+journal as :class:`LedgerRow`s; :func:`week_balance` gives the same figures to the weekly report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+
+from boundaryd.core.holds import cached_event
+from boundaryd.core.ical import block_events, expand_blocks
+from boundaryd.core.ical_owned import owned_uid, role_of
+from boundaryd.core.model import BlockEvent, BlockInstance, Conflict, Decision, LedgerRow, Occurrence
+from boundaryd.core.rules import Block, Rules
+from boundaryd.core.rules_model import Makeup
+
+Interval = tuple[datetime, datetime]
+GRID = 15  # make-up events start on the quarter hour
+MAKEUP_TITLE = "{title} (make-up)"
+
+
+@dataclass(frozen=True)
+class Balance:
+    """One block's week, in minutes."""
+
+    block: str
+    target_minutes: int
+    planned_minutes: int
+    lost_minutes: int
+    made_up_minutes: int
+
+    @property
+    def kept_minutes(self) -> int:
+        return self.planned_minutes - self.lost_minutes
+
+    @property
+    def needed_minutes(self) -> int:
+        return max(0, self.target_minutes - self.kept_minutes)
+
+    @property
+    def shortfall_minutes(self) -> int:
+        """What no make-up time covers (a week with no free make-up time)."""
+        return max(0, self.needed_minutes - self.made_up_minutes)
+
+
+def minutes(s: datetime, e: datetime) -> int:
+    """Real minutes from ``s`` to ``e`` (across a DST change too)."""
+    return int((e.astimezone(timezone.utc) - s.astimezone(timezone.utc)).total_seconds()) // 60
+
+
+def week_start(d: date) -> date:
+    return d - timedelta(days=d.weekday())
+
+
+def week_bounds(rules: Rules, monday: date) -> Interval:
+    tz = rules.tz
+    return datetime.combine(monday, time(0), tz), datetime.combine(monday + timedelta(days=7), time(0), tz)
+
+
+def tracked(rules: Rules) -> list[Block]:
+    """Blocks whose week is kept whole (a ``weekly_target`` or a ``makeup``)."""
+    return [b for b in rules.blocks if b.weekly_target is not None or b.makeup is not None]
+
+
+def makeup_of(rules: Rules, block: Block) -> Makeup:
+    """Where ``block``'s make-up time may go: its ``makeup``, else working hours."""
+    if block.makeup is not None:
+        return block.makeup
+    wh = rules.working_hours
+    return Makeup.model_construct(days=wh.days, start=wh.start, end=wh.end, min=timedelta(minutes=30))
+
+
+def planned_instances(rules: Rules, monday: date) -> list[BlockInstance]:
+    """The tracked blocks' instances starting in the week of ``monday`` (the whole week, past included)."""
+    ws, we = week_bounds(rules, monday)
+    events = [ev for b in tracked(rules) for ev in block_events(rules, b, anchor=monday)]
+    return [b for b in expand_blocks(rules, events, ws, we) if ws <= b.start < we]
+
+
+def lost_rows(rules: Rules, blocks: Sequence[BlockInstance], conflicts: Iterable[Conflict]) -> list[LedgerRow]:
+    """Time meetings let through take from tracked blocks' instances (one row per meeting and instance)."""
+    ids = {b.id for b in tracked(rules)}
+    out = []
+    for c in conflicts:
+        if c.decision is Decision.DECLINE:
+            continue
+        o = c.occurrence
+        for b in blocks:
+            if b.block in ids and b.block in c.blocks and b.start < o.end and b.end > o.start:
+                key = f"{b.block}|{o.uid}|{o.key[1]}|{b.start.isoformat()}"
+                out.append(LedgerRow("lost", b.block, key, max(b.start, o.start), min(b.end, o.end)))
+    return out
+
+
+def _union_minutes(intervals: Iterable[Interval]) -> int:
+    total, cur = 0, None
+    for s, e in sorted((s.astimezone(timezone.utc), e.astimezone(timezone.utc)) for s, e in intervals):
+        if cur is not None and s <= cur[1]:
+            cur = (cur[0], max(cur[1], e))
+            continue
+        if cur is not None:
+            total += minutes(*cur)
+        cur = (s, e)
+    return total + (minutes(*cur) if cur is not None else 0)
+
+
+def week_balance(
+    rules: Rules,
+    conflicts: Iterable[Conflict],
+    makeups: Iterable[tuple[str, datetime, datetime]],
+    monday: date,
+    blocks: Sequence[BlockInstance] | None = None,
+    past: Iterable[LedgerRow] = (),
+) -> list[Balance]:
+    """Each tracked block's week of ``monday``: target, planned, lost, made up (minutes).
+
+    ``conflicts``: the plan's (meetings let through count as lost); ``makeups``: make-up events as
+    (block, start, end); ``blocks``: the instances meetings are measured against (default: the
+    week's, expanded from the rules); ``past``: journal rows for what is no longer read (lost time).
+    """
+    ws, we = week_bounds(rules, monday)
+    instances = planned_instances(rules, monday)
+    lost = [*lost_rows(rules, instances if blocks is None else blocks, conflicts), *(r for r in past if r.kind == "lost")]
+    made = list(makeups)
+    out = []
+    for b in tracked(rules):
+        planned = sum(minutes(i.start, i.end) for i in instances if i.block == b.id)
+        lost_m = _union_minutes((r.start, r.end) for r in lost if r.block == b.id and ws <= r.start < we)
+        made_m = sum(minutes(s, e) for bid, s, e in made if bid == b.id and ws <= s < we)
+        target = planned if b.weekly_target is None else int(b.weekly_target.total_seconds()) // 60
+        out.append(Balance(b.id, target, planned, lost_m, made_m))
+    return out
+
+
+def makeups_of(owned: Iterable[Occurrence | LedgerRow]) -> list[tuple[str, datetime, datetime]]:
+    """(block, start, end) of the make-up events among owned occurrences read back (or journal rows):
+    what :func:`week_balance` takes as ``makeups``."""
+    out = []
+    for o in owned:
+        if isinstance(o, LedgerRow):
+            if o.kind == "makeup":
+                out.append((o.block, o.start, o.end))
+        elif o.owned_block is not None and role_of(o.owned_block)[0] == "makeup":
+            out.append((role_of(o.owned_block)[1].split("@", 1)[0], o.start, o.end))
+    return out
+
+
+# --- the make-up events a plan wants ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Makeups:
+    """This plan's make-up events and lost time (those begun, from the journal, and those ahead)."""
+
+    rows: tuple[LedgerRow, ...] = ()  # kind "makeup", key "block@local start"
+    lost: tuple[LedgerRow, ...] = ()
+
+    def events(self, rules: Rules, owned: Collection[str], now: datetime) -> dict[str, BlockEvent]:
+        """The owned events carrying the make-up time (one begun only while still on the calendar)."""
+        out = {}
+        for r in self.rules_rows(rules):
+            ev = cached_event(
+                "makeup", r.key, MAKEUP_TITLE.format(title=rules.block(r.block).label),
+                r.start.astimezone(rules.tz), r.end.astimezone(rules.tz),
+            )
+            if r.start >= now or ev.uid in owned:
+                out[ev.uid] = ev
+        return out
+
+    def rules_rows(self, rules: Rules) -> list[LedgerRow]:
+        ids = {b.id for b in rules.blocks}
+        return [r for r in self.rows if r.block in ids]
+
+
+def plan_makeups(
+    rules: Rules,
+    blocks: Sequence[BlockInstance],
+    conflicts: Sequence[Conflict],
+    busy: Sequence[Interval],
+    remembered: Iterable[LedgerRow],
+    owned: Collection[str],
+    now: datetime,
+    window_end: datetime,
+) -> Makeups:
+    """The make-up events for each week the window touches. ``busy``: meetings not declined and
+    held offers (blocks come from ``blocks``); ``remembered``: the journal's rows; ``owned``: UIDs
+    of the owned events on the calendar (a remembered make-up still there is kept when it fits)."""
+    if not tracked(rules):
+        return Makeups()
+    memory = [r for r in remembered if r.kind in ("lost", "makeup")]
+    past = [r for r in memory if r.start < now]
+    ahead = [r for r in memory if r.kind == "makeup" and r.start >= now and owned_uid("makeup", r.key) in owned]
+    lost_now = lost_rows(rules, blocks, conflicts)
+    taken: list[Interval] = [*busy, *((b.start, b.end) for b in blocks)]
+    rows: list[LedgerRow] = [r for r in past if r.kind == "makeup"]
+    monday = week_start(now.date())
+    while week_bounds(rules, monday)[0] < window_end:
+        ws, we = week_bounds(rules, monday)
+        made_before = [(r.block, r.start, r.end) for r in rows if r.start < now]
+        balances = week_balance(rules, conflicts, made_before, monday, blocks, [r for r in past if r.kind == "lost"])
+        for bal in balances:
+            need = bal.needed_minutes - bal.made_up_minutes
+            kept = [r for r in ahead if r.block == bal.block and ws <= r.start < we]
+            chosen = _place(rules, rules.block(bal.block), need, kept, taken, max(now, ws), min(we, window_end))
+            rows.extend(chosen)
+            taken.extend((r.start, r.end) for r in chosen)
+        monday += timedelta(days=7)
+    lost = [*(r for r in past if r.kind == "lost"), *lost_now]
+    return Makeups(tuple(sorted(rows, key=lambda r: (r.start, r.key))), tuple(lost))
+
+
+def _place(
+    rules: Rules, block: Block, need: int, kept: Sequence[LedgerRow], taken: Sequence[Interval], lo: datetime, hi: datetime
+) -> list[LedgerRow]:
+    """Make-up rows for ``need`` minutes in ``[lo, hi)``: the ones already written first, then the
+    earliest free time."""
+    mk = makeup_of(rules, block)
+    least = int(mk.min.total_seconds()) // 60
+    out: list[LedgerRow] = []
+    busy = list(taken)
+    for r in sorted(kept, key=lambda r: r.start):
+        if need <= 0:
+            break
+        length = min(minutes(r.start, r.end), max(need, least))
+        end = _after(r.start, length)
+        if _inside(rules, mk, r.start, end, lo, hi) and not _overlaps(r.start, end, busy):
+            out.append(LedgerRow("makeup", block.id, r.key, r.start, end))
+            busy.append((r.start, end))
+            need -= length
+    while need > 0:  # the earliest free stretch that takes the whole need, else the earliest one
+        gaps = [g for g in _week_gaps(rules, mk, lo, hi, busy) if minutes(*g) >= least]
+        if not gaps:
+            break
+        want = max(need, least)
+        s, e = next((g for g in gaps if minutes(*g) >= want), gaps[0])
+        length = min(minutes(s, e), want)
+        end = _after(s, length)
+        out.append(LedgerRow("makeup", block.id, f"{block.id}@{s:%Y-%m-%dT%H:%M}", s, end))
+        busy.append((s, end))
+        need -= length
+    return out
+
+
+def _week_gaps(rules: Rules, mk: Makeup, lo: datetime, hi: datetime, busy: Sequence[Interval]) -> list[Interval]:
+    out: list[Interval] = []
+    day = lo.astimezone(rules.tz).date()
+    while datetime.combine(day, time(0), rules.tz) < hi:
+        if day.weekday() in mk.days:
+            out.extend(_gaps(rules, mk, day, lo, hi, busy))
+        day += timedelta(days=1)
+    return out
+
+
+def _after(s: datetime, mins: int) -> datetime:
+    return (s.astimezone(timezone.utc) + timedelta(minutes=mins)).astimezone(s.tzinfo)
+
+
+def _overlaps(s: datetime, e: datetime, busy: Iterable[Interval]) -> bool:
+    return any(bs < e and be > s for bs, be in busy)
+
+
+def _inside(rules: Rules, mk: Makeup, s: datetime, e: datetime, lo: datetime, hi: datetime) -> bool:
+    local = s.astimezone(rules.tz)
+    day_lo = datetime.combine(local.date(), mk.start, rules.tz)
+    day_hi = datetime.combine(local.date(), mk.end, rules.tz)
+    return local.weekday() in mk.days and max(lo, day_lo) <= s and e <= min(hi, day_hi)
+
+
+def _gaps(rules: Rules, mk: Makeup, day: date, lo: datetime, hi: datetime, busy: Sequence[Interval]) -> list[Interval]:
+    """The free stretches of ``day``'s make-up window, each starting on the quarter hour."""
+    start = max(datetime.combine(day, mk.start, rules.tz), lo)
+    end = min(datetime.combine(day, mk.end, rules.tz), hi)
+    out = []
+    cursor = _ceil(start)
+    for bs, be in sorted(x for x in busy if x[0] < end and x[1] > start):
+        if bs > cursor:
+            out.append((cursor, bs))
+        cursor = max(cursor, _ceil(be))
+    if cursor < end:
+        out.append((cursor, end))
+    return [(s, e) for s, e in out if s < e]
+
+
+def _ceil(t: datetime) -> datetime:
+    extra = (t.minute % GRID) * 60 + t.second + t.microsecond / 1e6
+    return t if not extra else t + timedelta(seconds=GRID * 60 - extra)
