@@ -122,3 +122,34 @@ def test_a_google_source_on_the_local_calendar_api(tmp_path: Path, google: dict[
     moved = app.sync(rules, NOW + timedelta(minutes=2)).plan
     assert [c.op for c in moved.calendar_changes] == ["update"]
     assert mirrors(cal)[0].decoded("DTSTART") == at(2, 18)
+
+
+def test_a_microsoft_source_on_the_local_graph(tmp_path: Path) -> None:
+    from boundaryd.calendars import graph_auth
+    from contract_graph import GraphWorld
+    from fake_graph import FakeGraph, check_no_rejections, sign_in
+
+    fake = FakeGraph(account="alice@example.com").start(tmp_path / "ca.pem")
+    before = graph_auth.VERIFY
+    graph_auth.VERIFY = str(fake.ca_file)
+    try:
+        token = tmp_path / "microsoft-token.json"
+        sign_in(fake, token)
+        world = GraphWorld({"fake": fake, "token": token}, tmp_path)
+        world.put(invite("recital@home", "Recital", at(1, 18), 90, organizer=None))
+        source = (f'{{name: Home, microsoft: {{calendar: primary, token_file: "{token}", authority: "{fake.authority}", '
+                  f'api_endpoint: "{fake.api_endpoint}"}}, policy: decline, mirror: true}}')
+        app, rules, cal = setup(tmp_path, source)
+        first = app.sync(rules, NOW).plan
+        dinner = next(c for c in first.conflicts if c.occurrence.uid == "dinner@t")
+        assert dinner.decision is Decision.DECLINE and "Home: Recital" in dinner.reason
+        assert [str(e["SUMMARY"]) for e in mirrors(cal)] == ["Busy"]
+        assert {r.verb for r in fake.requests} == {"GET"}  # never a write to a source
+        fake.requests.clear()
+        assert not app.sync(rules, NOW + timedelta(minutes=1)).plan.calendar_changes
+        assert len(fake.requests) == 1  # an unchanged source: one delta request
+        check_no_rejections(fake)
+        world.close()
+    finally:
+        graph_auth.VERIFY = before
+        fake.stop()

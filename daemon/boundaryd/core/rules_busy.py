@@ -1,8 +1,7 @@
 """The rules file's ``busy_from:``: the owner's other calendars, whose events count as busy.
 
 Each source is read-only and has exactly one of ``ics_url`` (a feed over HTTP(S)), ``ics``,
-``caldav``, ``google`` (the same sections as ``calendar:``) — and ``microsoft`` once that backend's
-section exists (add it to :class:`BusySource` and to :data:`SOURCE_KINDS`: see the TODO there).
+``caldav``, ``google``, ``microsoft`` (the same sections as ``calendar:``).
 """
 
 from __future__ import annotations
@@ -12,7 +11,13 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from boundaryd.core.rules_calendar import CaldavCalendar, CalendarSection, GoogleCalendar, IcsCalendar
+from boundaryd.core.rules_calendar import (
+    CaldavCalendar,
+    CalendarSection,
+    GoogleCalendar,
+    IcsCalendar,
+    MicrosoftCalendar,
+)
 from boundaryd.core.rules_scalars import Policy, Section
 
 _CREDENTIALS_IN_URL = re.compile(r"^https?://[^/]*@")
@@ -26,8 +31,7 @@ class BusySource(Section):
     ics: IcsCalendar | None = None
     caldav: CaldavCalendar | None = None
     google: GoogleCalendar | None = None
-    # TODO(microsoft): once core/rules_calendar.py has MicrosoftCalendar (branch graph), this one line
-    # (and its import) is all a Microsoft source needs: microsoft: MicrosoftCalendar | None = None
+    microsoft: MicrosoftCalendar | None = None
     policy: Policy = Field("flag", description="a meeting colliding with one of its events: decline | flag | keep")
     mirror: bool = Field(False, description="write a private busy copy of each of its events on the main calendar")
     mirror_titles: bool = Field(False, description="mirrors carry the event's title (else they read 'Busy')")
