@@ -101,7 +101,7 @@ def _folder(state_dir: str | Path, source: BusySource) -> Path:
 
 
 def open_source(rules: Rules, source: BusySource, state_dir: str | Path, sync_state: SyncState | None) -> ReadOnly:
-    """The source's backend, read-only. No I/O."""
+    """The source's backend, read-only. No I/O but making its cache folder."""
     from boundaryd.calendars import BACKENDS, Context
     from boundaryd.core.rules_calendar import CalendarURI
 
