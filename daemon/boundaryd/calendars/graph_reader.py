@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from boundaryd.calendars.graph_events import EXPAND, OWNED_CATEGORY, occurrence, props_of, utc_text
-from boundaryd.calendars.graph_http import FullSyncRequired, Gone, GraphApi
+from boundaryd.calendars.graph_http import PAGE_SIZE, FullSyncRequired, Gone, GraphApi
 from boundaryd.core.model import Capabilities, Occurrence, OwnedEvent, Skipped, Snapshot
 from boundaryd.errors import RuntimeFailure
 from boundaryd.fsutil import write_atomic
@@ -171,6 +171,38 @@ class GraphReader(GraphApi):
                 log.info("%s: Microsoft Graph asked for a full read", self.name)
                 data = self._full_read(start, end)
         return self._build(data, start, end, tz)
+
+    def history(self, start: datetime, end: datetime, tz: ZoneInfo) -> list[Occurrence]:
+        """The past (``leads``): a plain ``calendarView`` of ``[start, end)``, page by page; the delta
+        link and the cache of the window stay as they are."""
+        self.connect()
+        self._cycle_deadline = self._monotonic() + self.retry.budget
+        url: str = f"{self._base()}/calendarView"
+        query: dict[str, str] | None = {"startDateTime": utc_text(start), "endDateTime": utc_text(end)}
+        items: list[dict[str, Any]] = []
+        while True:
+            resp = self._call("history", "GET", url, query, page_size=PAGE_SIZE) or {}
+            items += resp.get("value") or []
+            if not resp.get("@odata.nextLink"):
+                break
+            url, query = resp["@odata.nextLink"], None
+        uids: dict[str, str] = {}  # a series' occurrences each have their own iCalUId: the series' is the master's
+        for mid in sorted({e["seriesMasterId"] for e in items if e.get("seriesMasterId")}):
+            try:
+                m = self._call("series", "GET", f"{self._base()}/events/{mid}", {"$select": "iCalUId"})
+            except Gone:
+                continue
+            uids[mid] = str((m or {}).get("iCalUId") or mid)
+        out: list[Occurrence] = []
+        for e in items:
+            uid = uids.get(e.get("seriesMasterId") or "") or e.get("iCalUId") or e.get("id", "")
+            try:
+                occ = occurrence(slim(e), tz, self.owner_emails, uid, {})
+            except (KeyError, ValueError, TypeError):
+                continue
+            if occ.status != "CANCELLED" and OWNED_CATEGORY not in (e.get("categories") or ()) and start <= occ.start < end:
+                out.append(occ)
+        return out
 
     def _build(self, data: dict[str, Any], start: datetime, end: datetime, tz: ZoneInfo) -> Snapshot:
         occs: list[Occurrence] = []
