@@ -1,7 +1,9 @@
 """The embedded default: a local iCalendar file, read whole and written atomically.
 
 While the file is unchanged a snapshot comes from :mod:`boundaryd.calendars.snapcache` (nothing
-read, nothing parsed); the file is parsed only when something is to be changed in it.
+read, nothing parsed); after a change only the VEVENTs whose text changed are parsed again
+(:mod:`boundaryd.calendars.ics_chunks`). The whole file is parsed only when something is to be
+changed in it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 
-from boundaryd.calendars import snapcache
+from boundaryd.calendars import ics_chunks, snapcache
 from boundaryd.calendars.ical_edits import answer_in, unflag_in
 from boundaryd.core import ical
 from boundaryd.core.model import BlockEvent, Capabilities, Occurrence, Snapshot
@@ -47,7 +49,9 @@ class IcsBackend:
         self._window: tuple[datetime, datetime] | None = None
         self._ident: snapcache.FileId | None = None  # the file the snapshot was read from (None: none)
         self._digest: bytes | None = None
-        self._expanded: ical.Expanded | None = None
+        self._known: ics_chunks.Known | None = None
+        #: told how far a long first read has got (events read, events in all)
+        self.progress: ics_chunks.Progress | None = None
         self._stale = False  # the file changed between the snapshot and the first change
         self._dirty = False
 
@@ -71,21 +75,29 @@ class IcsBackend:
         return ical.parse_calendar(read.data, str(self.path))
 
     def snapshot(self, start: datetime, end: datetime, tz: ZoneInfo) -> Snapshot:
-        """From the cache while the file is unchanged (nothing read, nothing parsed), else read whole."""
+        """From the cache while the file is unchanged (nothing read, nothing parsed); else the
+        file is read and what changed in it parsed."""
         self._tz, self._window, self._dirty, self._stale, self._cal = tz, (start, end), False, False, None
         entry, read = snapcache.lookup(self.path, tz, start, end)
         if entry is not None:
-            self._ident, self._digest, self._expanded = entry.ident, entry.digest, entry.expanded
+            self._ident, self._digest, self._known = entry.ident, entry.digest, entry.known
         else:
             read = read if read is not None else self._read()
-            self._cal = self._parse(read)
-            self._expanded = ical.expand(self._cal, start, end + snapcache.MARGIN, tz)
-            self._ident = read.ident if read is not None else None
-            self._digest = snapcache.digest(read.data) if read is not None else None
-            if read is not None:
-                snapcache.store(self.path, read, tz, self._expanded, self._digest)
-        occs, owned, skipped = self._expanded.window(start, end)
+            self._known = self._read_known(read, snapcache.previous(self.path))
+        occs, owned, skipped = self._known.expanded.window(start, end)
         return Snapshot(tuple(occs), tuple(owned), tuple(skipped), self.capabilities)
+
+    def _read_known(self, read: snapcache.Read | None, base: ics_chunks.Known | None) -> ics_chunks.Known:
+        """What ``read`` says for the window (built on ``base``), remembered in the cache."""
+        assert self._tz is not None and self._window is not None
+        start, end = self._window
+        data = read.data if read is not None else b""
+        known = ics_chunks.read(data, str(self.path), start, end, self._tz, base, self.progress)
+        self._ident = read.ident if read is not None else None
+        self._digest = snapcache.digest(data) if read is not None else None
+        if read is not None:
+            snapcache.store(self.path, read, known, self._digest)
+        return known
 
     # -- writing ---------------------------------------------------------------------------
     def _calendar(self) -> tuple[icalendar.Calendar, ZoneInfo]:
@@ -106,7 +118,7 @@ class IcsBackend:
             return False
         if occ.recurrence_id is None:
             return True
-        return self._expanded is not None and (occ.uid, occ.recurrence_id) in self._expanded.overridden
+        return self._known is not None and self._known.expanded.overrides(occ.uid, occ.recurrence_id)
 
     def put_block(self, event: BlockEvent) -> None:
         cal, _ = self._calendar()
@@ -155,11 +167,10 @@ class IcsBackend:
         except OSError:
             self._ident = None
             return
-        self._ident, self._digest = read.ident, snapcache.digest(read.data)
-        if self._digest == snapcache.digest(data) and self._tz is not None and self._window is not None:
-            start, end = self._window
-            self._expanded = ical.expand(self._cal, start, end + snapcache.MARGIN, self._tz)
-            snapcache.store(self.path, read, self._tz, self._expanded, self._digest)
+        if snapcache.digest(read.data) == snapcache.digest(data) and self._tz is not None and self._window is not None:
+            self._known = self._read_known(read, self._known)  # only what we changed is parsed again
+        else:
+            self._ident, self._digest = read.ident, snapcache.digest(read.data)
 
     def _check_unchanged(self) -> None:
         try:

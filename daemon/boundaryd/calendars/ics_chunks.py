@@ -1,0 +1,203 @@
+"""An iCalendar file read in proportion to what changed in it: by VEVENT, by UID.
+
+The file's text is split (as text, not parsed) into its VEVENTs and the rest (the VCALENDAR
+lines, VTIMEZONEs, other components: the "frame"). Each VEVENT's text is hashed. Against what the
+previous read kept (the hash of each VEVENT with its UID, and per UID the expanded occurrences as
+:class:`boundaryd.core.ical_read.Part`), only the UIDs that gained, lost or changed a VEVENT are
+parsed and expanded again, from a calendar made of the frame and those UIDs' VEVENTs; every other
+UID keeps its part. A changed frame (a VTIMEZONE, X-WR-TIMEZONE) reads every UID again.
+
+A first read goes the same way in batches of UIDs, so a big file is never one parse tree in
+memory. Whenever the text does not split cleanly (unbalanced BEGIN/END, a VEVENT that does not
+parse as one, a UID whose VEVENTs the text and the parser group differently) the file is read
+whole as before: same answer, just not cheaper.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from boundaryd.core import ical
+from boundaryd.core.ical_read import Expanded, Part, _uid, expand_parts
+
+#: how far past the window's end occurrences are expanded, so the moving window is served from
+#: what was read for this long before every UID is expanded again
+MARGIN = timedelta(days=7)
+#: VEVENTs parsed together in one calendar on a first read (bounds the parse tree in memory)
+BATCH = 400
+_EDGE = re.compile(rb"^(BEGIN|END):([^\r\n]*)\r?$", re.MULTILINE | re.IGNORECASE)
+_UID = re.compile(rb"^UID(?:;[^:\r\n]*)?:([^\r\n]*)", re.MULTILINE | re.IGNORECASE)
+
+#: progress callback: (events read so far, events in all)
+Progress = Callable[[int, int], None]
+
+
+def _digest(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+@dataclass(frozen=True)
+class Split:
+    """Where the VEVENTs are in a file's bytes, and a hash of everything else."""
+
+    data: bytes
+    spans: list[tuple[int, int]]  # each VEVENT's [start, end) in ``data``, file order
+    digests: list[bytes]
+    frame: bytes  # hash of the text outside the VEVENTs
+
+    def text(self, keep: Iterable[int]) -> bytes:
+        """The file with only the VEVENTs ``keep`` (indexes into ``spans``)."""
+        wanted = set(keep)
+        out, pos = [], 0
+        for i, (a, b) in enumerate(self.spans):
+            out.append(self.data[pos:a])
+            if i in wanted:
+                out.append(self.data[a:b])
+            pos = b
+        out.append(self.data[pos:])
+        return b"".join(out)
+
+
+def split(data: bytes) -> Split | None:
+    """The file's VEVENTs by text; None when its BEGIN/END lines do not nest cleanly."""
+    spans: list[tuple[int, int]] = []
+    stack: list[bytes] = []
+    start = 0
+    for m in _EDGE.finditer(data):
+        kind, name = m.group(1).upper(), m.group(2).strip().upper()
+        if kind == b"BEGIN":
+            if not stack and name != b"VCALENDAR":
+                return None
+            if name == b"VEVENT":
+                if len(stack) != 1:
+                    return None
+                start = m.start()
+            stack.append(name)
+        else:
+            if not stack or stack.pop() != name:
+                return None
+            if name == b"VEVENT":
+                end = m.end() + (1 if data[m.end() : m.end() + 1] == b"\n" else 0)
+                spans.append((start, end))
+    if stack:
+        return None
+    digests = [_digest(data[a:b]) for a, b in spans]
+    outside = Split(data, spans, digests, b"").text(())
+    return Split(data, spans, digests, _digest(outside))
+
+
+def _guess(data: bytes, span: tuple[int, int]) -> bytes:
+    """The UID as the text says it (unfolded lines are not undone: only a grouping hint)."""
+    m = _UID.search(data, span[0], span[1])
+    return m.group(1).strip() if m else b""
+
+
+@dataclass
+class Known:
+    """What the last read kept: each VEVENT's hash with its UID, the frame's hash, the parts."""
+
+    frame: bytes
+    uids: dict[bytes, str]
+    counts: Counter[bytes]
+    expanded: Expanded
+    tz: ZoneInfo
+
+
+class Whole(Exception):
+    """The text does not split cleanly: read the file whole."""
+
+
+def read(data: bytes, name: str, start: datetime, end: datetime, tz: ZoneInfo, known: Known | None,
+         progress: Progress | None = None) -> Known:
+    """What ``data`` holds for ``[start, end)`` and MARGIN beyond, re-reading only the UIDs that
+    changed since ``known`` (everything when ``known`` was read for another zone or window)."""
+    lo, hi = start, end + MARGIN
+    sp = split(data) if data.strip() else None
+    if sp is None:
+        return _whole(data, name, lo, hi, tz)
+    if known is not None and (known.frame != sp.frame or known.tz != tz or not known.expanded.covers(start, end)):
+        known = None
+    if known is None:
+        lo_hi = (lo, hi)
+        old_uids: dict[bytes, str] = {}
+        old_parts: dict[str, Part] = {}
+        counts: Counter[bytes] = Counter()
+    else:
+        lo_hi = (known.expanded.lo, known.expanded.hi)
+        old_uids, old_parts, counts = known.uids, known.expanded.parts, known.counts
+    new_counts = Counter(sp.digests)
+    hints = [old_uids[d] if d in old_uids else _guess(data, s).decode("utf-8", "replace")
+             for d, s in zip(sp.digests, sp.spans, strict=True)]
+    affected = {h for h, d in zip(hints, sp.digests, strict=True) if new_counts[d] != counts.get(d, 0)}
+    affected |= {old_uids[d] for d in counts if new_counts[d] != counts[d]}
+    todo = [i for i, h in enumerate(hints) if h in affected]
+    if known is None and not todo:  # no VEVENT: the frame alone says whether this is a calendar
+        return _whole(data, name, lo, hi, tz)
+    try:
+        uids, parts = _parse(sp, todo, hints, name, lo_hi, tz, progress)
+    except Whole:
+        return _whole(data, name, lo, hi, tz)
+    chunk_uid = {d: old_uids[d] for d in sp.digests if d in old_uids}
+    chunk_uid.update(uids)
+    # every VEVENT of a re-read UID must have been re-read with it
+    reread, parsed = set(parts) | affected, set(todo)
+    if any(chunk_uid[d] in reread and i not in parsed for i, d in enumerate(sp.digests)):
+        return _whole(data, name, lo, hi, tz)
+    order: dict[str, Part] = {}
+    for d in sp.digests:
+        uid = chunk_uid[d]
+        if uid not in order:
+            part = parts.get(uid) if uid in reread else old_parts.get(uid)
+            if part is not None:
+                order[uid] = part
+    for uid, part in parts.items():  # parts with no VEVENT of their own (none expected)
+        order.setdefault(uid, part)
+    return Known(sp.frame, chunk_uid, new_counts, Expanded(lo_hi[0], lo_hi[1], order), tz)
+
+
+def _parse(sp: Split, todo: list[int], hints: list[str], name: str, lo_hi: tuple[datetime, datetime],
+           tz: ZoneInfo, progress: Progress | None) -> tuple[dict[bytes, str], dict[str, Part]]:
+    """Parse and expand the VEVENTs ``todo`` in batches that never split a UID (by its hint)."""
+    batches: list[list[int]] = []
+    current: list[int] = []
+    by_hint: dict[str, list[int]] = {}
+    for i in todo:
+        by_hint.setdefault(hints[i], []).append(i)
+    for group in by_hint.values():
+        if current and len(current) + len(group) > BATCH:
+            batches.append(current)
+            current = []
+        current.extend(group)
+    if current:
+        batches.append(current)
+    uids: dict[bytes, str] = {}
+    parts: dict[str, Part] = {}
+    done = 0
+    for batch in batches:
+        batch.sort()
+        cal = ical.parse_calendar(sp.text(batch), name)
+        events = [c for c in cal.subcomponents if c.name == "VEVENT"]
+        if len(events) != len(batch):
+            raise Whole
+        for i, comp in zip(batch, events, strict=True):
+            uids[sp.digests[i]] = _uid(comp)
+        for uid, part in expand_parts(cal, lo_hi[0], lo_hi[1], tz).items():
+            if uid in parts:  # the text grouped one UID's VEVENTs apart
+                raise Whole
+            parts[uid] = part
+        done += len(batch)
+        if progress is not None:
+            progress(done, len(todo))
+    return uids, parts
+
+
+def _whole(data: bytes, name: str, lo: datetime, hi: datetime, tz: ZoneInfo) -> Known:
+    """The whole file parsed at once (nothing kept for the next read to build on)."""
+    cal = ical.parse_calendar(data, name) if data.strip() else ical.new_calendar()
+    return Known(b"", {}, Counter(), ical.expand(cal, lo, hi, tz), tz)
