@@ -10,13 +10,14 @@ import os
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from boundaryd.calendars import snapcache
+from boundaryd.calendars import ics_chunks, ics_edit, snapcache
 from boundaryd.calendars.ics import IcsBackend
 from boundaryd.core import ical
 from boundaryd.core.model import Memory, Snapshot
@@ -54,7 +55,8 @@ FLAGGED = vevent("flagged", 24, 9, "Already marked", "CATEGORIES:Conflict\r\n")
 class Counts:
     def __init__(self) -> None:
         self.reads = 0
-        self.parses = 0
+        self.parses = 0  # parses of events (a file's frame, parsed once per change of it, is not counted)
+        self.events = 0  # VEVENTs parsed
 
 
 @pytest.fixture
@@ -65,18 +67,26 @@ def counts(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counts]:
     any timestamp doubt, unless a test says otherwise."""
     monkeypatch.setattr(snapcache, "clock", lambda: snapcache.fs_now_ns() + HOUR_NS)
     c = Counts()
-    read, parse = snapcache.read_file, ical.parse_calendar
+    read, parse, whole = snapcache.read_file, ics_chunks.parse_events, ics_chunks._whole
 
     def counted_read(path: Path) -> snapcache.Read:
         c.reads += 1
         return read(path)
 
-    def counted_parse(data: bytes | str, name: str) -> object:
+    def counted_parse(sp: ics_chunks.Split, keep: list[int], *args: Any) -> object:
         c.parses += 1
-        return parse(data, name)
+        c.events += len(keep)
+        return parse(sp, keep, *args)
+
+    def counted_whole(data: bytes, *args: Any) -> object:
+        c.parses += 1
+        c.events += data.upper().count(b"BEGIN:VEVENT")
+        return whole(data, *args)
 
     monkeypatch.setattr(snapcache, "read_file", counted_read)
-    monkeypatch.setattr(ical, "parse_calendar", counted_parse)
+    monkeypatch.setattr(ics_chunks, "parse_events", counted_parse)
+    monkeypatch.setattr(ics_edit, "parse_events", counted_parse)
+    monkeypatch.setattr(ics_chunks, "_whole", counted_whole)
     snapcache.forget()
     yield c
     snapcache.forget()

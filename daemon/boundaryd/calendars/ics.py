@@ -8,6 +8,7 @@ changed in it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 
-from boundaryd.calendars import ics_chunks, snapcache
+from boundaryd.calendars import ics_chunks, ics_edit, snapcache
 from boundaryd.calendars.ical_edits import answer_in, unflag_in
 from boundaryd.core import ical
 from boundaryd.core.model import BlockEvent, Capabilities, Occurrence, Snapshot
@@ -44,7 +45,7 @@ class IcsBackend:
         self.path = Path(path).expanduser()
         self.name = f"ics:{self.path}"
         self.create = create
-        self._cal: icalendar.Calendar | None = None  # parsed only when something is to be changed
+        self._editor: ics_edit.Editor | None = None  # the file's text, read when something is to be changed
         self._tz: ZoneInfo | None = None
         self._window: tuple[datetime, datetime] | None = None
         self._ident: snapcache.FileId | None = None  # the file the snapshot was read from (None: none)
@@ -69,15 +70,10 @@ class IcsBackend:
         except OSError as e:
             raise BadInput(f"{self.path}: cannot read the calendar ({e.strerror})") from None
 
-    def _parse(self, read: snapcache.Read | None) -> icalendar.Calendar:
-        if read is None or not read.data.strip():
-            return ical.new_calendar()
-        return ical.parse_calendar(read.data, str(self.path))
-
     def snapshot(self, start: datetime, end: datetime, tz: ZoneInfo) -> Snapshot:
         """From the cache while the file is unchanged (nothing read, nothing parsed); else the
         file is read and what changed in it parsed."""
-        self._tz, self._window, self._dirty, self._stale, self._cal = tz, (start, end), False, False, None
+        self._tz, self._window, self._dirty, self._stale, self._editor = tz, (start, end), False, False, None
         entry, read = snapcache.lookup(self.path, tz, start, end)
         if entry is not None:
             self._ident, self._digest, self._known = entry.ident, entry.digest, entry.known
@@ -100,16 +96,18 @@ class IcsBackend:
         return known
 
     # -- writing ---------------------------------------------------------------------------
-    def _calendar(self) -> tuple[icalendar.Calendar, ZoneInfo]:
+    def _change(self, uid: str, change: Callable[[icalendar.Calendar, ZoneInfo], bool]) -> None:
+        """Make ``change`` to the events of ``uid`` (only they are parsed, see :mod:`ics_edit`)."""
         if self._tz is None:
             raise RuntimeError("snapshot() must come before changes")
-        if self._cal is None:  # the snapshot came from the cache: parse the file now
+        if self._editor is None:  # read the file now, as it is: a change since the snapshot is a 412 at flush
             read = self._read()
             ident = read.ident if read is not None else None
             digest = snapcache.digest(read.data) if read is not None else None
             self._stale = ident != self._ident or digest != self._digest
-            self._cal = self._parse(read)
-        return self._cal, self._tz
+            self._editor = ics_edit.Editor(read.data if read is not None else b"", str(self.path), self._known)
+        tz = self._tz
+        self._dirty |= self._editor.change(uid, lambda cal: change(cal, tz))
 
     def has_flag(self, occ: Occurrence) -> bool:
         """The snapshot shows the mark on the component that holds this occurrence (not inherited
@@ -121,46 +119,45 @@ class IcsBackend:
         return self._known is not None and self._known.expanded.overrides(occ.uid, occ.recurrence_id)
 
     def put_block(self, event: BlockEvent) -> None:
-        cal, _ = self._calendar()
-        ical.put_block_in(cal, event, datetime.now(timezone.utc))
-        self._dirty = True
+        stamp = datetime.now(timezone.utc)
+
+        def put(cal: icalendar.Calendar, tz: ZoneInfo) -> bool:
+            ical.put_block_in(cal, event, stamp)
+            return True
+
+        self._change(event.uid, put)
 
     def delete_block(self, uid: str) -> None:
-        cal, _ = self._calendar()
-        if any(c.get(ical.BLOCK_PROP) is not None for c in ical._components(cal, uid)):
-            self._dirty |= ical.remove_uid(cal, uid)
+        def delete(cal: icalendar.Calendar, tz: ZoneInfo) -> bool:
+            return any(c.get(ical.BLOCK_PROP) is not None for c in ical._components(cal, uid)) and ical.remove_uid(cal, uid)
+
+        self._change(uid, delete)
 
     def decline(self, occ: Occurrence, owner_emails: tuple[str, ...], comment: str) -> None:
-        cal, tz = self._calendar()
-        self._dirty |= ical.decline_in(cal, occ, owner_emails, comment, tz)
+        self._change(occ.uid, lambda cal, tz: ical.decline_in(cal, occ, owner_emails, comment, tz))
 
     def answer(self, occ: Occurrence, owner_emails: tuple[str, ...], partstat: str) -> None:
-        cal, tz = self._calendar()
-        self._dirty |= answer_in(cal, occ, owner_emails, partstat, tz)
+        self._change(occ.uid, lambda cal, tz: answer_in(cal, occ, owner_emails, partstat, tz))
 
     def flag(self, occ: Occurrence) -> None:
-        if self.has_flag(occ):
-            return
-        cal, tz = self._calendar()
-        self._dirty |= ical.flag_in(cal, occ, tz)
+        if not self.has_flag(occ):
+            self._change(occ.uid, lambda cal, tz: ical.flag_in(cal, occ, tz))
 
     def unflag(self, occ: Occurrence) -> None:
-        if ical.CONFLICT_CATEGORY not in occ.categories:  # no mark where the snapshot saw it
-            return
-        cal, tz = self._calendar()
-        self._dirty |= unflag_in(cal, occ, tz)
+        if ical.CONFLICT_CATEGORY in occ.categories:  # else no mark where the snapshot saw it
+            self._change(occ.uid, lambda cal, tz: unflag_in(cal, occ, tz))
 
     def flush(self) -> None:
         """Write the file atomically, then remember what it now says (so the next cycle reads nothing)."""
-        if not self._dirty or self._cal is None:
+        if not self._dirty or self._editor is None:
             return
         self._check_unchanged()
-        data = self._cal.to_ical()
+        data = self._editor.result()
         try:
             write_atomic(self.path, data)
         except OSError as e:
             raise RuntimeFailure(f"{self.path}: cannot write the calendar ({e.strerror or e})") from None
-        self._dirty = False
+        self._dirty, self._editor = False, None
         snapcache.forget(self.path)
         try:
             read = snapcache.read_file(self.path)

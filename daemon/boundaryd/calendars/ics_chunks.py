@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import icalendar
+
 from boundaryd.core import ical
 from boundaryd.core.ical_read import Expanded, Part, _uid, expand_parts
 
@@ -107,6 +109,29 @@ class Known:
     counts: Counter[bytes]
     expanded: Expanded
     tz: ZoneInfo
+    #: the frame's components (VTIMEZONEs...), parsed once; None: each parse takes the whole frame
+    frame_comps: list[icalendar.Component] | None = None
+
+
+def frame_components(sp: Split, name: str, known: Known | None = None) -> list[icalendar.Component] | None:
+    """The frame's own components (parsed once: the VTIMEZONEs are then known to the parser), or
+    None when VEVENTs must be parsed with the whole frame (an X-WR-TIMEZONE rewrites their times)."""
+    if known is not None and known.frame == sp.frame:
+        return known.frame_comps
+    text = sp.text(())
+    if b"X-WR-TIMEZONE" in text.upper():
+        return None
+    return [c for c in ical.parse_calendar(text, name).subcomponents if c.name != "VEVENT"]
+
+
+def parse_events(sp: Split, keep: list[int], name: str, frame: list[icalendar.Component] | None) -> icalendar.Calendar:
+    """A calendar of the frame and the VEVENTs ``keep`` (in file order), as the whole file's parse has them."""
+    if frame is None:
+        return ical.parse_calendar(sp.text(keep), name)
+    body = b"".join(sp.data[a:b] for a, b in (sp.spans[i] for i in sorted(keep)))
+    cal = ical.parse_calendar(b"BEGIN:VCALENDAR\r\n" + body + b"END:VCALENDAR\r\n", name)
+    cal.subcomponents[:0] = frame
+    return cal
 
 
 class Whole(Exception):
@@ -121,6 +146,7 @@ def read(data: bytes, name: str, start: datetime, end: datetime, tz: ZoneInfo, k
     sp = split(data) if data.strip() else None
     if sp is None:
         return _whole(data, name, lo, hi, tz)
+    frame = frame_components(sp, name, known)
     if known is not None and (known.frame != sp.frame or known.tz != tz or not known.expanded.covers(start, end)):
         known = None
     if known is None:
@@ -140,7 +166,7 @@ def read(data: bytes, name: str, start: datetime, end: datetime, tz: ZoneInfo, k
     if known is None and not todo:  # no VEVENT: the frame alone says whether this is a calendar
         return _whole(data, name, lo, hi, tz)
     try:
-        uids, parts = _parse(sp, todo, hints, name, lo_hi, tz, progress)
+        uids, parts = _parse(sp, todo, hints, name, lo_hi, tz, frame, progress)
     except Whole:
         return _whole(data, name, lo, hi, tz)
     chunk_uid = {d: old_uids[d] for d in sp.digests if d in old_uids}
@@ -158,11 +184,12 @@ def read(data: bytes, name: str, start: datetime, end: datetime, tz: ZoneInfo, k
                 order[uid] = part
     for uid, part in parts.items():  # parts with no VEVENT of their own (none expected)
         order.setdefault(uid, part)
-    return Known(sp.frame, chunk_uid, new_counts, Expanded(lo_hi[0], lo_hi[1], order), tz)
+    return Known(sp.frame, chunk_uid, new_counts, Expanded(lo_hi[0], lo_hi[1], order), tz, frame)
 
 
 def _parse(sp: Split, todo: list[int], hints: list[str], name: str, lo_hi: tuple[datetime, datetime],
-           tz: ZoneInfo, progress: Progress | None) -> tuple[dict[bytes, str], dict[str, Part]]:
+           tz: ZoneInfo, frame: list[icalendar.Component] | None,
+           progress: Progress | None) -> tuple[dict[bytes, str], dict[str, Part]]:
     """Parse and expand the VEVENTs ``todo`` in batches that never split a UID (by its hint)."""
     batches: list[list[int]] = []
     current: list[int] = []
@@ -181,7 +208,7 @@ def _parse(sp: Split, todo: list[int], hints: list[str], name: str, lo_hi: tuple
     done = 0
     for batch in batches:
         batch.sort()
-        cal = ical.parse_calendar(sp.text(batch), name)
+        cal = parse_events(sp, batch, name, frame)
         events = [c for c in cal.subcomponents if c.name == "VEVENT"]
         if len(events) != len(batch):
             raise Whole

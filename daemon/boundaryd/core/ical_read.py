@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -39,6 +40,7 @@ from boundaryd.core.icalprops import (
 from boundaryd.core.model import Attendee, Occurrence, OwnedEvent, Skipped
 from boundaryd.errors import BadInput
 
+_T = TypeVar("_T")
 #: floating and all-day times are compared in UTC by recurring-ical-events: expand a day wider
 _WIDEN = timedelta(days=1)
 _TIME_PROPS = ("DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE", "RECURRENCE-ID")
@@ -109,9 +111,14 @@ def _end_of(props: Props, start: datetime, all_day: bool, tz: ZoneInfo) -> datet
     return max(end, start)
 
 
-def occurrence_from(comp: icalendar.Component, tz: ZoneInfo, in_series: bool) -> Occurrence:
-    """The planner's view of one expanded instance (a component recurring-ical-events returned)."""
+def occurrence_from(
+    comp: icalendar.Component, tz: ZoneInfo, in_series: bool, shared: dict[object, object] | None = None
+) -> Occurrence:
+    """The planner's view of one expanded instance (a component recurring-ical-events returned).
+
+    ``shared``: equal texts and attendee lists of the instances read with it are kept once."""
     props = props_of(comp)
+    keep: dict[object, object] = {} if shared is None else shared
     start_v = required_when(props, "DTSTART")
     all_day = not isinstance(start_v, datetime)
     start = as_local(start_v, tz)
@@ -122,16 +129,16 @@ def occurrence_from(comp: icalendar.Component, tz: ZoneInfo, in_series: bool) ->
     organizer = first(props, "ORGANIZER")
     block = first(props, BLOCK_PROP)
     return Occurrence(
-        uid=text(props, "UID")[:1024],
+        uid=_once(keep, text(props, "UID")[:1024]),
         recurrence_id=rid,
-        summary=text(props, "SUMMARY"),
-        description=text(props, "DESCRIPTION"),
+        summary=_once(keep, text(props, "SUMMARY")),
+        description=_once(keep, text(props, "DESCRIPTION")),
         start=start,
         end=_end_of(props, start, all_day, tz),
         all_day=all_day,
-        organizer=email(organizer) if organizer is not None else "",
-        organizer_name=param(organizer, "CN")[:256],
-        attendees=_attendees(props),
+        organizer=_once(keep, email(organizer)) if organizer is not None else "",
+        organizer_name=_once(keep, param(organizer, "CN")[:256]),
+        attendees=_once(keep, _attendees(props)),
         status=upper(props, "STATUS", "CONFIRMED"),
         transparent=upper(props, "TRANSP", "OPAQUE") == "TRANSPARENT",
         owned_block=str(block) if block is not None else None,
@@ -139,6 +146,11 @@ def occurrence_from(comp: icalendar.Component, tz: ZoneInfo, in_series: bool) ->
         sequence=integer(props, "SEQUENCE"),
         zone=_zone_key(start_v),
     )
+
+
+def _once(keep: dict[object, object], value: _T) -> _T:
+    """``value``, or the equal one ``keep`` already holds."""
+    return keep.setdefault(value, value)  # type: ignore[return-value]
 
 
 def _zone_key(start: date | datetime) -> str:
@@ -160,7 +172,7 @@ def _uid(comp: Props) -> str:
     return text(comp, "UID").strip()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Part:
     """What one UID's components hold for a window: compact data, no component trees."""
 
@@ -259,7 +271,7 @@ def expand_parts(cal: icalendar.Calendar, lo: datetime, hi: datetime, tz: ZoneIn
         uid = text(instance, "UID")
         acc = out.setdefault(uid.strip(), _Acc())
         try:
-            occ = occurrence_from(instance, tz, uid in series)
+            occ = occurrence_from(instance, tz, uid in series, acc.shared)
         except Exception as e:  # noqa: BLE001 - one unreadable instance must not stop the rest
             acc.skipped_at.append((_start_or_none(instance, tz), Skipped(uid=uid[:200], reason=one_line(e))))
             continue
@@ -270,15 +282,21 @@ def expand_parts(cal: icalendar.Calendar, lo: datetime, hi: datetime, tz: ZoneIn
     return {uid: acc.part() for uid, acc in out.items()}
 
 
-@dataclass
+_EMPTY = Part()
+
+
+@dataclass(slots=True)
 class _Acc:
     occurrences: list[Occurrence] = field(default_factory=list)
     owned: list[OwnedEvent] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     skipped_at: list[tuple[datetime | None, Skipped]] = field(default_factory=list)
     overridden: set[date | datetime] = field(default_factory=set)
+    shared: dict[object, object] = field(default_factory=dict)
 
     def part(self) -> Part:
+        if not (self.occurrences or self.owned or self.skipped or self.skipped_at or self.overridden):
+            return _EMPTY  # most UIDs of a long history: nothing in the window
         return Part(tuple(self.occurrences), tuple(self.owned), tuple(self.skipped), tuple(self.skipped_at),
                     frozenset(self.overridden))
 
