@@ -169,6 +169,9 @@ def read(data: bytes, name: str, start: datetime, end: datetime, tz: ZoneInfo, k
         uids, parts = _parse(sp, todo, hints, name, lo_hi, tz, frame, progress)
     except Whole:
         return _whole(data, name, lo, hi, tz)
+    finally:
+        if len(todo) >= BATCH:
+            give_back()
     chunk_uid = {d: old_uids[d] for d in sp.digests if d in old_uids}
     chunk_uid.update(uids)
     # every VEVENT of a re-read UID must have been re-read with it
@@ -185,6 +188,17 @@ def read(data: bytes, name: str, start: datetime, end: datetime, tz: ZoneInfo, k
     for uid, part in parts.items():  # parts with no VEVENT of their own (none expected)
         order.setdefault(uid, part)
     return Known(sp.frame, chunk_uid, new_counts, Expanded(lo_hi[0], lo_hi[1], order), tz, frame)
+
+
+def give_back() -> None:
+    """Return the heap a big parse left free to the system (glibc keeps it otherwise: a daemon's
+    resident size would stay at its first read's peak)."""
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
 
 
 def _parse(sp: Split, todo: list[int], hints: list[str], name: str, lo_hi: tuple[datetime, datetime],
