@@ -20,13 +20,14 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 
+from boundaryd.calendars import caldav_cache
 from boundaryd.calendars.base import SyncState
 from boundaryd.calendars.caldav_discovery import check_url, find_calendar
 from boundaryd.calendars.caldav_http import DavHttp
 from boundaryd.calendars.caldav_reader import CollectionReader
 from boundaryd.calendars.caldav_writes import Precondition, changed, if_match, put
 from boundaryd.calendars.caldav_xml import Resource, raw, resource_name
-from boundaryd.calendars.ical_edits import answer_in, combine, material, unflag_in
+from boundaryd.calendars.ical_edits import answer_in, material, unflag_in
 from boundaryd.core import ical
 from boundaryd.core.model import BlockEvent, Capabilities, Occurrence, Snapshot
 from boundaryd.errors import BadInput, ChangeRefused, Conflict412, RuntimeFailure
@@ -141,11 +142,9 @@ class CaldavBackend:
         self.reader.scheduling = self.capabilities.tells_organizer
         if self._sync():
             self.reader.save()
-        combined, skipped, self._uid_href = combine(
-            (href, href, res.data) for href, res in sorted(self.reader.items.items())
-        )
-        occs, owned, bad = ical.occurrences_of(combined, start, end, tz)
-        return Snapshot(tuple(occs), tuple(owned), tuple(skipped + bad), self.capabilities)
+        # only the resources whose text changed since the last cycle are parsed (caldav_cache)
+        occs, owned, skipped, self._uid_href = caldav_cache.read(self.url, self.reader.items, start, end, tz)
+        return Snapshot(tuple(occs), tuple(owned), tuple(skipped), self.capabilities)
 
     # -- writing --------------------------------------------------------------------------------
     @property

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 
-from boundaryd.calendars import ics_chunks, ics_edit, snapcache
+from boundaryd.calendars import ics_chunks, ics_edit, progress, snapcache
 from boundaryd.calendars.ical_edits import answer_in, unflag_in
 from boundaryd.core import ical
 from boundaryd.core.model import BlockEvent, Capabilities, Occurrence, Snapshot
@@ -51,8 +51,7 @@ class IcsBackend:
         self._ident: snapcache.FileId | None = None  # the file the snapshot was read from (None: none)
         self._digest: bytes | None = None
         self._known: ics_chunks.Known | None = None
-        #: told how far a long first read has got (events read, events in all)
-        self.progress: ics_chunks.Progress | None = None
+        self._shown: progress.Progress | None = None  # the progress line of a long sync, on a terminal
         self._stale = False  # the file changed between the snapshot and the first change
         self._dirty = False
 
@@ -88,7 +87,12 @@ class IcsBackend:
         assert self._tz is not None and self._window is not None
         start, end = self._window
         data = read.data if read is not None else b""
-        known = ics_chunks.read(data, str(self.path), start, end, self._tz, base, self.progress)
+        shown = progress.on_terminal(self.name)
+        try:
+            known = ics_chunks.read(data, str(self.path), start, end, self._tz, base, shown.read if shown else None)
+        finally:
+            if shown is not None:
+                shown.close()
         self._ident = read.ident if read is not None else None
         self._digest = snapcache.digest(data) if read is not None else None
         if read is not None:
@@ -106,8 +110,11 @@ class IcsBackend:
             digest = snapcache.digest(read.data) if read is not None else None
             self._stale = ident != self._ident or digest != self._digest
             self._editor = ics_edit.Editor(read.data if read is not None else b"", str(self.path), self._known)
+            self._shown = progress.on_terminal(self.name)
         tz = self._tz
         self._dirty |= self._editor.change(uid, lambda cal: change(cal, tz))
+        if self._shown is not None:
+            self._shown.written(len(self._editor.changes))
 
     def has_flag(self, occ: Occurrence) -> bool:
         """The snapshot shows the mark on the component that holds this occurrence (not inherited
@@ -149,6 +156,9 @@ class IcsBackend:
 
     def flush(self) -> None:
         """Write the file atomically, then remember what it now says (so the next cycle reads nothing)."""
+        if self._shown is not None:
+            self._shown.close()
+            self._shown = None
         if not self._dirty or self._editor is None:
             return
         self._check_unchanged()
