@@ -97,6 +97,8 @@ class IcsBackend:
         self._digest = snapcache.digest(data) if read is not None else None
         if read is not None:
             snapcache.store(self.path, read, known, self._digest)
+        del read, data
+        ics_chunks.give_back()  # the file's bytes and what parsing left free go back to the system
         return known
 
     # -- writing ---------------------------------------------------------------------------
@@ -167,7 +169,6 @@ class IcsBackend:
             write_atomic(self.path, data)
         except OSError as e:
             raise RuntimeFailure(f"{self.path}: cannot write the calendar ({e.strerror or e})") from None
-        big = self._editor is not None and len(self._editor.changes) >= ics_chunks.BATCH
         self._dirty, self._editor = False, None
         snapcache.forget(self.path)
         try:
@@ -179,8 +180,6 @@ class IcsBackend:
             self._known = self._read_known(read, self._known)  # only what we changed is parsed again
         else:
             self._ident, self._digest = read.ident, snapcache.digest(read.data)
-        if big:
-            ics_chunks.give_back()
 
     def _check_unchanged(self) -> None:
         try:

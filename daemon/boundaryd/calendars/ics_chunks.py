@@ -16,6 +16,7 @@ whole as before: same answer, just not cheaper.
 from __future__ import annotations
 
 import hashlib
+import pickle
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -128,7 +129,11 @@ def parse_events(sp: Split, keep: list[int], name: str, frame: list[icalendar.Co
     """A calendar of the frame and the VEVENTs ``keep`` (in file order), as the whole file's parse has them."""
     if frame is None:
         return ical.parse_calendar(sp.text(keep), name)
-    body = b"".join(sp.data[a:b] for a, b in (sp.spans[i] for i in sorted(keep)))
+    return parse_body(b"".join(sp.data[a:b] for a, b in (sp.spans[i] for i in sorted(keep))), name, frame)
+
+
+def parse_body(body: bytes, name: str, frame: list[icalendar.Component]) -> icalendar.Calendar:
+    """A calendar of the frame's components and the VEVENTs in ``body``."""
     cal = ical.parse_calendar(b"BEGIN:VCALENDAR\r\n" + body + b"END:VCALENDAR\r\n", name)
     cal.subcomponents[:0] = frame
     return cal
@@ -169,9 +174,6 @@ def read(data: bytes, name: str, start: datetime, end: datetime, tz: ZoneInfo, k
         uids, parts = _parse(sp, todo, hints, name, lo_hi, tz, frame, progress)
     except Whole:
         return _whole(data, name, lo, hi, tz)
-    finally:
-        if len(todo) >= BATCH:
-            give_back()
     chunk_uid = {d: old_uids[d] for d in sp.digests if d in old_uids}
     chunk_uid.update(uids)
     # every VEVENT of a re-read UID must have been re-read with it
@@ -217,8 +219,11 @@ def _parse(sp: Split, todo: list[int], hints: list[str], name: str, lo_hi: tuple
         current.extend(group)
     if current:
         batches.append(current)
-    uids: dict[bytes, str] = {}
-    parts: dict[str, Part] = {}
+    # Several batches: each one's result is kept pickled until all are parsed, so what stays (the
+    # occurrences) is built at the end, packed together, not scattered among freed parse trees
+    # (which would keep the daemon's memory at the parse's peak).
+    packed = len(batches) > 1
+    results: list[bytes | tuple[dict[bytes, str], dict[str, Part]]] = []
     done = 0
     for batch in batches:
         batch.sort()
@@ -226,15 +231,25 @@ def _parse(sp: Split, todo: list[int], hints: list[str], name: str, lo_hi: tuple
         events = [c for c in cal.subcomponents if c.name == "VEVENT"]
         if len(events) != len(batch):
             raise Whole
-        for i, comp in zip(batch, events, strict=True):
-            uids[sp.digests[i]] = _uid(comp)
-        for uid, part in expand_parts(cal, lo_hi[0], lo_hi[1], tz).items():
-            if uid in parts:  # the text grouped one UID's VEVENTs apart
-                raise Whole
-            parts[uid] = part
+        got = ({sp.digests[i]: _uid(comp) for i, comp in zip(batch, events, strict=True)},
+               expand_parts(cal, lo_hi[0], lo_hi[1], tz))
+        del cal, events
+        results.append(pickle.dumps(got, pickle.HIGHEST_PROTOCOL) if packed else got)
         done += len(batch)
         if progress is not None:
             progress(done, len(todo))
+    if packed:
+        give_back()
+    uids: dict[bytes, str] = {}
+    parts: dict[str, Part] = {}
+    while results:
+        one = results.pop(0)
+        batch_uids, batch_parts = pickle.loads(one) if isinstance(one, bytes) else one  # noqa: S301 - our own bytes
+        uids.update(batch_uids)
+        for uid, part in batch_parts.items():
+            if uid in parts:  # the text grouped one UID's VEVENTs apart
+                raise Whole
+            parts[uid] = part
     return uids, parts
 
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import icalendar
 
-from boundaryd.calendars.ics_chunks import Known, Split, frame_components, parse_events, split
+from boundaryd.calendars.ics_chunks import Known, Split, frame_components, parse_body, parse_events, split
 from boundaryd.core import ical
 
 #: one change: made on a calendar that holds (at least) the UID's events; returns whether it changed anything
@@ -34,7 +34,10 @@ class Editor:
         self.name = name
         self.changes: list[tuple[str, Change]] = []
         self.whole: icalendar.Calendar | None = None
-        self.groups: dict[str, icalendar.Calendar] = {}  # UID -> its events, being changed
+        #: UID -> the text of its events as changed (kept as text: thousands of flags in a first
+        #: sync would otherwise keep thousands of parse trees until the file is written)
+        self.texts: dict[str, bytes] = {}
+        self.frame: list[icalendar.Component] = []
         self.sp: Split | None = split(data) if data.strip() else None
         self.spans_of: dict[str, list[int]] = {}
         uids = known.uids if known is not None else {}
@@ -43,13 +46,17 @@ class Editor:
             return
         for i, d in enumerate(self.sp.digests):
             self.spans_of.setdefault(uids[d], []).append(i)
-        self.frame = frame_components(self.sp, name, known)
+        frame = frame_components(self.sp, name, known)
+        if frame is None:  # an X-WR-TIMEZONE: every event's times depend on the whole file
+            self._go_whole()
+            return
+        self.frame = frame
 
     def _go_whole(self) -> None:
         """Parse the whole file and make every change so far on it."""
         data = self.data
         self.whole = ical.parse_calendar(data, self.name) if data.strip() else ical.new_calendar()
-        self.groups = {}
+        self.texts = {}
         for _, change in self.changes:
             change(self.whole)
 
@@ -57,10 +64,10 @@ class Editor:
         """A calendar holding every event of ``uid`` as the file (and the changes so far) has it."""
         if self.whole is not None:
             return self.whole
-        if uid not in self.groups:
-            assert self.sp is not None
-            self.groups[uid] = parse_events(self.sp, self.spans_of.get(uid, []), self.name, self.frame)
-        return self.groups[uid]
+        if uid in self.texts:
+            return parse_body(self.texts[uid], self.name, self.frame)
+        assert self.sp is not None
+        return parse_events(self.sp, self.spans_of.get(uid, []), self.name, self.frame)
 
     def change(self, uid: str, change: Change) -> bool:
         """Make ``change`` to the events of ``uid``. Returns whether it changed anything."""
@@ -68,8 +75,11 @@ class Editor:
         others = sum(1 for c in cal.subcomponents if c.name != "VEVENT")
         changed = change(cal)
         self.changes.append((uid, change))
-        if self.whole is None and sum(1 for c in cal.subcomponents if c.name != "VEVENT") != others:
-            self._go_whole()  # a new VTIMEZONE: the whole calendar's events decide what it says
+        if self.whole is None:
+            if sum(1 for c in cal.subcomponents if c.name != "VEVENT") != others:
+                self._go_whole()  # a new VTIMEZONE: the whole calendar's events decide what it says
+            else:
+                self.texts[uid] = b"".join(c.to_ical() for c in cal.subcomponents if c.name == "VEVENT")
         return changed
 
     def result(self) -> bytes:
@@ -80,8 +90,7 @@ class Editor:
         assert sp is not None
         edits: list[tuple[int, int, bytes]] = []  # (start, end, new bytes) in the old text
         added = b""
-        for uid, cal in self.groups.items():
-            text = b"".join(c.to_ical() for c in cal.subcomponents if c.name == "VEVENT")
+        for uid, text in self.texts.items():
             spans = self.spans_of.get(uid)
             if not spans:
                 added += text

@@ -28,7 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from boundaryd.calendars.ics_chunks import MARGIN, Known
+from boundaryd.calendars.ics_chunks import MARGIN, Known, give_back
 
 #: coarsest timestamp granularity we allow for (FAT: 2 s; ext4 and tmpfs: a kernel tick)
 GRANULARITY_NS = 2_000_000_000
@@ -150,6 +150,8 @@ def lookup(path: Path, tz: ZoneInfo, start: datetime, end: datetime) -> tuple[En
             stats.misses += 1
             return None, read
         entry.read_ns = read.read_ns  # read again now: the next cycle is past the doubt
+        del read
+        give_back()
     stats.hits += 1
     return entry, None
 
