@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 
 from boundaryd.core import ical
-from boundaryd.core.ical_read import Expanded, Part, _uid, expand_parts
+from boundaryd.core.ical_read import EMPTY, Expanded, Part, _uid, expand_parts
 
 #: how far past the window's end occurrences are expanded, so the moving window is served from
 #: what was read for this long before every UID is expanded again
@@ -249,7 +249,7 @@ def _parse(sp: Split, todo: list[int], hints: list[str], name: str, lo_hi: tuple
         for uid, part in batch_parts.items():
             if uid in parts:  # the text grouped one UID's VEVENTs apart
                 raise Whole
-            parts[uid] = part
+            parts[uid] = part if part != EMPTY else EMPTY  # one empty part again, after pickling
     return uids, parts
 
 

@@ -186,6 +186,10 @@ class Part:
     overridden: frozenset[date | datetime] = frozenset()
 
 
+#: the part of a UID with nothing in the window (one object for all of them)
+EMPTY = Part()
+
+
 @dataclass(frozen=True)
 class Expanded:
     """What a calendar holds for ``[lo, hi)``, kept so a narrower window can be read from it
@@ -212,10 +216,15 @@ class Expanded:
         skipped: list[Skipped] = []
         lo, hi = start - _WIDEN, end + _WIDEN  # the instances a fresh read of this window expands
         for p in self.parts.values():
-            occs.extend(o for o in p.occurrences if start <= o.start < end)
+            if p is EMPTY:  # most UIDs of a long history
+                continue
+            for o in p.occurrences:
+                if start <= o.start < end:
+                    occs.append(o)
             owned.extend(p.owned)
             skipped.extend(p.skipped)
-            skipped.extend(s for t, s in p.skipped_at if t is None or lo <= t < hi)
+            if p.skipped_at:
+                skipped.extend(s for t, s in p.skipped_at if t is None or lo <= t < hi)
         return occs, owned, skipped
 
 
@@ -282,9 +291,6 @@ def expand_parts(cal: icalendar.Calendar, lo: datetime, hi: datetime, tz: ZoneIn
     return {uid: acc.part() for uid, acc in out.items()}
 
 
-_EMPTY = Part()
-
-
 @dataclass(slots=True)
 class _Acc:
     occurrences: list[Occurrence] = field(default_factory=list)
@@ -296,7 +302,7 @@ class _Acc:
 
     def part(self) -> Part:
         if not (self.occurrences or self.owned or self.skipped or self.skipped_at or self.overridden):
-            return _EMPTY  # most UIDs of a long history: nothing in the window
+            return EMPTY  # most UIDs of a long history: nothing in the window
         return Part(tuple(self.occurrences), tuple(self.owned), tuple(self.skipped), tuple(self.skipped_at),
                     frozenset(self.overridden))
 
