@@ -12,10 +12,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from boundaryd.calendars import caldav_cache
+from boundaryd.calendars.caldav_backend import CaldavBackend
 from boundaryd.calendars.caldav_xml import Resource
 from boundaryd.calendars.ical_edits import combine
 from boundaryd.core import ical
-from caldav_servers import radicale_server  # noqa: F401
+from caldav_servers import FaultProxy, radicale_server  # noqa: F401
 from clirun import calendar_of, invite
 from dav_servers import DavServer, put_event
 from test_caldav_backend import MemoryState, backend_for
@@ -106,6 +107,38 @@ def test_it_reads_as_one_combined_calendar_would() -> None:
     want, want_owned, want_bad = ical.occurrences_of(cal, NOW, END, TZ)
     assert sorted(occs, key=repr) == sorted(want, key=repr)
     assert (owned, sorted(skipped, key=repr), uid_href) == (want_owned, sorted(bad + want_bad, key=repr), uids)
+
+
+def test_a_sync_token_the_server_expired_410_reads_everything_and_parses_only_what_changed(
+    radicale_server: DavServer,  # noqa: F811
+) -> None:
+    server = radicale_server
+    for i in range(5):
+        put_event(server, f"e{i}.ics", calendar_of(invite(f"e{i}@t", f"Meeting {i}", at(1 + i, 9))))
+    with FaultProxy(int(server.root.rsplit(":", 1)[1].strip("/"))) as proxy:
+        url = proxy.url_for(server)
+        state = MemoryState()
+        CaldavBackend(url, server.username, server.password, state).snapshot(NOW, END, TZ)
+        put_event(server, "e2.ics", calendar_of(invite("e2@t", "Meeting 2, new room", at(3, 9))))
+
+        refused: list[str] = []
+
+        def expired(method: str, path: str, body: bytes) -> tuple[str, float] | None:
+            old_token = b"sync-collection" in body and b"<d:sync-token></d:sync-token>" not in body
+            if method == "REPORT" and old_token:
+                refused.append(path)
+                return ("status", 410)
+            return None
+
+        proxy.rule = expired
+        parsed = caldav_cache.stats.parsed
+        snap = CaldavBackend(url, server.username, server.password, state).snapshot(NOW, END, TZ)
+        assert len(refused) == 1  # the old token was refused: everything was read again
+        assert caldav_cache.stats.parsed == parsed + 1  # and only e2, which changed, parsed
+        assert [o.summary for o in snap.occurrences if o.uid == "e2@t"] == ["Meeting 2, new room"]
+        proxy.rule = None
+        caldav_cache.forget()
+        assert CaldavBackend(url, server.username, server.password, state).snapshot(NOW, END, TZ) == snap
 
 
 def test_an_expired_sync_token_reads_the_server_again_and_parses_only_what_changed(
