@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from boundaryd.calendars import caldav_cache
 from boundaryd.calendars.caldav_backend import CaldavBackend
@@ -162,3 +164,32 @@ def test_an_expired_sync_token_reads_the_server_again_and_parses_only_what_chang
     assert [o.summary for o in snap.occurrences if o.uid == "e2@t"] == ["Meeting 2, new room"]
     caldav_cache.forget()
     assert backend_for(server, state)[0].snapshot(NOW, END, TZ) == snap  # as a fresh process reads it
+
+
+EDITS = st.lists(st.tuples(st.sampled_from(["add", "remove", "retitle", "same-etag", "break", "dup-uid"]),
+                           st.integers(0, 24), st.integers(0, 40)), min_size=1, max_size=8)
+
+
+@settings(max_examples=15, deadline=None)
+@given(edits=EDITS)
+def test_random_changes_read_as_a_fresh_process_reads_them(edits: list[tuple[str, int, int]]) -> None:
+    caldav_cache.forget()
+    items = collection()
+    for kind, n, hours in edits:
+        href = f"/cal/e{n}.ics"
+        if kind == "add" or (href not in items and kind != "remove"):
+            items[href] = Resource(f'"{n}-{hours}"', text(f"e{n}@t", f"Meeting {n}", n % 10, 8 + hours % 9))
+        elif kind == "remove":
+            items.pop(href, None)
+        elif kind in ("retitle", "same-etag"):
+            etag = items[href].etag if kind == "same-etag" else f'"{n}-{hours}x"'
+            items[href] = Resource(etag, items[href].data.replace("SUMMARY:", "SUMMARY:x"))
+        elif kind == "break":
+            items[href] = Resource('"broken"', items[href].data.replace("BEGIN:VEVENT", "BEGIN:VEVENT\r\nDTSTART:x", 1))
+        else:  # the same UID in a second resource
+            items[f"/cal/copy{n}.ics"] = Resource('"c"', items[href].data)
+        later = NOW + timedelta(hours=hours)
+        got = tuple(caldav_cache.read(URL, items, later, later + timedelta(days=14), TZ))
+        assert got == fresh(items, later, later + timedelta(days=14))
+        caldav_cache.read(URL, items, later, later + timedelta(days=14), TZ)  # fresh() emptied the cache
+    caldav_cache.forget()
