@@ -4,7 +4,9 @@ A child process runs the syncs as the daemon does (one process, one ``App``, a n
 cycle, the clock a minute later each time): a first sync, a settling one, then unchanged cycles,
 then cycles after one event of the file was edited by someone else. Another child measures the
 floor on the same file: one icalendar parse plus recurring-ical-events' expansion of the window.
-CPU is the child's own (``time.process_time``), medians; RSS is the child's at the end.
+CPU is the child's own (``time.process_time``), medians; RSS is the child's at the end, and that
+of a third child, the daemon restarted on the same calendar and journal, after a few cycles
+("restarted": the steady state of a daemon that did not do the first sync itself).
 
     make bench    # or: .venv/bin/python bench/cycle_bench.py [--sizes 5500 22000] [--cycles 5] [--code DIR]
 
@@ -93,6 +95,22 @@ def child_cycles(calendar: Path, rules_path: Path, state: Path, cycles: int) -> 
     }
 
 
+def child_restarted(calendar: Path, rules_path: Path, state: Path, cycles: int) -> dict[str, object]:
+    """The daemon restarted on the same calendar and journal: its resident size once settled."""
+    from boundaryd.engine.app import App
+
+    app = App(rules_path, state, f"ics:{calendar}")
+    rules = app.load_rules()
+    t = datetime.fromisoformat(NOW) + timedelta(hours=1)
+    for i in range(2 * cycles + 1):
+        if i == cycles:
+            time.sleep(2.2)
+            _edit(calendar, 5000)
+        t += timedelta(minutes=1)
+        app.sync(rules, t)
+    return {"rss": rss_mb()[0]}
+
+
 def run_child(args: list[str], code: Path) -> dict[str, object]:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(code), str(ROOT / "bench")]))
     out = subprocess.run(
@@ -116,6 +134,8 @@ def main() -> int:
         kind, *rest = args.child
         if kind == "floor":
             res: dict[str, object] = dict(child_floor(Path(rest[0])))
+        elif kind == "restarted":
+            res = child_restarted(Path(rest[0]), Path(rest[1]), Path(rest[2]), int(rest[3]))
         else:
             res = child_cycles(Path(rest[0]), Path(rest[1]), Path(rest[2]), int(rest[3]))
         print(json.dumps(res))
@@ -132,10 +152,12 @@ def main() -> int:
             calendar.write_bytes(generate(series, singles))
             fl = statistics.median(float(run_child(["floor", str(calendar)], args.code)["cpu"]) for _ in range(3))  # type: ignore[arg-type]
             fl_rss = float(run_child(["floor", str(calendar)], args.code)["rss"])  # type: ignore[arg-type]
-            res = run_child(["cycles", str(calendar), str(ROOT / "rules" / "example.yaml"), str(state), str(args.cycles)], args.code)
+            child = [str(calendar), str(ROOT / "rules" / "example.yaml"), str(state), str(args.cycles)]
+            res = run_child(["cycles", *child], args.code)
+            res["restarted"] = run_child(["restarted", *child], args.code)["rss"]
             rows.append((size, fl, fl_rss, res))
 
-    print(f"{'events':>7} {'floor':>8} {'first':>8} {'unchanged':>10} {'ratio':>7} {'1 change':>9} {'ratio':>7} {'RSS':>8} {'floor RSS':>10}")
+    print(f"{'events':>7} {'floor':>8} {'first':>8} {'unchanged':>10} {'ratio':>7} {'1 change':>9} {'ratio':>7} {'RSS':>8} {'restarted':>10} {'floor RSS':>10}")
     missed = []
     for size, fl, fl_rss, r in rows:
         un, ch = float(r["unchanged"]), float(r["changed"])  # type: ignore[arg-type]
@@ -143,7 +165,7 @@ def main() -> int:
         missed += [f"{size} events: one change"] if ch / fl > CHANGED_GOAL else []
         print(
             f"{size:>7} {fl:>7.2f}s {float(r['first']):>7.2f}s {un:>9.3f}s {un / fl:>6.1%} {ch:>8.3f}s {ch / fl:>6.1%}"  # type: ignore[arg-type]
-            f" {float(r['rss']):>6.1f}MB {fl_rss:>8.1f}MB"  # type: ignore[arg-type]
+            f" {float(r['rss']):>6.1f}MB {float(r['restarted']):>8.1f}MB {fl_rss:>8.1f}MB"  # type: ignore[arg-type]
         )
     print(f"CPU seconds per sync cycle (medians of {args.cycles}); goals: unchanged <= {UNCHANGED_GOAL:.0%}, one change <= {CHANGED_GOAL:.0%} of the floor")
     print("goals met" if not missed else "goals missed: " + "; ".join(missed))

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 import recurring_ical_events
 
+from boundaryd.calendars import snapcache
 from boundaryd.calendars.ics import IcsBackend
 from boundaryd.core.planner import plan
 from boundaryd.core.rules import load_rules
@@ -108,6 +109,7 @@ def floor(data: bytes) -> int:
 
 
 def planning(path: Path, rules: object) -> tuple[int, int]:
+    snapcache.forget()  # a first read each time (a daemon's later cycles are cycle_bench's)
     snap = IcsBackend(path, create=False).snapshot(NOW, NOW + timedelta(days=14), TZ)
     p = plan(rules, snap, NOW)  # type: ignore[arg-type]
     return len(snap.occurrences), len(p.conflicts)

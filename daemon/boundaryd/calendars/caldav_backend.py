@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 
+from boundaryd.calendars import caldav_cache
 from boundaryd.calendars.base import SyncState
 from boundaryd.calendars.caldav_discovery import check_url, find_calendar
 from boundaryd.calendars.caldav_http import DavHttp
@@ -141,11 +142,9 @@ class CaldavBackend:
         self.reader.scheduling = self.capabilities.tells_organizer
         if self._sync():
             self.reader.save()
-        combined, skipped, self._uid_href = combine(
-            (href, href, res.data) for href, res in sorted(self.reader.items.items())
-        )
-        occs, owned, bad = ical.occurrences_of(combined, start, end, tz)
-        return Snapshot(tuple(occs), tuple(owned), tuple(skipped + bad), self.capabilities)
+        # only the resources whose text changed since the last cycle are parsed (caldav_cache)
+        occs, owned, skipped, self._uid_href = caldav_cache.read(self.url, self.reader.items, start, end, tz)
+        return Snapshot(tuple(occs), tuple(owned), tuple(skipped), self.capabilities)
 
     def history(self, start: datetime, end: datetime, tz: ZoneInfo) -> list[Occurrence]:
         """The past (``leads``): one calendar-query REPORT with a time-range; the sync token and

@@ -32,6 +32,11 @@ from boundaryd.errors import BadInput, RuntimeFailure
 EXPIRED_TOKEN = (400, 403, 409, 410, 412)
 
 
+#: what was last loaded from the journal, by key: (a hash of the journal's text, the state), so an
+#: unchanged collection is not rebuilt from JSON every cycle (the daemon makes a new reader each cycle)
+_loaded: dict[str, tuple[bytes, tuple[str, dict[str, Resource], bool | None, bool]]] = {}
+
+
 class CollectionReader:
     """The collection's resources by href, with the sync token (or ETags) that keeps them fresh."""
 
@@ -48,12 +53,19 @@ class CollectionReader:
     def load(self) -> None:
         raw_state = self.state.get(self.key) if self.state is not None else None
         if raw_state:
+            digest = hashlib.blake2b(raw_state.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+            last = _loaded.get(self.key)
+            if last is not None and last[0] == digest:
+                self.token, items, self.scheduling, self.by_etags = last[1]
+                self.items = dict(items)
+                return
             try:
                 saved = json.loads(raw_state)
                 self.token = saved.get("token", "")
                 self.items = {h: Resource(v["etag"], v["data"]) for h, v in saved.get("items", {}).items()}
                 self.scheduling = saved.get("scheduling")
                 self.by_etags = saved.get("mode") == "etags"
+                _loaded[self.key] = (digest, (self.token, dict(self.items), self.scheduling, self.by_etags))
                 return
             except (ValueError, KeyError, TypeError):
                 pass

@@ -2,9 +2,9 @@
 
 A daemon reads the same file every minute; re-reading and re-parsing it each time costs more
 than everything else in a cycle together. This process-wide cache keeps, per file, the compact
-result of reading it (:class:`boundaryd.core.ical.Expanded`: occurrences pre-expanded a little
-beyond the window, owned events, unreadable events) — not the component trees — together with
-what identifies the file's contents:
+result of reading it (:class:`boundaryd.calendars.ics_chunks.Known`: occurrences pre-expanded a
+little beyond the window, owned events, unreadable events, per UID, and a hash of each VEVENT's
+text) — not the component trees — together with what identifies the file's contents:
 
 - device, inode, size, mtime and ctime (a file replaced by rename has a new inode and ctime;
   ``touch`` can set mtime back, never ctime);
@@ -13,7 +13,8 @@ what identifies the file's contents:
   tick could leave every stat field as it was.
 
 The cache never answers for a window it was not expanded for, nor for another time zone; a file
-that changed while it was being read is not cached at all.
+that changed while it was being read is not cached at all. When the file did change,
+:func:`previous` gives what was read last, so only the VEVENTs that changed are parsed again.
 """
 
 from __future__ import annotations
@@ -23,17 +24,15 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from boundaryd.core.ical import Expanded
+from boundaryd.calendars.ics_chunks import MARGIN, Known, give_back
 
 #: coarsest timestamp granularity we allow for (FAT: 2 s; ext4 and tmpfs: a kernel tick)
 GRANULARITY_NS = 2_000_000_000
-#: how far past the window's end occurrences are expanded, so the moving window is served
-#: from the cache for this long before the file is read again
-MARGIN = timedelta(days=7)
+__all__ = ["MARGIN", "Known", "Read", "Entry", "lookup", "previous", "store", "forget"]
 
 
 def fs_now_ns() -> int:
@@ -94,8 +93,7 @@ class Entry:
     ident: FileId
     digest: bytes
     read_ns: int
-    tz: ZoneInfo
-    expanded: Expanded
+    known: Known
 
     def in_doubt(self) -> bool:
         """Whether an edit could have left the file's stat as it was: it was read within a
@@ -130,7 +128,7 @@ def lookup(path: Path, tz: ZoneInfo, start: datetime, end: datetime) -> tuple[En
     miss the caller parses it rather than reading the file again."""
     with _lock:
         entry = _entries.get(_key(path))
-    if entry is None or entry.tz != tz or not entry.expanded.covers(start, end):
+    if entry is None or entry.known.tz != tz or not entry.known.expanded.covers(start, end):
         stats.misses += 1
         return None, None
     try:
@@ -152,18 +150,28 @@ def lookup(path: Path, tz: ZoneInfo, start: datetime, end: datetime) -> tuple[En
             stats.misses += 1
             return None, read
         entry.read_ns = read.read_ns  # read again now: the next cycle is past the doubt
+        del read
+        give_back()
     stats.hits += 1
     return entry, None
 
 
-def store(path: Path, read: Read, tz: ZoneInfo, expanded: Expanded, data_digest: bytes | None = None) -> None:
+def previous(path: Path) -> Known | None:
+    """What the last read of ``path`` said, whatever the file says now: the base the next read
+    builds on (each VEVENT's text is compared again, so nothing stale survives)."""
+    with _lock:
+        entry = _entries.get(_key(path))
+    return entry.known if entry is not None else None
+
+
+def store(path: Path, read: Read, known: Known, data_digest: bytes | None = None) -> None:
     """Remember what ``read`` of ``path`` said (nothing when the file changed while being read)."""
     key = _key(path)
     with _lock:
         if not read.stable:
             _entries.pop(key, None)
             return
-        _entries[key] = Entry(read.ident, data_digest or digest(read.data), read.read_ns, tz, expanded)
+        _entries[key] = Entry(read.ident, data_digest or digest(read.data), read.read_ns, known)
         stats.stores += 1
 
 

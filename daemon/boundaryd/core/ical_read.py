@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -39,6 +40,7 @@ from boundaryd.core.icalprops import (
 from boundaryd.core.model import Attendee, Occurrence, OwnedEvent, Skipped
 from boundaryd.errors import BadInput
 
+_T = TypeVar("_T")
 #: floating and all-day times are compared in UTC by recurring-ical-events: expand a day wider
 _WIDEN = timedelta(days=1)
 _TIME_PROPS = ("DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE", "RECURRENCE-ID")
@@ -109,9 +111,14 @@ def _end_of(props: Props, start: datetime, all_day: bool, tz: ZoneInfo) -> datet
     return max(end, start)
 
 
-def occurrence_from(comp: icalendar.Component, tz: ZoneInfo, in_series: bool) -> Occurrence:
-    """The planner's view of one expanded instance (a component recurring-ical-events returned)."""
+def occurrence_from(
+    comp: icalendar.Component, tz: ZoneInfo, in_series: bool, shared: dict[object, object] | None = None
+) -> Occurrence:
+    """The planner's view of one expanded instance (a component recurring-ical-events returned).
+
+    ``shared``: equal texts and attendee lists of the instances read with it are kept once."""
     props = props_of(comp)
+    keep: dict[object, object] = {} if shared is None else shared
     start_v = required_when(props, "DTSTART")
     all_day = not isinstance(start_v, datetime)
     start = as_local(start_v, tz)
@@ -122,16 +129,16 @@ def occurrence_from(comp: icalendar.Component, tz: ZoneInfo, in_series: bool) ->
     organizer = first(props, "ORGANIZER")
     block = first(props, BLOCK_PROP)
     return Occurrence(
-        uid=text(props, "UID")[:1024],
+        uid=_once(keep, text(props, "UID")[:1024]),
         recurrence_id=rid,
-        summary=text(props, "SUMMARY"),
-        description=text(props, "DESCRIPTION"),
+        summary=_once(keep, text(props, "SUMMARY")),
+        description=_once(keep, text(props, "DESCRIPTION")),
         start=start,
         end=_end_of(props, start, all_day, tz),
         all_day=all_day,
-        organizer=email(organizer) if organizer is not None else "",
-        organizer_name=param(organizer, "CN")[:256],
-        attendees=_attendees(props),
+        organizer=_once(keep, email(organizer)) if organizer is not None else "",
+        organizer_name=_once(keep, param(organizer, "CN")[:256]),
+        attendees=_once(keep, _attendees(props)),
         status=upper(props, "STATUS", "CONFIRMED"),
         transparent=upper(props, "TRANSP", "OPAQUE") == "TRANSPARENT",
         owned_block=str(block) if block is not None else None,
@@ -139,6 +146,11 @@ def occurrence_from(comp: icalendar.Component, tz: ZoneInfo, in_series: bool) ->
         sequence=integer(props, "SEQUENCE"),
         zone=_zone_key(start_v),
     )
+
+
+def _once(keep: dict[object, object], value: _T) -> _T:
+    """``value``, or the equal one ``keep`` already holds."""
+    return keep.setdefault(value, value)  # type: ignore[return-value]
 
 
 def _zone_key(start: date | datetime) -> str:
@@ -160,32 +172,60 @@ def _uid(comp: Props) -> str:
     return text(comp, "UID").strip()
 
 
+@dataclass(frozen=True, slots=True)
+class Part:
+    """What one UID's components hold for a window: compact data, no component trees."""
+
+    occurrences: tuple[Occurrence, ...] = ()
+    owned: tuple[OwnedEvent, ...] = ()
+    #: the UID's events that cannot be read whatever the window
+    skipped: tuple[Skipped, ...] = ()
+    #: instances that could not be read, with their start where it is known
+    skipped_at: tuple[tuple[datetime | None, Skipped], ...] = ()
+    #: RECURRENCE-IDs (in the reader's zone) of the overrides: instances with a component of their own
+    overridden: frozenset[date | datetime] = frozenset()
+
+
+#: the part of a UID with nothing in the window (one object for all of them)
+EMPTY = Part()
+
+
 @dataclass(frozen=True)
 class Expanded:
     """What a calendar holds for ``[lo, hi)``, kept so a narrower window can be read from it
     without the component trees: a window inside ``[lo, hi)`` gives exactly what
-    :func:`occurrences_of` gives for it."""
+    :func:`occurrences_of` gives for it. One :class:`Part` per UID, in the order the UIDs first
+    appear (the events without a UID under ""), so one UID's part can be replaced alone."""
 
     lo: datetime
     hi: datetime
-    occurrences: tuple[Occurrence, ...]
-    owned: tuple[OwnedEvent, ...]
-    #: events that cannot be read whatever the window
-    skipped: tuple[Skipped, ...]
-    #: instances that could not be read, with their start where it is known
-    skipped_at: tuple[tuple[datetime | None, Skipped], ...]
-    #: (UID, RECURRENCE-ID in the reader's zone) of every override: the instances with a component of their own
-    overridden: frozenset[tuple[str, date | datetime]] = frozenset()
+    parts: dict[str, Part]
 
     def covers(self, start: datetime, end: datetime) -> bool:
         return self.lo <= start and end <= self.hi
 
+    def overrides(self, uid: str, rid: date | datetime) -> bool:
+        """Whether this instance of ``uid`` has a component of its own."""
+        part = self.parts.get(uid)
+        return part is not None and rid in part.overridden
+
     def window(self, start: datetime, end: datetime) -> tuple[list[Occurrence], list[OwnedEvent], list[Skipped]]:
-        """The occurrences starting in ``[start, end)`` (within ``[lo, hi)``), in the order read."""
-        occs = [o for o in self.occurrences if start <= o.start < end]
+        """The occurrences starting in ``[start, end)`` (within ``[lo, hi)``), UID by UID."""
+        occs: list[Occurrence] = []
+        owned: list[OwnedEvent] = []
+        skipped: list[Skipped] = []
         lo, hi = start - _WIDEN, end + _WIDEN  # the instances a fresh read of this window expands
-        skipped = [*self.skipped, *(s for t, s in self.skipped_at if t is None or lo <= t < hi)]
-        return occs, list(self.owned), skipped
+        for p in self.parts.values():
+            if p is EMPTY:  # most UIDs of a long history
+                continue
+            for o in p.occurrences:
+                if start <= o.start < end:
+                    occs.append(o)
+            owned.extend(p.owned)
+            skipped.extend(p.skipped)
+            if p.skipped_at:
+                skipped.extend(s for t, s in p.skipped_at if t is None or lo <= t < hi)
+        return occs, owned, skipped
 
 
 def occurrences_of(
@@ -197,27 +237,33 @@ def occurrences_of(
 
 def expand(cal: icalendar.Calendar, lo: datetime, hi: datetime, tz: ZoneInfo) -> Expanded:
     """Every occurrence starting in ``[lo, hi)``, the owned events and the unreadable ones, as data."""
-    groups: dict[str, list[icalendar.Component]] = defaultdict(list)
-    skipped: list[Skipped] = []
+    return Expanded(lo, hi, expand_parts(cal, lo, hi, tz))
+
+
+def expand_parts(cal: icalendar.Calendar, lo: datetime, hi: datetime, tz: ZoneInfo) -> dict[str, Part]:
+    """:func:`expand`'s parts: one per UID of ``cal``, in the order the UIDs first appear.
+
+    Each UID is read on its own (nothing crosses UIDs), so a calendar of some of the UIDs gives
+    the same parts for them as the whole calendar does."""
+    groups: dict[str, list[icalendar.Component]] = {}
     others: list[icalendar.Component] = []
     for comp in cal.subcomponents:
         if comp.name != "VEVENT":
             others.append(comp)
-            continue
-        uid = _uid(comp)
-        if not uid:
-            skipped.append(Skipped(uid="(no UID)", reason=f"event {text(comp, 'SUMMARY')[:60]!r} has no UID"))
-            continue
-        groups[uid].append(comp)
+        else:
+            groups.setdefault(_uid(comp), []).append(comp)
 
+    out: dict[str, _Acc] = {}
     good: list[icalendar.Component] = []
-    owned: list[OwnedEvent] = []
     series: set[str] = set()
-    overridden: set[tuple[str, date | datetime]] = set()
     for uid, comps in groups.items():
+        acc = out[uid] = _Acc()
+        if not uid:
+            acc.skipped += [Skipped(uid="(no UID)", reason=f"event {text(c, 'SUMMARY')[:60]!r} has no UID") for c in comps]
+            continue
         reason = next((r for c in comps if (r := _broken_reason(c))), None)
         if reason:
-            skipped.append(Skipped(uid=uid[:200], reason=reason))
+            acc.skipped.append(Skipped(uid=uid[:200], reason=reason))
             continue
         good.extend(comps)
         # `in`, not get(): a miss in get() raises and catches KeyError, the bulk of this loop's cost
@@ -225,23 +271,40 @@ def expand(cal: icalendar.Calendar, lo: datetime, hi: datetime, tz: ZoneInfo) ->
             series.add(uid)
         for c in comps:
             if BLOCK_PROP in c and "RECURRENCE-ID" not in c:
-                owned.append(OwnedEvent(uid=uid, block=text(c, BLOCK_PROP), fingerprint=text(c, HASH_PROP)))
+                acc.owned.append(OwnedEvent(uid=uid, block=text(c, BLOCK_PROP), fingerprint=text(c, HASH_PROP)))
             if "RECURRENCE-ID" in c:
-                overridden.add((uid, _rid_key(c, tz)))
+                acc.overridden.add(_rid_key(c, tz))
 
-    occurrences: list[Occurrence] = []
-    skipped_at: list[tuple[datetime | None, Skipped]] = []
-    for instance in _expand(others, good, lo, hi, skipped):
+    failed: list[tuple[str, Skipped]] = []
+    for instance in _expand(others, good, lo, hi, failed):
+        uid = text(instance, "UID")
+        acc = out.setdefault(uid.strip(), _Acc())
         try:
-            occ = occurrence_from(instance, tz, text(instance, "UID") in series)
+            occ = occurrence_from(instance, tz, uid in series, acc.shared)
         except Exception as e:  # noqa: BLE001 - one unreadable instance must not stop the rest
-            skipped_at.append((_start_or_none(instance, tz), Skipped(uid=text(instance, "UID")[:200], reason=one_line(e))))
+            acc.skipped_at.append((_start_or_none(instance, tz), Skipped(uid=uid[:200], reason=one_line(e))))
             continue
         if lo <= occ.start < hi:
-            occurrences.append(occ)
-    return Expanded(
-        lo, hi, tuple(occurrences), tuple(owned), tuple(skipped), tuple(skipped_at), frozenset(overridden)
-    )
+            acc.occurrences.append(occ)
+    for key, s in failed:
+        out.setdefault(key, _Acc()).skipped.append(s)
+    return {uid: acc.part() for uid, acc in out.items()}
+
+
+@dataclass(slots=True)
+class _Acc:
+    occurrences: list[Occurrence] = field(default_factory=list)
+    owned: list[OwnedEvent] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    skipped_at: list[tuple[datetime | None, Skipped]] = field(default_factory=list)
+    overridden: set[date | datetime] = field(default_factory=set)
+    shared: dict[object, object] = field(default_factory=dict)
+
+    def part(self) -> Part:
+        if not (self.occurrences or self.owned or self.skipped or self.skipped_at or self.overridden):
+            return EMPTY  # most UIDs of a long history: nothing in the window
+        return Part(tuple(self.occurrences), tuple(self.owned), tuple(self.skipped), tuple(self.skipped_at),
+                    frozenset(self.overridden))
 
 
 def _rid_key(comp: icalendar.Component, tz: ZoneInfo) -> date | datetime:
@@ -268,7 +331,7 @@ def _expand(
     events: list[icalendar.Component],
     start: datetime,
     end: datetime,
-    skipped: list[Skipped],
+    skipped: list[tuple[str, Skipped]],
 ) -> Iterable[icalendar.Component]:
     """Expand all events at once; if that fails, per UID so one bad series is skipped alone."""
     cal = icalendar.Calendar()
@@ -281,7 +344,7 @@ def _expand(
         pass
     by_uid: dict[str, list[icalendar.Component]] = defaultdict(list)
     for e in events:
-        by_uid[text(e, "UID")].append(e)
+        by_uid[_uid(e)].append(e)
     out: list[icalendar.Component] = []
     for uid, comps in by_uid.items():
         one = icalendar.Calendar()
@@ -289,7 +352,7 @@ def _expand(
         try:
             out.extend(recurring_ical_events.of(one).between(lo, hi))
         except Exception as e:  # noqa: BLE001 - a broken event must not stop the rest
-            skipped.append(Skipped(uid=uid[:200], reason=f"recurrence cannot be expanded ({one_line(e)})"))
+            skipped.append((uid, Skipped(uid=uid[:200], reason=f"recurrence cannot be expanded ({one_line(e)})")))
     return out
 
 

@@ -40,14 +40,14 @@ def counts_text(decisions: Iterable[Decision]) -> str:
     return ", ".join(f"{counts[d]:,} {PAST_TENSE[d]}" for d in sorted(counts, key=lambda d: -d.rank))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Attendee:
     email: str  # lower-case, without "mailto:"
     partstat: str = "NEEDS-ACTION"  # RFC 5545 PARTSTAT, upper-case
     name: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Occurrence:
     """One occurrence of a calendar event, as the planner sees it.
 
