@@ -167,12 +167,9 @@ class Notify:
     trace: Trace = Trace()
 
 
-# --- for the features that come next (no rule plans these yet) -----------------------------------
-
-
 @dataclass(frozen=True)
 class Unflag:
-    """Take the conflict mark off an occurrence whose conflict ended."""
+    """Take the conflict mark off an occurrence boundaryd flagged whose conflict ended."""
 
     occurrence: Occurrence
     trace: Trace = Trace()
@@ -193,4 +190,4 @@ class Undo:
 #: WriteBlock/RemoveBlock carry them like blocks
 Action = WriteBlock | RemoveBlock | Remember | Decline | Flag | Reply | Notify | Unflag | Undo
 #: actions the planner does not make yet, so no executor step carries them out
-NOT_YET_PLANNED = (Unflag,)
+NOT_YET_PLANNED: tuple[type, ...] = ()

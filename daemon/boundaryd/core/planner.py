@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
-from boundaryd.core import existing, refs, slots, tell
-from boundaryd.core.actions import Action, Flag, Remember, RemoveBlock, WriteBlock
+from boundaryd.core import existing, marks, refs, slots, tell
+from boundaryd.core.actions import Action, Remember, RemoveBlock, WriteBlock
 from boundaryd.core.existing import Baseline
 from boundaryd.core.ical import block_events, expand_blocks
 from boundaryd.core.ical_owned import is_block, role_of
@@ -99,7 +99,8 @@ def plan(
     in_window = [o for o in snapshot.occurrences if now <= o.start < window_end]
     undos, undo_replies = tell.undos(rules, in_window, memory)
     notice = tell.notify(rules, final, memory)
-    flags = (Flag(c) for c in final if c.decision is Decision.FLAG)
+    replies += tell.undelivered(rules, in_window, memory)  # declines the server could not deliver
+    flags = marks.marks(final, in_window, memory, capabilities)
     actions: list[Action] = [*changes, *undos, *declines, *flags, *replies, *undo_replies]
     if memory.applied is not None and (remember or new_refs):  # a journal keeps them: journaled first, listed last
         actions.append(Remember(tuple(remember.items()), new_refs))

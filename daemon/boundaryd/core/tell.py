@@ -61,7 +61,7 @@ def telling(rules: Rules, occ: Occurrence, caps: Capabilities) -> tuple[Telling,
     """How the organizer of ``occ`` learns of its decline, and that in words."""
     mode = rules.notify.replies
     tells = caps.tells_organizer
-    if mode == "auto" and tells:
+    if mode == "auto" and tells and (caps.decline_comment or reply_problem(occ)):
         return Telling.SERVER, "the calendar server tells organizers"
     if mode == "off":
         return (Telling.SERVER, "the calendar server tells organizers") if tells else (Telling.NOBODY, "replies: off")
@@ -70,9 +70,48 @@ def telling(rules: Rules, occ: Occurrence, caps: Capabilities) -> tuple[Telling,
         return (Telling.SERVER, "the calendar server tells organizers") if tells else (Telling.NOBODY, problem_words(problem, occ))
     if mode == "outbox":
         return Telling.OUTBOX, "replies: outbox, kept for you to send" + (" (the server tells them too)" if tells else "")
+    dropped = mode == "auto" and tells  # here the server tells them, without the message (decline_comment)
     if rules.notify.email is None or rules.notify.email.smtp is None:
+        if dropped:
+            return Telling.OUTBOX, DROPS_COMMENT + ": the reply with it waits in the outbox for you to send"
         return Telling.OUTBOX, "no SMTP server configured: the reply waits in the outbox for you to send"
+    if dropped:
+        return Telling.REPLY, DROPS_COMMENT + ": reply sent by email"
     return Telling.REPLY, "boundaryd sends them an iTIP REPLY"
+
+
+DROPS_COMMENT = "told by the server, which drops your message"
+UNDELIVERED = "the server could not deliver"
+
+
+def delivery_failed(occ: Occurrence, owners: Sequence[str]) -> str:
+    """The SCHEDULE-STATUS code (RFC 6638 3.2.9) saying a scheduling server did not deliver the owner's
+    reply: 3.x (e.g. 3.7, an address it cannot reach) or 5.x, on ORGANIZER or the owner's ATTENDEE; "" when none does."""
+    statuses = [occ.schedule_status, *(a.schedule_status for a in occ.attendees if a.email in owners)]
+    return next((c for st in statuses for c in st.split(",") if c.strip().startswith(("3.", "5."))), "")
+
+
+def undelivered(rules: Rules, occurrences: Sequence[Occurrence], memory: Memory) -> list[Reply]:
+    """The iMIP REPLY for each decline boundaryd left to the server that the server then did not
+    deliver (its SCHEDULE-STATUS read back): sent once (the key), with the message the decline stored."""
+    if rules.notify.replies != "auto":
+        return []
+    owners = rules.owner.emails
+    known = set(memory.messages)
+    out: list[Reply] = []
+    for o in occurrences:
+        if memory.declined.get(o.key, ("", ""))[1] != Telling.SERVER.value or owner_answer_of(o, rules) != "DECLINED":
+            continue
+        code = delivery_failed(o, owners)
+        key = "reply-" + _key(o.uid, o.key[1], "undelivered", o.organizer)
+        if not code or key in known or reply_problem(o):
+            continue
+        owner = next(a.email for a in o.attendees if a.email in set(owners))
+        how = "reply sent by email" if rules.notify.email is not None and rules.notify.email.smtp is not None else (
+            "the reply waits in the outbox")
+        trace = Trace(steps=(f"declined: {UNDELIVERED} (SCHEDULE-STATUS {code}); {how}",))
+        out.append(Reply(key, o, o.comment, owner, rules.owner.name, True, trace))
+    return out
 
 
 def declines(
