@@ -45,7 +45,7 @@ KINDS = ("sabredav", "cyrus", "davical")
 EXPECTED = {
     "sabredav": Capabilities(tells_organizer=True, decline_comment=False, flag_mark="categories"),
     "cyrus": Capabilities(tells_organizer=True, decline_comment=True, flag_mark="categories"),
-    "davical": Capabilities(tells_organizer=True, decline_comment=False, flag_mark=""),
+    "davical": Capabilities(tells_organizer=True, decline_comment=False, instance_replies=False, flag_mark=""),
 }
 RULES = """\
 version: 1
@@ -259,3 +259,23 @@ def test_sabre_would_tell_the_organizer_of_a_mark_put_without_schedule_reply_f(r
         caldav_backend.QUIET["Schedule-Reply"] = "F"
     assert wait_until(lambda: bool(new_in(before, inbox(server), uid)))
     assert "PARTSTAT=NEEDS-ACTION" in new_in(before, inbox(server), uid)[0]
+
+
+def test_davical_declines_the_whole_series_for_the_organizer_and_the_reply_names_the_instance(
+    request: pytest.FixtureRequest, smtp: SmtpServer, tmp_path: Path
+) -> None:
+    server, _ = request.getfixturevalue("davical_session")
+    uid = "widened@sched"
+    friday = NOW + timedelta(days=4, hours=2)  # Friday 09:00 on prospecting; Saturday's is free
+    bob_invites(server, uid, friday, rrule={"FREQ": ["DAILY"], "COUNT": ["2"]})
+    a, rules = app(tmp_path, server, smtp)
+    result = a.sync(rules, NOW)
+    (d,) = [d for d in result.plan.decline_actions if d.occurrence.uid == uid]
+    assert d.occurrence.recurrence_id is not None and "you declined the whole series" in d.told_why
+    bobs = unfold(http(server, "bob", "GET", f"{server.extra['BOB_URL']}{uid}.ics")[1])
+    assert "RECURRENCE-ID" not in bobs and "PARTSTAT=DECLINED" in bobs  # what DAViCal did: the series
+    smtp.wait_for(2)
+    (reply,) = to(smtp, BOB)
+    assert "RECURRENCE-ID" in reply and "PARTSTAT=DECLINED" in reply  # ours: that one occurrence
+    (notice,) = to(smtp, OWNER)
+    assert "you declined the whole series" in notice

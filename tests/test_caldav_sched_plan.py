@@ -58,6 +58,15 @@ def test_a_server_that_drops_the_comment_gets_boundaryds_reply_and_the_notice_sa
     assert keeps.decline_actions[0].told is Telling.SERVER and not keeps.messages[:-1]
 
 
+def test_where_the_server_widens_an_instances_reply_the_notice_says_so() -> None:
+    one = occurrence("s", local(TUE, 9), recurrence_id=local(TUE, 9))
+    widens = Capabilities(tells_organizer=True, decline_comment=False, instance_replies=False)
+    (d,) = plan(rules(), Snapshot((one,), capabilities=widens), NOW).decline_actions
+    assert d.told is Telling.REPLY and "you declined the whole series" in d.told_why
+    (whole,) = plan(rules(), Snapshot((replace(one, recurrence_id=None),), capabilities=widens), NOW).decline_actions
+    assert "whole series" not in whole.told_why
+
+
 def _declined(status: str) -> Occurrence:
     return occurrence("d", local(TUE, 9), me="DECLINED", comment="Not then, sorry.", schedule_status=status)
 

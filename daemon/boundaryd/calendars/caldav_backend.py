@@ -35,6 +35,8 @@ TIMEOUT = 15  # seconds, each request; well under the daemon's watchdog interval
 EDIT_ATTEMPTS = 3  # PUTs of one decline or mark when each gets a 412 for a change that is not material
 #: scheduling servers whose reply to the organizer leaves out the attendee's COMMENT (README: interoperability)
 DROP_COMMENT = frozenset({"sabre", "davical"})
+#: scheduling servers whose reply to an instance's decline declines the whole series for the organizer
+WIDENS_INSTANCES = frozenset({"davical"})
 #: scheduling servers that reply to the organizer for a CATEGORIES change even with ``Schedule-Reply: F``
 TALKATIVE_MARKS = frozenset({"davical"})
 #: RFC 6638 8.1: this PUT is no reply; a mark must never reach the organizer (sabre/dav honours it)
@@ -109,6 +111,7 @@ class CaldavBackend:
             self.capabilities = Capabilities(
                 tells_organizer=tells,
                 decline_comment=not (tells and kind in DROP_COMMENT),
+                instance_replies=not (tells and kind in WIDENS_INSTANCES),
                 flag_mark="categories" if marks else "",
             )
             self._connected = True

@@ -310,6 +310,9 @@ class Capabilities:
     #: a decline can carry the owner's message to the organizer (False: the scheduling server drops
     #: COMMENT from the reply it sends, as sabre/dav and DAViCal do: boundaryd's iMIP reply carries it)
     decline_comment: bool = True
+    #: the server's reply for one declined instance of a series names that instance (False: DAViCal
+    #: tells the organizer the whole series was declined; boundaryd's iMIP reply names the instance)
+    instance_replies: bool = True
     #: a decline can carry a proposed new time (Microsoft Graph)
     proposed_new_time: bool = False
     #: the provider has native focus-time events that decline on their own (Google)

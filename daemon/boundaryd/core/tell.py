@@ -71,16 +71,18 @@ def telling(rules: Rules, occ: Occurrence, caps: Capabilities) -> tuple[Telling,
     if mode == "outbox":
         return Telling.OUTBOX, "replies: outbox, kept for you to send" + (" (the server tells them too)" if tells else "")
     dropped = mode == "auto" and tells  # here the server tells them, without the message (decline_comment)
+    widened = WIDENS if dropped and occ.recurrence_id is not None and not caps.instance_replies else ""
     if rules.notify.email is None or rules.notify.email.smtp is None:
         if dropped:
-            return Telling.OUTBOX, DROPS_COMMENT + ": the reply with it waits in the outbox for you to send"
+            return Telling.OUTBOX, DROPS_COMMENT + widened + ": the reply with it waits in the outbox for you to send"
         return Telling.OUTBOX, "no SMTP server configured: the reply waits in the outbox for you to send"
     if dropped:
-        return Telling.REPLY, DROPS_COMMENT + ": reply sent by email"
+        return Telling.REPLY, DROPS_COMMENT + widened + ": reply sent by email"
     return Telling.REPLY, "boundaryd sends them an iTIP REPLY"
 
 
 DROPS_COMMENT = "told by the server, which drops your message"
+WIDENS = " and tells them you declined the whole series (the reply by email names this one occurrence)"
 UNDELIVERED = "the server could not deliver"
 
 
