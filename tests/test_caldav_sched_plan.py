@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from boundaryd.core.actions import Flag, Reply, Telling, Unflag
-from boundaryd.core.model import Attendee, Capabilities, Memory, Occurrence, Snapshot
+from boundaryd.core.model import AllowEntry, Attendee, Capabilities, Memory, Occurrence, Snapshot
 from boundaryd.core.planner import plan
 from boundaryd.core.rules import Rules, load_rules
 from boundaryd.engine.app import App
@@ -89,6 +89,16 @@ def test_a_decline_the_server_did_not_deliver_is_replied_once_with_its_message()
     ours = replace(memory, declined={("d", ""): ("NEEDS-ACTION", "reply")})
     assert not plan(rules(), Snapshot((_declined("3.7"),)), NOW, ours).messages
     assert not plan(rules(replies="off"), Snapshot((_declined("3.7"),)), NOW, memory).messages
+
+
+def test_the_undo_of_a_decline_the_server_did_not_deliver_goes_by_email_too() -> None:
+    allowed = Memory(declined={("d", ""): ("TENTATIVE", "server")}, allowed=(AllowEntry("d"),))
+    p = plan(rules(), Snapshot((_declined("3.7"),), capabilities=SCHEDULING), NOW, allowed)
+    (undo,) = p.undo_actions
+    assert undo.told is Telling.REPLY and undo.partstat == "TENTATIVE"
+    assert [m.partstat for m in p.messages if isinstance(m, Reply) and m.key.startswith("undo-")] == ["TENTATIVE"]
+    delivered = plan(rules(), Snapshot((_declined("1.2"),), capabilities=SCHEDULING), NOW, allowed)
+    assert delivered.undo_actions[0].told is Telling.SERVER
 
 
 def test_a_flag_is_planned_only_where_the_mark_is_not_on_and_comes_off_only_where_boundaryd_put_it() -> None:

@@ -93,20 +93,26 @@ def delivery_failed(occ: Occurrence, owners: Sequence[str]) -> str:
     return next((c for st in statuses for c in st.split(",") if c.strip().startswith(("3.", "5."))), "")
 
 
+def _not_delivered(rules: Rules, o: Occurrence, memory: Memory) -> str:
+    """The failing SCHEDULE-STATUS of a decline of ``o`` boundaryd left to the server, where
+    boundaryd replies instead (``replies: auto``, an organizer to reply to); "" otherwise."""
+    if rules.notify.replies != "auto" or memory.declined.get(o.key, ("", ""))[1] != Telling.SERVER.value:
+        return ""
+    if owner_answer_of(o, rules) != "DECLINED" or reply_problem(o):
+        return ""
+    return delivery_failed(o, rules.owner.emails)
+
+
 def undelivered(rules: Rules, occurrences: Sequence[Occurrence], memory: Memory) -> list[Reply]:
     """The iMIP REPLY for each decline boundaryd left to the server that the server then did not
     deliver (its SCHEDULE-STATUS read back): sent once (the key), with the message the decline stored."""
-    if rules.notify.replies != "auto":
-        return []
     owners = rules.owner.emails
     known = set(memory.messages)
     out: list[Reply] = []
     for o in occurrences:
-        if memory.declined.get(o.key, ("", ""))[1] != Telling.SERVER.value or owner_answer_of(o, rules) != "DECLINED":
-            continue
-        code = delivery_failed(o, owners)
+        code = _not_delivered(rules, o, memory)
         key = "reply-" + _key(o.uid, o.key[1], "undelivered", o.organizer)
-        if not code or key in known or reply_problem(o):
+        if not code or key in known:
             continue
         owner = next(a.email for a in o.attendees if a.email in set(owners))
         how = "reply sent by email" if rules.notify.email is not None and rules.notify.email.smtp is not None else (
@@ -189,6 +195,8 @@ def undos(rules: Rules, occurrences: Sequence[Occurrence], memory: Memory) -> tu
         target = o if key == o.key else replace(o, recurrence_id=None)
         previous, how = memory.declined[key]
         told = Telling(how)
+        if told is Telling.SERVER and _not_delivered(rules, o, memory):  # the decline went by our reply: so does its undo
+            told = Telling.REPLY
         rkey = None
         if told in (Telling.REPLY, Telling.OUTBOX):
             rkey = "undo-" + _key(o.uid, key[1], previous, target.start.isoformat())
