@@ -65,6 +65,10 @@ class AppWorld:
     def declines_instances(self) -> bool:
         return self.calendar.declines_instances
 
+    @property
+    def keeps_comment(self) -> bool:
+        return self.calendar.keeps_comment
+
     def seed(self, events: list[icalendar.Event]) -> None:
         for ev in events:
             self.calendar.put(ev)
