@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from boundaryd.core.actions import Flag, Reply, Telling, Unflag
+from boundaryd.core.actions import Flag, Notify, Reply, Telling, Unflag
 from boundaryd.core.model import AllowEntry, Attendee, Capabilities, Memory, Occurrence, Snapshot
 from boundaryd.core.planner import plan
 from boundaryd.core.rules import Rules, load_rules
@@ -80,6 +80,9 @@ def test_a_decline_the_server_did_not_deliver_is_replied_once_with_its_message()
         if replied:
             assert replies[0].comment == "Not then, sorry." and replies[0].partstat == "DECLINED"
             assert "the server could not deliver" in replies[0].trace.steps[0]
+            (late,) = [n for n in p.messages if isinstance(n, Notify) and n.told]
+            assert late.told == ((("d", ""), "reply", f"the server could not deliver (SCHEDULE-STATUS {status.split(',')[-1]}): reply sent by email"),)
+            assert late.notice.conflicts[0].block == "prospecting" and late.notice.conflicts[0].message == "Not then, sorry."
             sent = replace(memory, messages={replies[0].key})
             again = plan(rules(), Snapshot((_declined(status),), capabilities=SCHEDULING), NOW, sent)
             assert not [m for m in again.messages if isinstance(m, Reply)]  # once

@@ -165,6 +165,9 @@ class Notify:
     depends: tuple[tuple[str, str], ...]  # the declines it reports: queued once one is on the calendar
     digest: bool  # True: collected for the hourly/daily digest instead of sent now
     trace: Trace = Trace()
+    #: how declines no Decline action of this plan reports reached their organizers:
+    #: (occurrence key, ``Telling`` value, in words), e.g. a decline the server could not deliver
+    told: tuple[tuple[tuple[str, str], str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -99,13 +99,13 @@ def plan(
     in_window = [o for o in snapshot.occurrences if now <= o.start < window_end]
     undos, undo_replies = tell.undos(rules, in_window, memory)
     notice = tell.notify(rules, final, memory)
-    replies += tell.undelivered(rules, in_window, memory)  # declines the server could not deliver
+    late, late_notice = tell.undelivered(rules, in_window, memory, blocks)  # declines the server could not deliver
+    replies += late
     flags = marks.marks(final, in_window, memory, capabilities)
     actions: list[Action] = [*changes, *undos, *declines, *flags, *replies, *undo_replies]
     if memory.applied is not None and (remember or new_refs):  # a journal keeps them: journaled first, listed last
         actions.append(Remember(tuple(remember.items()), new_refs))
-    if notice is not None:
-        actions.append(notice)
+    actions += [n for n in (notice, late_notice) if n is not None]
     return Plan(
         now=now,
         window_start=now,

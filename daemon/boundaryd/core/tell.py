@@ -12,7 +12,17 @@ from dataclasses import replace
 
 from boundaryd.core.actions import Decline, NotifiedRow, Notify, Reply, Telling, Undo
 from boundaryd.core.addresses import reply_problem
-from boundaryd.core.model import Capabilities, Conflict, Decision, Memory, Notice, Occurrence, Trace, counts_text
+from boundaryd.core.model import (
+    BlockInstance,
+    Capabilities,
+    Conflict,
+    Decision,
+    Memory,
+    Notice,
+    Occurrence,
+    Trace,
+    counts_text,
+)
 from boundaryd.core.rules import Rules
 from boundaryd.presentation.reply import problem_words
 
@@ -103,23 +113,40 @@ def _not_delivered(rules: Rules, o: Occurrence, memory: Memory) -> str:
     return delivery_failed(o, rules.owner.emails)
 
 
-def undelivered(rules: Rules, occurrences: Sequence[Occurrence], memory: Memory) -> list[Reply]:
+def undelivered(
+    rules: Rules, occurrences: Sequence[Occurrence], memory: Memory, blocks: Sequence[BlockInstance] = ()
+) -> tuple[list[Reply], Notify | None]:
     """The iMIP REPLY for each decline boundaryd left to the server that the server then did not
-    deliver (its SCHEDULE-STATUS read back): sent once (the key), with the message the decline stored."""
+    deliver (its SCHEDULE-STATUS read back): sent once (the key), with the message the decline stored;
+    and a notice that says so (the one that reported the decline said the server told them)."""
     owners = rules.owner.emails
     known = set(memory.messages)
+    smtp = rules.notify.email is not None and rules.notify.email.smtp is not None
     out: list[Reply] = []
+    shown: list[Conflict] = []
+    told: list[tuple[tuple[str, str], str, str]] = []
     for o in occurrences:
         code = _not_delivered(rules, o, memory)
         key = "reply-" + _key(o.uid, o.key[1], "undelivered", o.organizer)
         if not code or key in known:
             continue
         owner = next(a.email for a in o.attendees if a.email in set(owners))
-        how = "reply sent by email" if rules.notify.email is not None and rules.notify.email.smtp is not None else (
-            "the reply waits in the outbox")
-        trace = Trace(steps=(f"declined: {UNDELIVERED} (SCHEDULE-STATUS {code}); {how}",))
+        how = "reply sent by email" if smtp else "the reply waits in the outbox for you to send"
+        why = f"{UNDELIVERED} (SCHEDULE-STATUS {code}): {how}"
+        trace = Trace(steps=(f"declined: {why}",))
         out.append(Reply(key, o, o.comment, owner, rules.owner.name, True, trace))
-    return out
+        hit = [b.block for b in blocks if b.start < o.end and b.end > o.start and (b.all_day or not o.all_day)]
+        shown.append(Conflict(o, hit[0] if hit else "", tuple(dict.fromkeys(hit)), Decision.DECLINE,
+                              f"{UNDELIVERED} your decline", o.comment, trace=trace, ref=memory.refs.get(o.key, "")))
+        told.append((o.key, (Telling.REPLY if smtp else Telling.OUTBOX).value, why))
+    if not out:
+        return out, None
+    notice = Notice(to=rules.notify_to, subject=f"boundaryd: {len(out):,} decline(s) {UNDELIVERED}: "
+                    + ("replied by email" if smtp else "replies in your outbox"),
+                    conflicts=tuple(shown), keys=tuple(r.key for r in out))
+    nkey = "notice-" + _key("undelivered", *sorted(r.key for r in out))
+    return out, Notify(nkey, notice, (), tuple(c.occurrence.key for c in shown), rules.notify.digest != "immediate",
+                       Trace(steps=(f"{len(out)} decline(s) the server could not deliver",)), tuple(told))
 
 
 def declines(

@@ -254,15 +254,15 @@ class Executor:
             return PendingMessage(m.key, "reply" if m.send else "reply-outbox", [list(k) for k in m.depends], [], msg.as_bytes())
         depends = [list(k) for k in m.depends]
         rows = [r.as_dict() for r in m.rows]
+        told = {**_told(p), **{k: (how, why) for k, how, why in m.told}}
         if m.digest:
             tz = self.rules.tz
-            told = _told(p)
             payload = [
                 dict(conflict_to_json(c, tz), key=k, told=told.get(c.occurrence.key))
                 for c, k in zip(m.notice.conflicts, m.notice.keys, strict=True)
             ]
             return PendingMessage(m.key, "digest", depends, rows, json.dumps(payload).encode())
-        notice = self.build_notice(m.notice.conflicts, p, m.key)
+        notice = self.build_notice(m.notice.conflicts, p, m.key, told)
         return PendingMessage(m.key, "notice", depends, rows, notice.as_bytes())
 
     def build_notice(
