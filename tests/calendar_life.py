@@ -112,9 +112,11 @@ def expected_blocks(blocks: dict[str, BlockSpec], now: datetime) -> set[tuple[st
 
 
 def answerless(o: Occurrence) -> Occurrence:
-    """``o`` without what the owner may change: their PARTSTAT and the conflict mark."""
+    """``o`` without what the owner may change: their PARTSTAT, reply comment and the conflict mark
+    (and the SCHEDULE-STATUS a server sets when it delivers their reply)."""
     people = tuple(Attendee(a.email, "*" if a.email == OWNER else a.partstat, a.name) for a in o.attendees)
-    return replace(o, attendees=people, categories=tuple(c for c in o.categories if c != ical.CONFLICT_CATEGORY))
+    return replace(o, attendees=people, categories=tuple(c for c in o.categories if c != ical.CONFLICT_CATEGORY),
+                   comment="", schedule_status="")
 
 
 def owner_partstat(o: Occurrence) -> str | None:

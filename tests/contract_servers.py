@@ -52,6 +52,10 @@ class DavWorld(World):
             self.tells_organizer = True
             self.marks_flags = False
             self.declines_instances = False
+        if server.name == "davical":  # it would send the organizer a reply for the mark (README: interoperability)
+            self.marks_flags = False
+        if server.name in ("sabredav", "davical"):  # their reply to the organizer drops COMMENT: boundaryd replies too
+            self.keeps_comment = False
 
     def _send(self, url: str, method: str, body: bytes | None = None) -> int:
         headers = {"Content-Type": "text/calendar"} if body is not None else {}

@@ -68,6 +68,7 @@ class World:
     tells_organizer = False
     marks_flags = True  # False where an attendee may change nothing but PARTSTAT (RFC 6638 3.1)
     declines_instances = True  # False where an attendee may not add a RECURRENCE-ID override
+    keeps_comment = True  # False where the server's reply to the organizer drops COMMENT (boundaryd replies too)
     has_tokens = True  # reads only what changed since the last snapshot
     withdraws_answers = True  # False where no answer cannot be set again (Graph: undo of "none" is tentative)
     no_http = ""  # why status faults cannot apply here ("" when they can)

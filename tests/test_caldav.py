@@ -116,11 +116,11 @@ def test_someone_elses_change_is_never_overwritten(
     rules = rules_for(tmp_path, radicale.url)
     real_put = caldav_backend.CaldavBackend._put
 
-    def racing_put(self: Any, href: str, cal: Any, *, create: bool) -> None:  # the organizer updates it just before us
+    def racing_put(self: Any, href: str, cal: Any, *, create: bool, **kw: Any) -> None:  # the organizer updates it just before us
         if href.endswith("single.ics"):
             moved = invite("single@t", "Listing review (moved)", at(1, 9, 30))
             put_event(radicale, "single.ics", calendar_of(moved))
-        return real_put(self, href, cal, create=create)
+        return real_put(self, href, cal, create=create, **kw)
 
     monkeypatch.setattr(caldav_backend.CaldavBackend, "_put", racing_put)
     with pytest.raises(RuntimeFailure, match="changed by someone else"):

@@ -34,6 +34,14 @@ from boundaryd.errors import BadInput, ChangeRefused, Conflict412, RuntimeFailur
 
 TIMEOUT = 15  # seconds, each request; well under the daemon's watchdog interval
 EDIT_ATTEMPTS = 3  # PUTs of one decline or mark when each gets a 412 for a change that is not material
+#: scheduling servers whose reply to the organizer leaves out the attendee's COMMENT (README: interoperability)
+DROP_COMMENT = frozenset({"sabre", "davical"})
+#: scheduling servers whose reply to an instance's decline declines the whole series for the organizer
+WIDENS_INSTANCES = frozenset({"davical"})
+#: scheduling servers that reply to the organizer for a CATEGORIES change even with ``Schedule-Reply: F``
+TALKATIVE_MARKS = frozenset({"davical"})
+#: RFC 6638 8.1: this PUT is no reply; a mark must never reach the organizer (sabre/dav honours it)
+QUIET = {"Schedule-Reply": "F"}
 
 
 class CaldavBackend:
@@ -86,17 +94,26 @@ class CaldavBackend:
 
     # -- connecting, reading ----------------------------------------------------------------------
     def connect(self) -> Capabilities:
-        """Ask once whether the server tells organizers (remembered in the journal)."""
+        """Ask once whether the server tells organizers, and which server it is (remembered in the
+        journal). sabre/dav and DAViCal send the organizer a reply without the owner's COMMENT
+        (``decline_comment`` False: boundaryd's iMIP reply carries it); DAViCal also replies for
+        a mere CATEGORIES change and ignores ``Schedule-Reply: F``, so it gets no mark at all."""
         if not self._connected:
             self.reader.load()
-            if self.reader.scheduling is None:
-                self.reader.scheduling = self.http.tells_organizer(self.owner_emails)
+            kind = self._memo("server")
+            if self.reader.scheduling is None or kind is None:
+                self.reader.scheduling, kind = self.http.scheduling(self.owner_emails)
                 self.reader.save()
+                if self.reader.state is not None:
+                    self.reader.state.set(f"{self.reader.key}:server", kind)
             tells = bool(self.reader.scheduling)
-            marks = self._memo("flags") != "refused"
+            marks = self._memo("flags") != "refused" and not (tells and kind in TALKATIVE_MARKS)
             self._no_flag_marks = not marks
             self.capabilities = Capabilities(
-                tells_organizer=tells, decline_comment=True, flag_mark="categories" if marks else ""
+                tells_organizer=tells,
+                decline_comment=not (tells and kind in DROP_COMMENT),
+                instance_replies=not (tells and kind in WIDENS_INSTANCES),
+                flag_mark="categories" if marks else "",
             )
             self._connected = True
         return self.capabilities
@@ -169,9 +186,10 @@ class CaldavBackend:
     def _items(self) -> dict[str, Resource]:
         return self.reader.items
 
-    def _put(self, href: str, cal: icalendar.Calendar, *, create: bool) -> None:
+    def _put(self, href: str, cal: icalendar.Calendar, *, create: bool, quiet: bool = False) -> None:
         data = cal.to_ical().decode("utf-8")
-        put(self._request, self.http, self.url, href, data, None if create else self._if_match(href))
+        match = None if create else self._if_match(href)
+        put(self._request, self.http, self.url, href, data, match, QUIET if quiet else None)
         # A scheduling server may rewrite what we stored (RFC 6638), so the ETag of our PUT need
         # not be the stored one: a second edit in this sync reads the resource again first.
         self._items[href] = Resource("", data)
@@ -246,7 +264,9 @@ class CaldavBackend:
                     + f" ({e.name}: it lets an attendee change only their reply to the whole event)"
                 ) from None
 
-    def _edit(self, occ: Occurrence, change: Callable[[icalendar.Calendar, ZoneInfo], bool]) -> None:
+    def _edit(
+        self, occ: Occurrence, change: Callable[[icalendar.Calendar, ZoneInfo], bool], *, quiet: bool = False
+    ) -> None:
         """Apply ``change`` to the event as stored. A 412 (a server-side change: schedule-tag,
         SCHEDULE-STATUS, another client's alarm) means re-read and apply it again, up to
         EDIT_ATTEMPTS times, as long as what the plan decided on is unchanged; otherwise the
@@ -260,7 +280,7 @@ class CaldavBackend:
             if not change(cal, self._tz):
                 return
             try:
-                self._put(href, cal, create=False)
+                self._put(href, cal, create=False, quiet=quiet)
                 return
             except Conflict412:
                 self._stale.add(href)
@@ -273,7 +293,7 @@ class CaldavBackend:
         self._edit(occ, lambda cal, tz: answer_in(cal, occ, owner_emails, partstat, tz))
 
     def flag(self, occ: Occurrence) -> None:
-        """CATEGORIES:Conflict, where the server lets the attendee change it."""
+        """CATEGORIES:Conflict, where the server lets the attendee change it; never a reply to the organizer."""
         self._mark(occ, lambda cal, tz: ical.flag_in(cal, occ, tz))
 
     def unflag(self, occ: Occurrence) -> None:
@@ -284,7 +304,7 @@ class CaldavBackend:
         if self._no_flag_marks:
             return
         try:
-            self._edit(occ, change)
+            self._edit(occ, change, quiet=True)
         except Precondition as e:
             if e.name != "attendee-allowed":
                 raise RuntimeFailure(f"caldav {self.url}: the server refused the mark on {occ.uid} ({e.name})") from None

@@ -82,20 +82,22 @@ class DavHttp:
             raise RuntimeFailure(f"caldav {self.url}: the server answered {resp.status} to {method} (will retry)")
         return resp
 
-    def tells_organizer(self, owner_emails: frozenset[str]) -> bool:
-        """Whether the server tells organizers of our declines (asked at connect time).
+    def scheduling(self, owner_emails: frozenset[str]) -> tuple[bool, str]:
+        """Whether the server tells organizers of our declines, and which server it is (asked at
+        connect time, one OPTIONS; see :func:`server_kind`).
 
         It does when it does CalDAV scheduling (RFC 6638: ``calendar-auto-schedule`` in the DAV
         header) and the account's calendar user addresses include one of the owner's: a server
         only replies for its own user, so for an owner it does not know, boundaryd replies."""
         resp = self.request("OPTIONS", self.url)
+        headers = {str(k).lower(): str(v) for k, v in resp.headers.items()}
         dav = ",".join(str(v) for k, v in resp.headers.items() if k.lower() == "dav")
         tells = "calendar-auto-schedule" in dav
         if tells and owner_emails:
             addresses = self._user_addresses()
             if addresses is not None:  # unreadable: trust the DAV header
                 tells = bool(addresses & owner_emails)
-        return tells
+        return tells, server_kind(headers, dav)
 
     def _user_addresses(self) -> frozenset[str] | None:
         resp = self.request("PROPFIND", self.url, PRINCIPAL_BODY, {"Depth": "0"})
@@ -107,3 +109,18 @@ class DavHttp:
             return None
         resp = self.request("PROPFIND", urllib.parse.unquote(href.strip()), ADDRESSES_BODY, {"Depth": "0"})
         return user_addresses(parse_xml(raw(resp)) if resp.status == 207 else None)
+
+
+def server_kind(headers: dict[str, str], dav: str) -> str:
+    """Which scheduling server answers, from its OPTIONS answer: "sabre" (sabre/dav: Nextcloud,
+    ownCloud, Baikal), "davical", "cyrus", or "" (another). What each does with an attendee's
+    edit is known per server (README, CalDAV interoperability), not probed: a probe would write
+    to an organizer's inbox."""
+    tokens = {t.strip().lower() for t in dav.split(",")}
+    if "x-sabre-version" in headers or any(t.startswith(("nc-", "oc-", "nextcloud")) for t in tokens):
+        return "sabre"
+    if "x-davical-version" in headers or "davical" in headers.get("server", "").lower():
+        return "davical"
+    if "cyrus" in headers.get("server", "").lower():
+        return "cyrus"
+    return ""

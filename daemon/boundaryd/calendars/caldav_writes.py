@@ -30,9 +30,18 @@ def changed(url: str, href: str) -> Conflict412:
     return Conflict412(f"caldav {url}: {href} was changed by someone else (the next sync re-reads it)")
 
 
-def put(request: Request, http: DavHttp, url: str, href: str, data: str, match: dict[str, str] | None) -> None:
-    """PUT ``data`` at ``href``: created only if absent (``match`` None), else only over what we read."""
-    headers = {"Content-Type": "text/calendar; charset=utf-8"}
+def put(
+    request: Request,
+    http: DavHttp,
+    url: str,
+    href: str,
+    data: str,
+    match: dict[str, str] | None,
+    extra: dict[str, str] | None = None,
+) -> None:
+    """PUT ``data`` at ``href``: created only if absent (``match`` None), else only over what we read;
+    ``extra``: more headers (``Schedule-Reply: F`` for a change that must not reach the organizer)."""
+    headers = {"Content-Type": "text/calendar; charset=utf-8", **(extra or {})}
     headers.update({"If-None-Match": "*"} if match is None else match)
     resp = request("PUT", href, data, headers)
     if resp.status in (403, 409, 412) and (pre := precondition(raw(resp))):

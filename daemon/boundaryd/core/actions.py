@@ -180,14 +180,14 @@ class Notify:
     depends: tuple[tuple[str, str], ...]  # the declines it reports: queued once one is on the calendar
     digest: bool  # True: collected for the hourly/daily digest instead of sent now
     trace: Trace = Trace()
-
-
-# --- for the features that come next (no rule plans these yet) -----------------------------------
+    #: how declines no Decline action of this plan reports reached their organizers:
+    #: (occurrence key, ``Telling`` value, in words), e.g. a decline the server could not deliver
+    told: tuple[tuple[tuple[str, str], str, str], ...] = ()
 
 
 @dataclass(frozen=True)
 class Unflag:
-    """Take the conflict mark off an occurrence whose conflict ended."""
+    """Take the conflict mark off an occurrence boundaryd flagged whose conflict ended."""
 
     occurrence: Occurrence
     trace: Trace = Trace()
@@ -209,4 +209,4 @@ class Undo:
 #: WriteBlock/RemoveBlock carry them like blocks
 Action = WriteBlock | RemoveBlock | Remember | RememberOwned | Decline | Flag | Reply | Notify | Unflag | Undo
 #: actions the planner does not make yet, so no executor step carries them out
-NOT_YET_PLANNED = (Unflag,)
+NOT_YET_PLANNED: tuple[type, ...] = ()

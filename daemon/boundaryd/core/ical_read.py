@@ -30,6 +30,7 @@ from boundaryd.core.icalprops import (
     integer,
     one_line,
     param,
+    params,
     props_of,
     required_when,
     text,
@@ -91,9 +92,19 @@ def _attendees(props: Props) -> tuple[Attendee, ...]:
             email=email(a),
             partstat=param(a, "PARTSTAT", "NEEDS-ACTION").upper(),
             name=param(a, "CN")[:256],
+            schedule_status=_schedule_status(a),
         )
         for a in values(props, "ATTENDEE")
     )
+
+
+def _schedule_status(value: object) -> str:
+    """RFC 6638 SCHEDULE-STATUS on a calendar address: its codes, comma-separated ("" when none)."""
+    found = params(value).get("SCHEDULE-STATUS") if value is not None else None
+    if found is None:
+        return ""
+    codes = found if isinstance(found, list) else str(found).split(",")
+    return ",".join(str(c).strip() for c in codes)[:64]
 
 
 def _end_of(props: Props, start: datetime, all_day: bool, tz: ZoneInfo) -> datetime:
@@ -145,6 +156,8 @@ def occurrence_from(
         categories=categories(props),
         sequence=integer(props, "SEQUENCE"),
         zone=_zone_key(start_v),
+        schedule_status=_schedule_status(organizer),
+        comment=text(props, "COMMENT")[:4000],
     )
 
 

@@ -45,6 +45,7 @@ class Attendee:
     email: str  # lower-case, without "mailto:"
     partstat: str = "NEEDS-ACTION"  # RFC 5545 PARTSTAT, upper-case
     name: str = ""
+    schedule_status: str = ""  # RFC 6638 SCHEDULE-STATUS a scheduling server set on it ("" when none)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,10 @@ class Occurrence:
     categories: tuple[str, ...] = ()
     sequence: int = 0
     zone: str = ""  # the IANA zone the invitation's DTSTART names (the organizer's), "" when none
+    #: RFC 6638 SCHEDULE-STATUS on ORGANIZER: on an attendee's copy, whether the server delivered
+    #: the attendee's last reply ("1.2" delivered, "3.7" / "5.x" not); "" when none
+    schedule_status: str = ""
+    comment: str = ""  # COMMENT: on the owner's copy, the message of their last reply
 
     @property
     def key(self) -> tuple[str, str]:
@@ -342,6 +347,8 @@ class Memory:
     holds: Collection[Hold] = ()
     #: what the weeks' past held: time lost, make-up events, moved flexible instances
     ledger: Collection[LedgerRow] = ()
+    #: occurrences boundaryd marked as a conflict (their mark comes off when the conflict ends)
+    flagged: Collection[tuple[str, str]] = ()
 
 
 @dataclass(frozen=True)
@@ -352,11 +359,16 @@ class Capabilities:
 
     #: the server tells organizers about the owner's declines (Google; CalDAV with RFC 6638 scheduling)
     tells_organizer: bool = False
-    #: a decline can carry the owner's message to the organizer
+    #: a decline can carry the owner's message to the organizer (False: the scheduling server drops
+    #: COMMENT from the reply it sends, as sabre/dav and DAViCal do: boundaryd's iMIP reply carries it)
     decline_comment: bool = True
+    #: the server's reply for one declined instance of a series names that instance (False: DAViCal
+    #: tells the organizer the whole series was declined; boundaryd's iMIP reply names the instance)
+    instance_replies: bool = True
     #: a decline can carry a proposed new time (Microsoft Graph)
     proposed_new_time: bool = False
     #: the provider has native focus-time events that decline on their own (Google)
     focus_time: bool = False
-    #: how a flag shows on the owner's copy: "categories" (iCalendar/CalDAV), "colour" (Google), "" (none)
+    #: how a flag shows on the owner's copy: "categories" (iCalendar/CalDAV), "colour" (Google), "" (none:
+    #: the server refuses it, or would tell the organizer of it; the notice alone reports the flag)
     flag_mark: str = "categories"

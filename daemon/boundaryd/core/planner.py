@@ -14,8 +14,8 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from boundaryd.core import busy as busy_from
-from boundaryd.core import existing, keepweek, leads, refs, slots, tell
-from boundaryd.core.actions import Action, Flag, Remember, RemoveBlock, WriteBlock
+from boundaryd.core import existing, keepweek, leads, marks, refs, slots, tell
+from boundaryd.core.actions import Action, Remember, RemoveBlock, WriteBlock
 from boundaryd.core.considered import allow_reason, owner_answer, skip_reason
 from boundaryd.core.existing import Baseline
 from boundaryd.core.ical import block_events, expand_blocks
@@ -104,12 +104,14 @@ def plan(
     undos, undo_replies = tell.undos(rules, in_window, memory)
     notice = tell.notify(rules, [c for c in final if not leads.at_once(c)], memory)
     lead_notice = leads.notify(rules, final, memory)  # new leads: told at once, never held for a digest
-    flags = (Flag(c) for c in final if c.decision is Decision.FLAG)
+    late, late_notice = tell.undelivered(rules, in_window, memory, blocks)  # declines the server could not deliver
+    replies += late
+    flags = marks.marks(final, in_window, memory, capabilities)
     # held offers and the week's facts (keep) are journaled before the calendar changes they describe
     actions: list[Action] = [*([keep] if keep else []), *changes, *undos, *declines, *flags, *replies, *undo_replies]
     if memory.applied is not None and (remember or new_refs):  # a journal keeps them: journaled first, listed last
         actions.append(Remember(tuple(remember.items()), new_refs))
-    actions += [n for n in (lead_notice, notice) if n is not None]
+    actions += [n for n in (lead_notice, notice, late_notice) if n is not None]
     return Plan(
         now=now,
         window_start=now,

@@ -12,7 +12,17 @@ from dataclasses import replace
 
 from boundaryd.core.actions import Decline, NotifiedRow, Notify, Reply, Telling, Undo
 from boundaryd.core.addresses import reply_problem
-from boundaryd.core.model import Capabilities, Conflict, Decision, Memory, Notice, Occurrence, Trace, counts_text
+from boundaryd.core.model import (
+    BlockInstance,
+    Capabilities,
+    Conflict,
+    Decision,
+    Memory,
+    Notice,
+    Occurrence,
+    Trace,
+    counts_text,
+)
 from boundaryd.core.rules import Rules
 from boundaryd.presentation.reply import problem_words
 
@@ -61,7 +71,7 @@ def telling(rules: Rules, occ: Occurrence, caps: Capabilities) -> tuple[Telling,
     """How the organizer of ``occ`` learns of its decline, and that in words."""
     mode = rules.notify.replies
     tells = caps.tells_organizer
-    if mode == "auto" and tells:
+    if mode == "auto" and tells and (caps.decline_comment or reply_problem(occ)):
         return Telling.SERVER, "the calendar server tells organizers"
     if mode == "off":
         return (Telling.SERVER, "the calendar server tells organizers") if tells else (Telling.NOBODY, "replies: off")
@@ -70,9 +80,73 @@ def telling(rules: Rules, occ: Occurrence, caps: Capabilities) -> tuple[Telling,
         return (Telling.SERVER, "the calendar server tells organizers") if tells else (Telling.NOBODY, problem_words(problem, occ))
     if mode == "outbox":
         return Telling.OUTBOX, "replies: outbox, kept for you to send" + (" (the server tells them too)" if tells else "")
+    dropped = mode == "auto" and tells  # here the server tells them, without the message (decline_comment)
+    widened = WIDENS if dropped and occ.recurrence_id is not None and not caps.instance_replies else ""
     if rules.notify.email is None or rules.notify.email.smtp is None:
+        if dropped:
+            return Telling.OUTBOX, DROPS_COMMENT + widened + ": the reply with it waits in the outbox for you to send"
         return Telling.OUTBOX, "no SMTP server configured: the reply waits in the outbox for you to send"
+    if dropped:
+        return Telling.REPLY, DROPS_COMMENT + widened + ": reply sent by email"
     return Telling.REPLY, "boundaryd sends them an iTIP REPLY"
+
+
+DROPS_COMMENT = "told by the server, which drops your message"
+WIDENS = " and tells them you declined the whole series (the reply by email names this one occurrence)"
+UNDELIVERED = "the server could not deliver"
+
+
+def delivery_failed(occ: Occurrence, owners: Sequence[str]) -> str:
+    """The SCHEDULE-STATUS code (RFC 6638 3.2.9) saying a scheduling server did not deliver the owner's
+    reply: 3.x (e.g. 3.7, an address it cannot reach) or 5.x, on ORGANIZER or the owner's ATTENDEE; "" when none does."""
+    statuses = [occ.schedule_status, *(a.schedule_status for a in occ.attendees if a.email in owners)]
+    return next((c for st in statuses for c in st.split(",") if c.strip().startswith(("3.", "5."))), "")
+
+
+def _not_delivered(rules: Rules, o: Occurrence, memory: Memory) -> str:
+    """The failing SCHEDULE-STATUS of a decline of ``o`` boundaryd left to the server, where
+    boundaryd replies instead (``replies: auto``, an organizer to reply to); "" otherwise."""
+    if rules.notify.replies != "auto" or memory.declined.get(o.key, ("", ""))[1] != Telling.SERVER.value:
+        return ""
+    if owner_answer_of(o, rules) != "DECLINED" or reply_problem(o):
+        return ""
+    return delivery_failed(o, rules.owner.emails)
+
+
+def undelivered(
+    rules: Rules, occurrences: Sequence[Occurrence], memory: Memory, blocks: Sequence[BlockInstance] = ()
+) -> tuple[list[Reply], Notify | None]:
+    """The iMIP REPLY for each decline boundaryd left to the server that the server then did not
+    deliver (its SCHEDULE-STATUS read back): sent once (the key), with the message the decline stored;
+    and a notice that says so (the one that reported the decline said the server told them)."""
+    owners = rules.owner.emails
+    known = set(memory.messages)
+    smtp = rules.notify.email is not None and rules.notify.email.smtp is not None
+    out: list[Reply] = []
+    shown: list[Conflict] = []
+    told: list[tuple[tuple[str, str], str, str]] = []
+    for o in occurrences:
+        code = _not_delivered(rules, o, memory)
+        key = "reply-" + _key(o.uid, o.key[1], "undelivered", o.organizer)
+        if not code or key in known:
+            continue
+        owner = next(a.email for a in o.attendees if a.email in set(owners))
+        how = "reply sent by email" if smtp else "the reply waits in the outbox for you to send"
+        why = f"{UNDELIVERED} (SCHEDULE-STATUS {code}): {how}"
+        trace = Trace(steps=(f"declined: {why}",))
+        out.append(Reply(key, o, o.comment, owner, rules.owner.name, True, trace))
+        hit = [b.block for b in blocks if b.start < o.end and b.end > o.start and (b.all_day or not o.all_day)]
+        shown.append(Conflict(o, hit[0] if hit else "", tuple(dict.fromkeys(hit)), Decision.DECLINE,
+                              f"{UNDELIVERED} your decline", o.comment, trace=trace, ref=memory.refs.get(o.key, "")))
+        told.append((o.key, (Telling.REPLY if smtp else Telling.OUTBOX).value, why))
+    if not out:
+        return out, None
+    notice = Notice(to=rules.notify_to, subject=f"boundaryd: {len(out):,} decline(s) {UNDELIVERED}: "
+                    + ("replied by email" if smtp else "replies in your outbox"),
+                    conflicts=tuple(shown), keys=tuple(r.key for r in out))
+    nkey = "notice-" + _key("undelivered", *sorted(r.key for r in out))
+    return out, Notify(nkey, notice, (), tuple(c.occurrence.key for c in shown), rules.notify.digest != "immediate",
+                       Trace(steps=(f"{len(out)} decline(s) the server could not deliver",)), tuple(told))
 
 
 def declines(
@@ -149,6 +223,8 @@ def undos(rules: Rules, occurrences: Sequence[Occurrence], memory: Memory) -> tu
         target = o if key == o.key else replace(o, recurrence_id=None)
         previous, how = memory.declined[key]
         told = Telling(how)
+        if told is Telling.SERVER and _not_delivered(rules, o, memory):  # the decline went by our reply: so does its undo
+            told = Telling.REPLY
         rkey = None
         if told in (Telling.REPLY, Telling.OUTBOX):
             rkey = "undo-" + _key(o.uid, key[1], previous, target.start.isoformat())

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from boundaryd.calendars.base import CalendarBackend
-from boundaryd.core.actions import NOT_YET_PLANNED, Decline, Notify, Remember, RemoveBlock, Reply
+from boundaryd.core.actions import NOT_YET_PLANNED, Decline, Notify, Remember, RemoveBlock, Reply, Unflag
 from boundaryd.core.model import Conflict, Decision, Memory, Plan, Snapshot
 from boundaryd.engine.journal import Journal, PendingMessage
 from boundaryd.errors import ChangeRefused
@@ -128,6 +128,7 @@ class Executor:
             refs=self.journal.refs(),
             declined=self.journal.declined(),
             decline_now=self.journal.decline_requests(),
+            flagged=frozenset(self.journal.actions_in_state("flag", "done")),
         )
 
     # -- the cycle ---------------------------------------------------------------------------
@@ -176,13 +177,14 @@ class Executor:
                 self.journal.done(action, "refused")
                 refused.append(str(e))
             self._step(f"decline:{i}")
-        already = getattr(self.backend, "has_flag", None)  # O(1) where the backend can tell from the snapshot
-        for i, f in enumerate(p.flag_actions):
-            if already is not None and already(f.occurrence):
-                continue  # the mark is on the event: nothing to do, nothing to journal
+        for i, f in enumerate(p.flag_actions):  # planned only where the mark is not on yet
             done.append(self.journal.intent(sync_id, "flag", f.occurrence.uid, f.occurrence.key[1]))
             self.backend.flag(f.occurrence)
             self._step(f"flag:{i}")
+        for i, off in enumerate(a for a in p.actions if isinstance(a, Unflag)):
+            done.append(self.journal.intent(sync_id, "unflag", off.occurrence.uid, off.occurrence.key[1]))
+            self.backend.unflag(off.occurrence)
+            self._step(f"unflag:{i}")
         self.backend.flush()
         self._step("flushed")
         for a in done:
@@ -260,15 +262,15 @@ class Executor:
             return PendingMessage(m.key, "reply" if m.send else "reply-outbox", [list(k) for k in m.depends], [], msg.as_bytes())
         depends = [list(k) for k in m.depends]
         rows = [r.as_dict() for r in m.rows]
+        told = {**_told(p), **{k: (how, why) for k, how, why in m.told}}
         if m.digest:
             tz = self.rules.tz
-            told = _told(p)
             payload = [
                 dict(conflict_to_json(c, tz), key=k, told=told.get(c.occurrence.key))
                 for c, k in zip(m.notice.conflicts, m.notice.keys, strict=True)
             ]
             return PendingMessage(m.key, "digest", depends, rows, json.dumps(payload).encode())
-        notice = self.build_notice(m.notice.conflicts, p, m.key)
+        notice = self.build_notice(m.notice.conflicts, p, m.key, told)
         return PendingMessage(m.key, "notice", depends, rows, notice.as_bytes())
 
     def build_notice(
