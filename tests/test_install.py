@@ -26,6 +26,8 @@ needs_make = pytest.mark.skipif(shutil.which("make") is None, reason="make is no
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = dict(os.environ, HOME=str(tmp_path / "home"), XDG_CONFIG_HOME=str(tmp_path / "home" / ".config"), **extra)
     env.pop("NOTIFY_SOCKET", None)
+    for leaked in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE"):  # a test CA set by another test: not pip's
+        env.pop(leaked, None)
     return env
 
 
