@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -92,7 +93,7 @@ def test_allow_and_the_owners_own_answer_still_count(tmp_path: Path) -> None:
     allowed = Memory(allowed=(AllowEntry("m"),))
     assert decided(r, [meeting("m", at(1, 18))], [family("r", at(1, 18))], allowed)["m"].decision is Decision.ALLOW
     accepted = meeting("a", at(1, 18))
-    accepted = Occurrence(**{**accepted.__dict__, "attendees": (Attendee(ME, "ACCEPTED"),)})
+    accepted = replace(accepted, attendees=(Attendee(ME, "ACCEPTED"),))
     c = decided(r, [accepted], [family("r", at(1, 18))])["a"]
     assert c.decision is Decision.FLAG and "already accepted" in c.reason
 
@@ -136,7 +137,7 @@ def test_mirrors_one_per_event_keyed_by_source_uid_and_occurrence(tmp_path: Path
 def test_why_names_the_source_event_of_a_decline_already_made(tmp_path: Path) -> None:
     r = rules(tmp_path)
     declined = meeting("m", at(1, 18))
-    declined = Occurrence(**{**declined.__dict__, "attendees": (Attendee("bob@client.example", "ACCEPTED"), Attendee(ME, "DECLINED"))})
+    declined = replace(declined, attendees=(Attendee("bob@client.example", "ACCEPTED"), Attendee(ME, "DECLINED")))
     (v,) = busy.verdicts(r, declined, [family("r", at(1, 18))], Memory())
     assert (v.label, v.decision) == ("Family: Recital", Decision.DECLINE)
 

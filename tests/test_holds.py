@@ -206,3 +206,17 @@ def test_end_to_end_a_later_decline_never_gets_a_held_slot(env: Env) -> None:
     offered = {datetime.fromisoformat(a) for a in c["alternatives"]}
     assert offered and not any(abs(o - t) < timedelta(hours=1) for o in offered for t in taken)
     assert len(held_on_calendar(env.calendar)) == 4
+
+
+def test_a_held_slot_overlapping_the_declined_time_is_not_taken_by_the_meeting_still_there() -> None:
+    """An offered slot may overlap the declined meeting's own time (9:00 offered for 8:30–9:30): the
+    meeting still at its old time has not moved into it, so its holds stand; moved inside, it takes it."""
+    from boundaryd.core.holds import standing
+
+    held = Hold("abc123-1", ("m@x", ""), "Bob", "Review", local(TUE, 9), local(TUE, 10), expires=NOW + timedelta(hours=48))
+    still_there = occurrence("m@x", local(TUE, 8, 30), 60, me="DECLINED")
+    kept = standing([held], [still_there], NOW)
+    assert kept.holds == (held,) and kept.released == () and kept.taken == ()
+    moved = occurrence("m@x", local(TUE, 9), 60)
+    taken = standing([held], [moved], NOW)
+    assert taken.holds == () and taken.released == ("abc123-1",) and taken.taken == (("m@x", ""),)

@@ -20,14 +20,14 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 
-from boundaryd.calendars import caldav_cache
+from boundaryd.calendars import caldav_cache, caldav_history
 from boundaryd.calendars.base import SyncState
 from boundaryd.calendars.caldav_discovery import check_url, find_calendar
 from boundaryd.calendars.caldav_http import DavHttp
 from boundaryd.calendars.caldav_reader import CollectionReader
 from boundaryd.calendars.caldav_writes import Precondition, changed, if_match, put
-from boundaryd.calendars.caldav_xml import QUERY_BODY, Resource, parse_multistatus, raw, resource_name
-from boundaryd.calendars.ical_edits import answer_in, combine, material, unflag_in
+from boundaryd.calendars.caldav_xml import Resource, raw, resource_name
+from boundaryd.calendars.ical_edits import answer_in, material, unflag_in
 from boundaryd.core import ical
 from boundaryd.core.model import BlockEvent, Capabilities, Occurrence, Snapshot
 from boundaryd.errors import BadInput, ChangeRefused, Conflict412, RuntimeFailure
@@ -164,22 +164,9 @@ class CaldavBackend:
         return Snapshot(tuple(occs), tuple(owned), tuple(skipped), self.capabilities)
 
     def history(self, start: datetime, end: datetime, tz: ZoneInfo) -> list[Occurrence]:
-        """The past (``leads``): one calendar-query REPORT with a time-range; the sync token and
-        the resources kept for ``snapshot`` stay as they are."""
+        """The past (``leads``): see :func:`caldav_history.history`."""
         self.connect()
-        utc = "%Y%m%dT%H%M%SZ"
-        span = {"start": start.astimezone(timezone.utc).strftime(utc), "end": end.astimezone(timezone.utc).strftime(utc)}
-        resp = self._request("REPORT", self.url, QUERY_BODY.format(**span), {"Depth": "1"})
-        if resp.status in (401, 403):
-            raise RuntimeFailure(self.http.bad_credentials if resp.status == 401 else self.http.forbidden)
-        if resp.status not in (200, 207):
-            raise RuntimeFailure(f"caldav {self.url}: the server answered {resp.status} to REPORT calendar-query")
-        _, found, _ = parse_multistatus(raw(resp))
-        missing = [h for h, r in found.items() if not r.data]
-        if missing:  # a server that lists matches without their data
-            found.update(self.reader.multiget(missing))
-        combined, _, _ = combine((h, h, r.data) for h, r in sorted(found.items()) if r.data)
-        return [o for o in ical.occurrences_of(combined, start, end, tz)[0] if o.owned_block is None]
+        return caldav_history.history(self, start, end, tz)
 
     # -- writing --------------------------------------------------------------------------------
     @property

@@ -71,7 +71,9 @@ def standing(remembered: Collection[Hold], occurrences: Sequence[Occurrence], no
     released: list[str] = []
     taken: list[tuple[str, str]] = []
     for occ_key, group in sorted(by_occ.items()):
-        moved_in = any(o.start < h.end and o.end > h.start for o in meetings.get(occ_key, ()) for h in group)
+        # moved into a held slot: inside it (an offered slot may overlap the declined time itself,
+        # which a meeting still at its old time must not count as taking it)
+        moved_in = any(h.start <= o.start and o.end <= h.end for o in meetings.get(occ_key, ()) for h in group)
         if moved_in:
             taken.append(occ_key)
         for h in sorted(group, key=lambda h: h.key):

@@ -28,6 +28,7 @@ def marks(
         Flag(c) for c in conflicts if c.decision is Decision.FLAG and MARK not in c.occurrence.categories
     ]
     still = {c.occurrence.key for c in conflicts if c.decision in (Decision.FLAG, Decision.DECLINE)}
+    still |= set(memory.declined)  # declined by boundaryd: the plan skips it now, its conflict has not ended
     flagged = set(memory.flagged)
     for o in occurrences:
         if MARK in o.categories and o.key in flagged and o.key not in still:
