@@ -106,6 +106,7 @@ def test_the_output_is_short_says_where_things_are_and_ends_with_the_ledger(demo
         assert where + str(demo.dir) in head
     assert "Declined (3)" in head and "Flagged (4)" in head and "Allowed (3)" in head
     assert "why new-lead@demo.boundaryd" in head
+    assert "2 notice(s) to Alice and 3 iCalendar REPLY(s) to declined organizers" in head
     assert len(head.splitlines()) <= 60 and len(ledger.splitlines()) < 30
     assert "Prospecting calls  12h 30m  12h 30m  9h 30m  3h    3h" in ledger
 
