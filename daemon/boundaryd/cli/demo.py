@@ -11,7 +11,9 @@ from typing import Any
 import click
 import icalendar
 
+from boundaryd.cli.demo_week import highlights
 from boundaryd.core.ical import new_calendar
+from boundaryd.core.model import Decision
 from boundaryd.core.rules import schema_text
 from boundaryd.engine.app import App
 from boundaryd.fsutil import write_atomic
@@ -39,6 +41,10 @@ defaults:
   policy: flag
   decline_existing: true   # the demo's meetings stand for invitations that arrive after the blocks
   message: "Thanks for the invitation. I'm not available then; could we meet {{alternatives}}?"
+  hold_offers: 48h         # the slots a decline offers are held for the organizer this long
+leads:                     # an organizer Alice has never met is a new lead: through prospecting, and she is told at once
+  new_contacts: true
+  pass: [prospecting, follow-up]
 blocks:
   - id: workout
     title: Workout
@@ -48,6 +54,7 @@ blocks:
     duration: 1h
     policy: decline
     private: true
+    flexible: {{start: "06:00", end: "10:00"}}   # a meeting let through moves the workout, it does not cancel it
   - id: prospecting
     title: Prospecting calls
     kind: prospecting
@@ -58,6 +65,8 @@ blocks:
     allow:
       people: ["*@bigclient.com"]
       keywords: [urgent]
+    weekly_target: 12h30m  # time a VIP or a lead takes is made up the same week
+    makeup: {{days: weekdays, start: "08:00", end: "18:00"}}
   - id: call-return
     title: Return calls
     kind: call-return
@@ -106,6 +115,7 @@ def _invite(
     partstat: str = "NEEDS-ACTION",
     rrule: dict[str, list[str]] | None = None,
     description: str = "",
+    guests: tuple[tuple[str, str], ...] = (),
 ) -> icalendar.Event:
     ev = icalendar.Event()
     ev.add("UID", f"{uid}@demo.boundaryd")
@@ -127,7 +137,24 @@ def _invite(
             if ps == "NEEDS-ACTION":
                 a.params["RSVP"] = "TRUE"
             ev.add("ATTENDEE", a)
+    for name, mail in guests:
+        a = icalendar.vCalAddress(f"mailto:{mail}")
+        a.params.update({"CN": name, "PARTSTAT": "ACCEPTED", "ROLE": "REQ-PARTICIPANT"})
+        ev.add("ATTENDEE", a)
     return ev
+
+
+#: the people at last month's breakfast: Alice has met them, so they are not new leads
+KNOWN = (
+    ("Dana Buyer", "dana@clientmail.com"),
+    ("Broker Office", "office@brokerage.example"),
+    ("Sam Seller", "sam@homes.example"),
+    ("Pat Director", "pat@bigclient.com"),
+    ("Lee Prospect", "lee@prospect.example"),
+    ("Robin Seller", "robin@homes.example"),
+    ("Kim Stager", "kim@staging.example"),
+    ("Jordan Partner", "jordan@partner.example"),
+)
 
 
 def demo_calendar(now: datetime) -> icalendar.Calendar:
@@ -160,6 +187,14 @@ def demo_calendar(now: datetime) -> icalendar.Calendar:
             partstat="ACCEPTED",
         ),
         _invite("lunch", "Lunch with Jordan", at(1, 12), 60, ("Jordan Partner", "jordan@partner.example")),
+        _invite(  # someone Alice has never met: a new lead
+            "new-lead", "Intro: thinking of selling my condo", at(1, 9), 45, ("Casey Newman", "casey@newmail.example"),
+        ),
+        # the past: whom Alice already knows (everyone else above)
+        _invite(
+            "breakfast", "Client appreciation breakfast", at(-10, 8), 90, ("Alice Agent", OWNER), partstat="ACCEPTED",
+            guests=KNOWN,
+        ),
     ):
         cal.add_component(ev)
     cal.add_missing_timezones()
@@ -170,6 +205,11 @@ def _demo_monday(now: datetime) -> date:
     """The week the demo fills: the Monday after today."""
     d0 = now.date() + timedelta(days=1)
     return d0 + timedelta(days=(7 - d0.weekday()) % 7)
+
+
+def _week_span(monday: date, now: datetime) -> tuple[datetime, datetime]:
+    start = datetime.combine(monday, time(0), now.tzinfo)
+    return start, datetime.combine(monday + timedelta(days=7), time(0), now.tzinfo)
 
 
 def _command() -> str:
@@ -210,36 +250,38 @@ def run_demo(directory: Path, now: datetime | None) -> None:
     result = app.sync(rules, t)
     plan = result.plan
     week_start = _demo_monday(t)
+    outbox = state / "outbox"
 
     def head(text: str) -> None:
         click.echo("")
         click.secho(text, bold=True)
 
     click.secho("boundaryd demo: Alice, a real-estate agent, and a week of invitations", bold=True)
+    click.echo(f"Calendar: {_short(cal_path)}  (an iCalendar file: open it in any calendar app)")
     click.echo(f"Rules:    {_short(rules_path)}  (edit it, then run sync again)")
-    click.echo(f"Calendar: {_short(cal_path)}  (open it in any calendar app)")
-    head("Her protected week")
-    click.echo(week_table(plan.blocks, week_start, 7))  # the table draws those 7 days only
+    click.echo(f"Outbox:   {_short(outbox)}  (a Maildir: the mail waits here, nothing is sent)")
+    click.echo("Each run of the demo writes all three afresh.")
+    click.echo(week_table(plan.blocks, week_start, 7).splitlines()[-1])  # the week's protected hours
     head("What one sync did")
     click.echo(plan_summary(plan, executed=True))
+    head("Keeping the week")
+    for line in highlights(plan, rules, result.queued, demo_calendar(t), _week_span(week_start, t)):
+        click.echo(line)
     head("Mail")
-    outbox = state / "outbox"
-    click.echo(f"{len(result.queued)} message(s) in the outbox, a Maildir any mail client opens: {_short(outbox)}")
-    for s in result.queued:
-        click.echo(f"  - {s}")
-    declined = plan.declines
-    if declined:
-        click.echo("Each declined organizer's iCalendar REPLY waits in the outbox (configure SMTP and it goes out), saying:")
-        click.echo(f'  "{declined[0].message}"')
-        click.echo("The notice to Alice (text and HTML with a picture of the week) lists every decision and why.")
+    notices = sum(1 for s in result.queued if s.startswith("boundaryd"))
+    click.echo(
+        f"{notices} notice(s) to Alice and {len(result.queued) - notices} iCalendar REPLY(s) to declined organizers"
+        f" in {_short(outbox)}"
+    )
+    if plan.declines:
+        click.echo(f'A decline says: "{plan.declines[0].message}"')
     head("Try next")
     base = f"{_command()} --rules {_short(rules_path)} --state {_short(state)}"
-    first = next((c for c in plan.conflicts), None)
+    first = next((c for c in plan.conflicts if c.decision is Decision.ALLOW), None)
     if first is not None:
         click.echo(f"  {base} why {first.occurrence.uid}")
     click.echo(f"  {base} sync        # again: nothing new, nothing written")
     click.echo(f"  {base} notices")
-    click.echo(f"  {base} plan --json")
     click.echo(f"  {base} report --week {week_start.isoformat()} --html ledger.html")
     head("Her week's ledger")
     click.echo(demo_ledger(app, rules, week_start, t), nl=False)
@@ -250,5 +292,6 @@ def demo_ledger(app: App, rules: Any, monday: date, now: datetime) -> str:
     from boundaryd.engine.journal_ledger import ledger_of
     from boundaryd.presentation.report import report_text
 
-    return report_text(rules, ledger_of(app.journal, rules, monday, now), brief=True)
+    seen = app.plan(rules, now)  # the calendar as the sync left it: its make-up events count
+    return report_text(rules, ledger_of(app.journal, rules, monday, now, seen), brief=True)
 
