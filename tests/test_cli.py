@@ -97,7 +97,7 @@ def test_demo_runs_from_scratch(tmp_path) -> None:
     assert "organizer matches *@bigclient.com" in out and "keyword 'urgent' found" in out
     assert "outbox" in out
     again = e.run("--rules", str(tmp_path / "d/rules.yaml"), "--state", str(tmp_path / "d/state"), "sync", "--now", "2026-11-22T19:00:00-05:00").stdout
-    assert "Block events: up to date" in again
+    assert "Calendar events: up to date" in again
 
 
 def test_week_table_html_and_email(tmp_path) -> None:

@@ -113,7 +113,7 @@ def test_the_output_is_short_says_where_things_are_and_ends_with_the_ledger(demo
 
 def test_a_second_run_starts_afresh_and_a_sync_after_it_writes_nothing(demo: Demo) -> None:
     again = demo.cli("sync")
-    assert "Block events: up to date" in again
+    assert "Calendar events: up to date" in again
     before = sorted(_at(ev) + str(ev["SUMMARY"]) for ev in demo.owned("X-BOUNDARYD-BLOCK"))
     rerun = demo.env.run("demo", "--dir", str(demo.dir), "--now", DEMO_NOW).stdout
     assert rerun == demo.out  # the same calendar, rules and an empty journal: the same week

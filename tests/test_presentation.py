@@ -221,7 +221,7 @@ def test_plan_summary_and_week_table_exact() -> None:
     )
     assert render.plan_summary(plan, executed=False) == "\n".join([
         "Window: Mon Nov 23 07:00 → Mon Dec 07 07:00 (America/Toronto)",
-        "Block events: 2 to create",
+        "Calendar events: 2 to create",
         "Would decline (2):",
         "  Tue Nov 24 09:00–10:00  Quarterly sync from Bob Builder",
         "      on prospecting: you are invited and the block declines",
@@ -232,7 +232,7 @@ def test_plan_summary_and_week_table_exact() -> None:
     ])
     empty = model.Plan(now=now, window_start=now, window_end=now, blocks=(), actions=(), conflicts=())
     assert render.plan_summary(empty, executed=True).split("\n")[1:] == [
-        "Block events: up to date", "No meeting lands on a protected block."]
+        "Calendar events: up to date", "No meeting lands on a protected block."]
     table = render.week_table(week_blocks(tz)[:3], date(2026, 11, 23), days=2)
     assert table == (
         "Mon Nov 23   08:30–11:00 Prospecting calls · 17:30–19:30 Family dinner\n"

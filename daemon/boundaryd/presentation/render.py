@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
+from boundaryd.core.ical_owned import role_of
 from boundaryd.core.model import BlockInstance, Conflict, Decision, Plan
 from boundaryd.presentation.safe import clean_header
 from boundaryd.presentation.templating import render
@@ -107,13 +108,20 @@ def conflict_line(c: Conflict) -> list[str]:
     return render("conflict.txt", c=_conflict_values(c)).removesuffix("\n").split("\n")
 
 
+_KIND_ORDER = ("block", "hold", "makeup", "flex", "mirror")
+_KIND_WORDS = {"block": "blocks", "hold": "held offers", "makeup": "make-up", "flex": "moved", "mirror": "mirrors"}
+
+
 def plan_summary(plan: Plan, *, executed: bool) -> str:
     """What a plan (``executed=False``) or a sync did to the calendar and with each conflict."""
     tz = plan.now.tzinfo
     verb = {"create": "created", "update": "updated", "delete": "deleted"}
     counts: dict[str, int] = defaultdict(int)
+    kinds: dict[str, int] = defaultdict(int)
     for ch in plan.calendar_changes:
         counts[ch.op] += 1
+        kinds[role_of(ch.block)[0]] += 1
+    what = ", ".join(f"{n} {_KIND_WORDS[k]}" for k, n in sorted(kinds.items(), key=lambda kv: _KIND_ORDER.index(kv[0])))
     titles = [
         (Decision.DECLINE, "Declined" if executed else "Would decline"),
         (Decision.FLAG, "Flagged" if executed else "Would flag"),
@@ -128,7 +136,8 @@ def plan_summary(plan: Plan, *, executed: bool) -> str:
     return render(
         "plan.txt",
         window=f"{plan.window_start:%a %b %d %H:%M} → {plan.window_end:%a %b %d %H:%M} ({getattr(tz, 'key', tz)})",
-        changes=", ".join(f"{n} {verb[op] if executed else 'to ' + op}" for op, n in counts.items()),
+        changes=", ".join(f"{n} {verb[op] if executed else 'to ' + op}" for op, n in counts.items())
+        + (f" ({what})" if len(kinds) > 1 or "block" not in kinds else ""),
         groups=groups,
         any_conflict=bool(plan.conflicts),
         skipped=[{"uid": _safe(s.uid, 80), "reason": _safe(s.reason, 120)} for s in plan.skipped],
