@@ -137,7 +137,7 @@ def plan_summary(plan: Plan, *, executed: bool) -> str:
         "plan.txt",
         window=f"{plan.window_start:%a %b %d %H:%M} → {plan.window_end:%a %b %d %H:%M} ({getattr(tz, 'key', tz)})",
         changes=", ".join(f"{n} {verb[op] if executed else 'to ' + op}" for op, n in counts.items())
-        + (f" ({what})" if len(kinds) > 1 or "block" not in kinds else ""),
+        + (f" ({what})" if kinds and (len(kinds) > 1 or "block" not in kinds) else ""),
         groups=groups,
         any_conflict=bool(plan.conflicts),
         skipped=[{"uid": _safe(s.uid, 80), "reason": _safe(s.reason, 120)} for s in plan.skipped],
