@@ -159,8 +159,19 @@ def _first_day(spec: BlockSpec, anchor: date) -> date:
 Instance = tuple[str, datetime, datetime, bool]  # block, local wall-clock start and end (naive), all day
 
 
-def expected_instances(spec: BlockSpec, anchor: date, skipped: set[date], first: date, last: date) -> list[Instance]:
-    """Instances starting on the days ``first``..``last``, as wall-clock times (SPEC: 08:30 stays 08:30)."""
+def _past_gap(wall: datetime, zone: ZoneInfo) -> datetime:
+    """A wall-clock time in a spring-forward gap moved forward by the gap (RFC 5545 3.3.5); any
+    other as it is. The gap is where the offset after the change (fold 1) exceeds the one before."""
+    shift = wall.replace(tzinfo=zone, fold=1).utcoffset() - wall.replace(tzinfo=zone, fold=0).utcoffset()  # type: ignore[operator]
+    return wall + shift if shift > timedelta(0) else wall
+
+
+def expected_instances(
+    spec: BlockSpec, anchor: date, skipped: set[date], first: date, last: date, zone: ZoneInfo
+) -> list[Instance]:
+    """Instances starting on the days ``first``..``last``, as wall-clock times (SPEC: 08:30 stays
+    08:30); a start in a spring-forward gap moves forward by the gap keeping the block's length,
+    and an end in a gap moves forward by the gap."""
     begin = _first_day(spec, anchor)
     out: list[Instance] = []
     d = first
@@ -170,8 +181,8 @@ def expected_instances(spec: BlockSpec, anchor: date, skipped: set[date], first:
             if not spec.spans:
                 out.append((spec.id, datetime.combine(d, time(0)), datetime.combine(d + timedelta(days=1), time(0)), True))
             for t, length in spec.spans:
-                start = datetime.combine(d, t)
-                out.append((spec.id, start, start + length, False))
+                start = _past_gap(datetime.combine(d, t), zone)
+                out.append((spec.id, start, _past_gap(start + length, zone), False))
         d += timedelta(days=1)
     return sorted(out)
 
@@ -225,7 +236,7 @@ def test_blocks_read_back_are_the_block_instances(
         i
         for s in specs
         for i in expected_instances(
-            s, anchor, {d for d, b in skips if b in (None, s.id)}, day0, day0 + timedelta(days=ndays - 1)
+            s, anchor, {d for d, b in skips if b in (None, s.id)}, day0, day0 + timedelta(days=ndays - 1), zone
         )
     )
     assert read_back == expanded == expected
