@@ -168,7 +168,7 @@ def _one_run(root: Path, notify: NotifySocket, rng: random.Random, tally: Tally,
                        what=f"the edit to {want!r} after SIGHUP (a lost reload?)\n{stderr_of(proc)[-3000:]}")
             tally.reloads_checked += 1
             if i == 0 and top is not None:  # the job due amid the signals is not lost
-                wait_until(lambda: "hourly digest sent" in stderr_of(proc), timeout=30,
+                wait_until(lambda: any(f"hourly digest{said}" in stderr_of(proc) for said in (" sent", ": nothing to send")), timeout=30,
                            what=f"the hourly digest at the top of the hour\n{stderr_of(proc)[-3000:]}")
         _moment(rng, proc, notify, tally)
         stop_mark = len(notify.messages)

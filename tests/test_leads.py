@@ -112,6 +112,19 @@ def test_the_owner_is_told_at_once_even_with_a_daily_digest() -> None:
     assert other.digest and [c.occurrence.uid for c in other.notice.conflicts] == ["bob"]
 
 
+def test_a_lead_is_known_by_its_field_not_by_words_in_its_trace() -> None:
+    from dataclasses import replace
+
+    from boundaryd.core.leads import at_once
+    from boundaryd.core.model import Trace
+
+    p = plan(rules(), Snapshot((dana(),)), NOW, Memory(contacts=KNOWN))
+    (c,) = p.conflicts
+    assert c.lead.startswith("New lead Dana (dana@new.example) asked for Tue, Nov 24") and at_once(c)
+    assert not at_once(replace(c, lead=""))  # the trace's words alone make no lead
+    assert at_once(replace(c, trace=Trace()))  # nor does a trace without them unmake one
+
+
 def test_a_lead_notified_once_is_not_notified_again() -> None:
     r = rules()
     first = plan(r, Snapshot((dana(),)), NOW, Memory(contacts=KNOWN))

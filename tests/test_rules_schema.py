@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from boundaryd.core.rules import json_schema, schema_text
+from boundaryd.core.rules import json_schema, load_rules_text, schema_text
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES_DIR = ROOT / "rules"
@@ -133,6 +133,19 @@ def test_schema_rejects_what_the_loader_rejects() -> None:
     for bad in bad_variants:
         with pytest.raises(Invalid):
             validate(bad, schema)
+
+
+def test_schema_takes_the_day_names_the_loader_takes() -> None:
+    """Full names ("monday"), common shortenings and any case load, so the schema takes them too."""
+    schema = json_schema()
+    good = _data_of(RULES_DIR / "example.yaml")
+    for days in (["monday", "Wednesday"], ["tues", "THURS"], [" Sun "], ["mon", "fri"]):
+        data = {**good, "blocks": [{**good["blocks"][0], "days": days}, *good["blocks"][1:]]}
+        load_rules_text(json.dumps(data, default=str), "rules.yaml")
+        validate(data, schema)
+    for days in (["sundae"], ["mo"], ["Mondays"]):
+        with pytest.raises(Invalid):
+            validate({**good, "blocks": [{**good["blocks"][0], "days": days}]}, schema)
 
 
 def test_schema_defaults_validate_against_their_own_schema() -> None:

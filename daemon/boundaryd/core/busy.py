@@ -29,7 +29,8 @@ from boundaryd.core.ical_owned import owned_event, role_of
 from boundaryd.core.model import BlockEvent, BlockVerdict, BusyEvent, Conflict, Decision, Memory, Occurrence, Trace
 from boundaryd.core.rules import Rules
 from boundaryd.core.rules_busy import BusySource
-from boundaryd.presentation.busy_words import MIRROR_TITLE, collides, mirror_description
+from boundaryd.presentation.busy_words import collides
+from boundaryd.presentation.owned_words import mirror_description, mirror_title
 from boundaryd.presentation.words import NamedBlock
 
 #: a conflict's ``block`` when a source gave its decision: ``busy_from:NAME`` (never a block's slug)
@@ -254,10 +255,10 @@ def mirrors(rules: Rules, busy: Sequence[BusyEvent], now: datetime) -> dict[str,
         source = wanted.get(b.source)
         if source is None or b.end <= now:
             continue
-        title = (" ".join(b.summary.split())[:200] if source.mirror_titles else "") or MIRROR_TITLE
+        title = (" ".join(b.summary.split())[:200] if source.mirror_titles else "") or mirror_title(rules.owner.locale)
         start: datetime | date = b.start.date() if b.all_day else b.start
         end: datetime | date = b.end.date() if b.all_day else b.end
-        ev = _mirror_event(mirror_key(b.source, b.uid, b.recurrence_id), title, start, end, mirror_description(source.name))
+        ev = _mirror_event(mirror_key(b.source, b.uid, b.recurrence_id), title, start, end, mirror_description(rules.owner.locale, source.name))
         out[ev.uid] = ev
     return out
 

@@ -22,10 +22,8 @@ from boundaryd.core.actions import Decline, Telling
 from boundaryd.core.ical_owned import owned_event
 from boundaryd.core.model import BlockEvent, Hold, Occurrence
 from boundaryd.core.rules import Rules
+from boundaryd.presentation.owned_words import hold_note, hold_title, no_title, the_organizer
 
-#: the title of a held event on the owner's calendar (private: only the owner sees it)
-HOLD_TITLE = "Held for {who}: {title}"
-HOLD_NOTE = "Offered to {who} instead of {title}; held until {until} or until they take it."
 
 def cached_event(
     role: str, key: str, title: str, start: datetime | date, end: datetime | date, description: str = ""
@@ -97,11 +95,11 @@ def new_holds(rules: Rules, declines: Iterable[Decline], standing_: Standing, no
         o = c.occurrence
         if o.key in already or not c.alternatives or d.told is Telling.NOBODY:
             continue  # already held; nothing offered; nobody tells the organizer what was offered
-        who = o.organizer_name or o.organizer or "the organizer"
+        who = o.organizer_name or o.organizer or the_organizer(rules.owner.locale)
         for i, start in enumerate(c.alternatives, 1):
             end = _end(start, o)
             out.append(Hold(
-                key=f"{c.ref}-{i}", occurrence=o.key, organizer=who, summary=o.summary or "(no title)",
+                key=f"{c.ref}-{i}", occurrence=o.key, organizer=who, summary=o.summary or no_title(rules.owner.locale),
                 start=start, end=end, expires=now + length_of_hold, all_day=o.all_day,
             ))
     return out
@@ -114,12 +112,13 @@ def _end(start: datetime, o: Occurrence) -> datetime:
     return start + (o.end - o.start)
 
 
-def hold_events(holds: Iterable[Hold], zone: object) -> dict[str, BlockEvent]:
-    """The owned events that carry ``holds``, by UID."""
+def hold_events(holds: Iterable[Hold], zone: object, locale: str | None = None) -> dict[str, BlockEvent]:
+    """The owned events that carry ``holds``, by UID, titled in ``locale``'s language (private:
+    only the owner sees them)."""
     out = {}
     for h in holds:
-        title = HOLD_TITLE.format(who=h.organizer, title=h.summary)
-        note = HOLD_NOTE.format(who=h.organizer, title=h.summary, until=h.expires.astimezone(zone).isoformat(timespec="minutes"))  # type: ignore[arg-type]
+        title = hold_title(locale, h.organizer, h.summary)
+        note = hold_note(locale, h.organizer, h.summary, h.expires.astimezone(zone).isoformat(timespec="minutes"))  # type: ignore[arg-type]
         if h.all_day:
             ev = cached_event("hold", h.key, title, h.start.date(), h.end.date(), description=note)
         else:

@@ -23,6 +23,7 @@ from boundaryd.core.icalprops import (
     recur_text,
     required_when,
     text,
+    timed_span,
     when,
 )
 from boundaryd.core.model import BlockEvent, BlockInstance
@@ -197,10 +198,10 @@ def expand_blocks(
         dtend = when(props, "DTEND")
         if all_day:
             e_ = datetime.combine(s.date() + timedelta(days=1), time(0), tz)
-        elif length is not None:  # an exact duration: the same length of time across a DST change
-            e_ = (s.astimezone(timezone.utc) + length).astimezone(tz)
+        elif length is not None:  # the length on the wall clock, as the reader reads it
+            s, e_ = timed_span(s, s + length)
         elif dtend is not None:
-            e_ = as_local(dtend, tz)
+            s, e_ = timed_span(s, as_local(dtend, tz))
         else:
             raise ValueError(f"block event {bid}: neither DURATION nor DTEND")
         if s < end and e_ > start:

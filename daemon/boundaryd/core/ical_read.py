@@ -34,6 +34,7 @@ from boundaryd.core.icalprops import (
     props_of,
     required_when,
     text,
+    timed_span,
     upper,
     values,
     when,
@@ -133,6 +134,9 @@ def occurrence_from(
     start_v = required_when(props, "DTSTART")
     all_day = not isinstance(start_v, datetime)
     start = as_local(start_v, tz)
+    end = _end_of(props, start, all_day, tz)
+    if not all_day:  # a start or end in a spring-forward gap moves forward by the gap
+        start, end = timed_span(start, end)
     rid: date | datetime | None = None
     if in_series:
         r = when(props, "RECURRENCE-ID")
@@ -145,7 +149,7 @@ def occurrence_from(
         summary=_once(keep, text(props, "SUMMARY")),
         description=_once(keep, text(props, "DESCRIPTION")),
         start=start,
-        end=_end_of(props, start, all_day, tz),
+        end=end,
         all_day=all_day,
         organizer=_once(keep, email(organizer)) if organizer is not None else "",
         organizer_name=_once(keep, param(organizer, "CN")[:256]),

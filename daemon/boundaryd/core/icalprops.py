@@ -9,7 +9,7 @@ upper-case property names, check what they find, and say so when it is not what 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -32,6 +32,30 @@ def as_local(value: date | datetime, tz: ZoneInfo) -> datetime:
             return value.replace(tzinfo=tz)
         return value.astimezone(tz)
     return datetime.combine(value, time(0), tz)
+
+
+def existing(t: datetime) -> datetime:
+    """``t`` as a wall-clock time that exists in its zone. One in a spring-forward gap moves
+    forward by the gap (RFC 5545 3.3.5: 02:30 on the night America/Toronto goes from 2:00 to 3:00
+    is 03:30 EDT; zoneinfo reads it, fold 0, with the offset from before the change, and through
+    UTC that is 03:30); any other is unchanged (an ambiguous fall-back time keeps its fold)."""
+    if t.tzinfo is None:
+        return t
+    return t.astimezone(timezone.utc).astimezone(t.tzinfo)
+
+
+def timed_span(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """A timed instance's start and end as times that exist, from the wall-clock DTSTART and DTEND
+    of an expanded instance (recurring-ical-events writes DTEND as DTSTART + DURATION on the wall
+    clock). A start in a gap moves forward by the gap and keeps its length (an hour at 02:30 on
+    that night is 03:30-04:30 EDT, never an empty 03:30-03:30); an end in a gap moves forward too;
+    the end is never before the start. The block writer's expansion and the reader both use it,
+    so the instances the planner protects are the ones read back."""
+    s = existing(start)
+    if s.replace(tzinfo=None) != start.replace(tzinfo=None) and start.tzinfo is end.tzinfo:
+        end = s.replace(fold=0) + (end.replace(tzinfo=None) - start.replace(tzinfo=None))
+    e = existing(end)
+    return s, (e if e.astimezone(timezone.utc) >= s.astimezone(timezone.utc) else s)
 
 
 def props_of(comp: icalendar.Component) -> dict[str, object]:

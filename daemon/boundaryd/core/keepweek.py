@@ -117,7 +117,7 @@ class Week:
             rules, blocks, conflicts, busy, self.memory.ledger, self.owned_uids, self.now, window_end
         )
         events = {
-            **holds.hold_events(all_holds, rules.tz),
+            **holds.hold_events(all_holds, rules.tz, rules.owner.locale),
             **moves.events(rules, self.owned_uids, self.now),
             **mk.events(rules, self.owned_uids, self.now),
         }

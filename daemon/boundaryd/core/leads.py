@@ -93,7 +93,7 @@ def settle(
     rules: Rules, conflicts: Sequence[Conflict], blocks: Sequence[BlockInstance], memory: Memory, now: datetime
 ) -> list[Conflict]:
     """Keyword exceptions past their person's limit become flags; leads' conflicts get the sentence
-    the owner is told at once (a trace step)."""
+    the owner is told at once (``Conflict.lead``, and a trace step for ``why``)."""
     out = _limit_keywords(rules, conflicts, memory, now)
     if rules.leads is None:
         return out
@@ -102,7 +102,7 @@ def settle(
         lead = lead_reason(rules, c.occurrence, memory)
         if lead is not None:
             said = lead_sentence(rules, c.occurrence, next_call)
-            out[i] = replace(c, trace=c.trace.plus(f"new lead: {lead}", LEAD_STEP + said))
+            out[i] = replace(c, lead=said, trace=c.trace.plus(f"new lead: {lead}", LEAD_STEP + said))
     return out
 
 
@@ -169,7 +169,7 @@ def why_lines(c: Conflict) -> list[str]:
 
 def at_once(c: Conflict) -> bool:
     """The owner hears of ``c`` at once: a new lead's (a decline the owner asked for goes the usual way)."""
-    return c.decision is not Decision.DECLINE and any(s.startswith(LEAD_STEP) for s in c.trace.steps)
+    return c.decision is not Decision.DECLINE and bool(c.lead)
 
 
 def notify(rules: Rules, conflicts: Sequence[Conflict], memory: Memory) -> Notify | None:
@@ -180,7 +180,7 @@ def notify(rules: Rules, conflicts: Sequence[Conflict], memory: Memory) -> Notif
         return None
     cs = tuple(c for c, _ in new)
     keys = tuple(k for _, k in new)
-    first = next(s.removeprefix(LEAD_STEP) for s in cs[0].trace.steps if s.startswith(LEAD_STEP))
+    first = cs[0].lead
     notice = Notice(to=rules.notify_to, subject="boundaryd: " + first, conflicts=cs, keys=keys)
     rows = tuple(
         NotifiedRow(k, c.occurrence.uid, c.occurrence.key[1], c.block, c.decision.value,

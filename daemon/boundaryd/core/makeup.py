@@ -26,10 +26,10 @@ from boundaryd.core.ical_owned import owned_uid, role_of
 from boundaryd.core.model import BlockEvent, BlockInstance, Conflict, Decision, LedgerRow, Occurrence
 from boundaryd.core.rules import Block, Rules
 from boundaryd.core.rules_model import Makeup
+from boundaryd.presentation.owned_words import makeup_title
 
 Interval = tuple[datetime, datetime]
 GRID = 15  # make-up events start on the quarter hour
-MAKEUP_TITLE = "{title} (make-up)"
 
 
 @dataclass(frozen=True)
@@ -173,7 +173,7 @@ class Makeups:
         out = {}
         for r in self.rules_rows(rules):
             ev = cached_event(
-                "makeup", r.key, MAKEUP_TITLE.format(title=rules.block(r.block).label),
+                "makeup", r.key, makeup_title(rules.owner.locale, rules.block(r.block).label),
                 r.start.astimezone(rules.tz), r.end.astimezone(rules.tz),
             )
             if r.start >= now or ev.uid in owned:

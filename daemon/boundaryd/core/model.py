@@ -196,6 +196,8 @@ class Conflict:
     trace: Trace = Trace()  # how the decision was reached (what ``why`` prints)
     ref: str = ""  # six letters and digits that name this occurrence (or series) on the command line
     series: bool = False  # a standing conflict: stands for every occurrence of the series in the window
+    #: a new lead's conflict (core/leads.py): the sentence the owner is told at once; "" for any other
+    lead: str = ""
 
 
 @dataclass(frozen=True)

@@ -156,6 +156,12 @@ Duration = Annotated[
     PlainSerializer(_duration_text),
     WithJsonSchema({"type": "string", "pattern": r"^(\d+h)?(\d+m)?$", "examples": ["30m", "1h30m"]}),
 ]
+#: a day as the loader reads it (:func:`_weekday`): any spelling of :data:`_DAY_NAMES`, in any case,
+#: spaces around it ignored; the enum beside it is what editors offer to complete
+_DAY_PATTERN = (
+    r"^\s*(?:" + "|".join("".join(f"[{c.upper()}{c}]" for c in name) for name in _DAY_NAMES) + r")\s*$"
+)
+
 Days = Annotated[
     frozenset[int],
     PlainValidator(parse_days),
@@ -164,7 +170,11 @@ Days = Annotated[
         {
             "anyOf": [
                 {"enum": list(DAY_SETS)},
-                {"type": "array", "minItems": 1, "items": {"enum": list(WEEKDAYS)}},
+                {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {"anyOf": [{"enum": list(_DAY_NAMES)}, {"type": "string", "pattern": _DAY_PATTERN}]},
+                },
             ]
         }
     ),

@@ -1,23 +1,17 @@
-"""The words of ``busy_from``: how a source's collision reads to the owner, what a mirror says,
-and the owner's notice when a source cannot be read. Organizers never read any of these (a decline
-names a source "a prior commitment", :data:`boundaryd.presentation.words.PRIVATE_TITLE`)."""
+"""The words of ``busy_from``: how a source's collision reads to the owner and the owner's notice
+when a source cannot be read (a mirror's words are in :mod:`boundaryd.presentation.owned_words`).
+Organizers never read any of these (a decline names a source "a prior commitment",
+:data:`boundaryd.presentation.words.PRIVATE_TITLE`)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-
-#: a mirror's title unless the source has ``mirror_titles: true``
-MIRROR_TITLE = "Busy"
 
 
 def collides(source: str, summary: str) -> str:
     """ "collides with Family: Recital" (the owner's reason; never in a decline message)."""
     title = " ".join(summary.split())[:120]
     return f"collides with {source}: {title}" if title else f"collides with an event on {source}"
-
-
-def mirror_description(source: str) -> str:
-    return f"Busy on your {source} calendar (copied by boundaryd; it follows the original)"
 
 
 def failing_subject(source: str) -> str:

@@ -1,8 +1,9 @@
 """The words of a lead notice (SPEC decision 5): "New lead Dana (dana@x.com) asked for Tue, Dec 1,
 9:00 AM; your next call-return slot is 11:30 AM." Dates and times in the owner's locale.
 
-The planner (core/leads.py) puts the sentence into the trace of a lead's conflict as a step that
-starts with :data:`LEAD_STEP`; the notice shows those sentences first (:func:`lead_lines`).
+The planner (core/leads.py) puts the sentence into a lead's conflict (``Conflict.lead``, and into
+its trace as a step that starts with :data:`LEAD_STEP`, for ``why``); the notice shows those
+sentences first (:func:`lead_lines`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = ["LEAD_STEP", "lead_lines", "lead_sentence"]
 
-#: the trace step of a lead's conflict that holds the sentence the owner is told at once
+#: how ``why`` shows the sentence the owner is told at once (a trace step of a lead's conflict)
 LEAD_STEP = "the owner is told at once: "
 
 _WORDS: dict[str, tuple[str, str]] = {
@@ -52,12 +53,11 @@ def lead_sentence(rules: Any, occ: Occurrence, next_call: BlockInstance | None) 
 
 
 def lead_lines(conflicts: Iterable[Conflict]) -> list[str]:
-    """The lead sentences the planner wrote into these conflicts' traces: the first of each lead, in order."""
+    """The lead sentences of these conflicts (``Conflict.lead``): the first of each lead, in order."""
     out: list[str] = []
     leads: set[str] = set()
     for c in conflicts:
-        for step in c.trace.steps:
-            if step.startswith(LEAD_STEP) and c.occurrence.organizer not in leads:
-                leads.add(c.occurrence.organizer)
-                out.append(clean_header(step.removeprefix(LEAD_STEP), 400))
+        if c.lead and c.occurrence.organizer not in leads:
+            leads.add(c.occurrence.organizer)
+            out.append(clean_header(c.lead, 400))
     return out

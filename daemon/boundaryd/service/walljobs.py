@@ -36,7 +36,7 @@ class WallJob:
     name: str
     every: str
     at: str
-    run: Callable[[datetime], None]  # the work, given the wall time in the rules' zone
+    run: Callable[[datetime], object]  # the work, given the wall time in the rules' zone: what it sent, or None
 
 
 def wall_jobs(app: Any, rules: Any) -> list[WallJob]:
@@ -46,7 +46,7 @@ def wall_jobs(app: Any, rules: Any) -> list[WallJob]:
     digest = str(getattr(notify, "digest", "immediate") or "immediate")
     jobs: list[WallJob] = []
 
-    def weekly(name: str, day: str, hhmm: str, send: Callable[..., None]) -> None:
+    def weekly(name: str, day: str, hhmm: str, send: Callable[..., object]) -> None:
         try:
             jobs.append(WallJob(name, WEEKDAY_ATTR[day[:3].lower()], hhmm, lambda now: send(rules, now)))
         except Exception as exc:  # the rules model validated it: a bug; the rest still runs
@@ -153,7 +153,10 @@ class WallJobs:
         errors = self.state.job_errors
         if task.error is None:
             errors.pop(job.name, None)
-            log.info("%s sent", job.name)
+            if task.result is None:  # the job had nothing to send (no week on record, no digest waiting)
+                log.info("%s: nothing to send", job.name)
+            else:
+                log.info("%s sent", job.name)
             return
         text = describe(task.error)
         errors[job.name] = text
