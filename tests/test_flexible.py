@@ -9,6 +9,7 @@ from pathlib import Path
 import icalendar
 import pytest
 
+from boundaryd.core.model import BusyEvent
 from boundaryd.core.rules import Rules
 from boundaryd.errors import BadInput
 from clirun import OWNER, Env, calendar_of, invite, make_env
@@ -126,3 +127,14 @@ def test_end_to_end_a_moved_workout(env: Env) -> None:
     before = (env.calendar.read_bytes(), env.calendar.stat().st_mtime_ns)
     again = json.loads(env.run("sync", "--now", (NOW + timedelta(minutes=30)).isoformat(), "--json").stdout)
     assert again["calendar_changes"] == [] and (env.calendar.read_bytes(), env.calendar.stat().st_mtime_ns) == before
+
+
+def test_a_moved_workout_never_goes_over_a_busy_from_event() -> None:
+    """07:30-08:00 is taken on another calendar (``busy_from``): the workout cannot go there."""
+    accepted = occurrence("early@t", local(TUE, 6, 30), 60, me="ACCEPTED")
+    w = World(rules_with('{start: "06:00", end: "12:00"}'), [accepted])
+    w.busy.append(BusyEvent("Family", "school@t", "", "School run", local(TUE, 7, 30), local(TUE, 8)))
+    p = w.sync(NOW)
+    (s, e), = workout_on(p.blocks, TUE)
+    assert not (s < local(TUE, 8) and e > local(TUE, 7, 30)), (s, e)
+    assert s >= local(TUE, 8)
