@@ -138,3 +138,19 @@ def test_a_moved_workout_never_goes_over_a_busy_from_event() -> None:
     (s, e), = workout_on(p.blocks, TUE)
     assert not (s < local(TUE, 8) and e > local(TUE, 7, 30)), (s, e)
     assert s >= local(TUE, 8)
+
+
+def test_the_report_measures_lost_time_where_the_workout_moved(env: Env) -> None:
+    """The workout moved to Tuesday 07:00-08:00: a meeting at 07:00-07:30 takes 30 minutes from it
+    in the ledger (at its usual 06:00 it would take nothing)."""
+    from boundaryd.core.ledger import Item
+    from boundaryd.engine.app import App
+    from boundaryd.engine.journal_ledger import _week
+
+    env.run("sync", "--now", NOW.isoformat())
+    app = App(env.rules, env.state)
+    rules = app.load_rules()
+    talk = Item("meeting", "talk@t", "", local(TUE, 7), local(TUE, 7, 30), person="kim@x.example", decision="keep")
+    ledger, items = _week(app.journal, rules, date(2026, 11, 23), [talk])
+    (line,) = ledger.blocks
+    assert (line.planned_minutes, line.lost_minutes) == (300, 30) and [i.lost for i in items] == [30]
