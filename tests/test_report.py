@@ -85,9 +85,9 @@ def test_a_dst_week_counts_real_minutes() -> None:
 def test_fresh_items_and_merge_keep_the_past_and_boundaryds_declines() -> None:
     vip = conflict(occurrence(TZ, uid="vip", organizer="pat@bigclient.com", start=at(1, 9), end=at(1, 10)), Decision.ALLOW)
     own = conflict(occurrence(TZ, uid="own", organizer="", start=at(1, 10), end=at(1, 10, 30)), Decision.FLAG)
-    mk = Occurrence("mk@b", None, "Prospecting (make-up)", at(4, 14), at(4, 15), owned_block="makeup:prospecting-2026-11-27")
+    mk = Occurrence("mk@b", None, "Prospecting (make-up)", at(4, 14), at(4, 15), owned_block="makeup:prospecting@2026-11-27T14:00")
     blk = Occurrence("blk@b", None, "Prospecting", at(4, 8, 30), at(4, 11), owned_block="prospecting")
-    items = fresh_items([vip, own], [mk, blk], (OWNER,), ["prospecting", "pro"])
+    items = fresh_items([vip, own], [mk, blk], (OWNER,))
     assert [(i.kind, i.uid, i.person, i.block) for i in items] == [
         ("meeting", "vip", "pat@bigclient.com", "prospecting"), ("meeting", "own", OWNER, "prospecting"),
         ("makeup", "mk@b", "", "prospecting")]

@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from boundaryd.core.ical_owned import role_of
+from boundaryd.core.makeup import block_of
 from boundaryd.core.model import BlockInstance, Conflict, Decision, Occurrence
 from boundaryd.core.week import block_week, monday_of, taken, union_minutes, week_bounds
 
@@ -120,8 +121,7 @@ def target_minutes(block: Any) -> int | None:
 # --- items from a sync --------------------------------------------------------------------------
 
 
-def fresh_items(conflicts: Iterable[Conflict], occurrences: Iterable[Occurrence], owners: Sequence[str],
-                block_ids: Sequence[str]) -> list[Item]:
+def fresh_items(conflicts: Iterable[Conflict], occurrences: Iterable[Occurrence], owners: Sequence[str]) -> list[Item]:
     """What one plan saw: each conflicting meeting with its decision, and each make-up event."""
     me = owners[0] if owners else ""
     out = [
@@ -132,16 +132,8 @@ def fresh_items(conflicts: Iterable[Conflict], occurrences: Iterable[Occurrence]
     for o in occurrences:
         role, key = role_of(o.owned_block) if o.owned_block else ("", "")
         if role == MAKEUP and o.end > o.start:
-            out.append(Item(MAKEUP, o.uid, o.key[1], _utc(o.start), _utc(o.end), o.all_day, block=_block_of(key, block_ids)))
+            out.append(Item(MAKEUP, o.uid, o.key[1], _utc(o.start), _utc(o.end), o.all_day, block=block_of(key)))
     return out
-
-
-def _block_of(key: str, block_ids: Sequence[str]) -> str:
-    """The block a make-up key names: the longest block id it starts with (``prospecting-2026-11-23``)."""
-    for bid in sorted(block_ids, key=len, reverse=True):
-        if key == bid or (key.startswith(bid) and not key[len(bid)].isalnum()):
-            return bid
-    return key
 
 
 def merge(stored: Iterable[Item], fresh: Iterable[Item], now: datetime) -> list[Item]:

@@ -103,6 +103,11 @@ def week_balance(
     ]
 
 
+def block_of(key: str) -> str:
+    """The block a make-up event's key (``block@local start``) makes up for."""
+    return key.split("@", 1)[0]
+
+
 def makeups_of(owned: Iterable[Occurrence | LedgerRow]) -> list[tuple[str, datetime, datetime]]:
     """(block, start, end) of the make-up events among owned occurrences read back (or journal rows):
     what :func:`week_balance` takes as ``makeups``."""
@@ -112,7 +117,7 @@ def makeups_of(owned: Iterable[Occurrence | LedgerRow]) -> list[tuple[str, datet
             if o.kind == "makeup":
                 out.append((o.block, o.start, o.end))
         elif o.owned_block is not None and role_of(o.owned_block)[0] == "makeup":
-            out.append((role_of(o.owned_block)[1].split("@", 1)[0], o.start, o.end))
+            out.append((block_of(role_of(o.owned_block)[1]), o.start, o.end))
     return out
 
 

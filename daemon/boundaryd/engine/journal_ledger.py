@@ -158,7 +158,7 @@ class LedgerStore:
 
 def _seen(rules: Rules, plan: Plan, snapshot: Snapshot) -> list[Item]:
     """The items of this plan's window (its conflicts and the make-up events it read)."""
-    found = fresh_items(plan.conflicts, snapshot.occurrences, rules.owner.emails, [b.id for b in rules.blocks])
+    found = fresh_items(plan.conflicts, snapshot.occurrences, rules.owner.emails)
     return [i for i in found if plan.now <= i.start < plan.window_end]
 
 
