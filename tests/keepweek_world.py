@@ -9,7 +9,7 @@ import icalendar
 
 from boundaryd.core.actions import RememberOwned, RemoveBlock, WriteBlock
 from boundaryd.core.ical_owned import is_block
-from boundaryd.core.model import Hold, LedgerRow, Memory, Occurrence, OwnedEvent, Plan, Snapshot
+from boundaryd.core.model import BusyEvent, Hold, LedgerRow, Memory, Occurrence, OwnedEvent, Plan, Snapshot
 from boundaryd.core.planner import plan
 from boundaryd.core.rules import Rules
 
@@ -23,10 +23,12 @@ class World:
     owned: dict[str, tuple[OwnedEvent, Occurrence | None]] = field(default_factory=dict)
     holds: dict[str, Hold] = field(default_factory=dict)
     ledger: dict[tuple[str, str], LedgerRow] = field(default_factory=dict)
+    #: the busy_from calendars' events (``Snapshot.busy``)
+    busy: list[BusyEvent] = field(default_factory=list)
 
     def plan(self, now: datetime) -> Plan:
         occs = [*(m for m in self.meetings if m.start >= now), *(o for _, o in self.owned.values() if o is not None and o.start >= now)]
-        snap = Snapshot(tuple(occs), tuple(e for e, _ in self.owned.values()))
+        snap = Snapshot(tuple(occs), tuple(e for e, _ in self.owned.values()), busy=tuple(self.busy))
         return plan(self.rules, snap, now, Memory(holds=tuple(self.holds.values()), ledger=tuple(self.ledger.values())))
 
     def sync(self, now: datetime) -> Plan:

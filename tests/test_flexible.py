@@ -9,6 +9,7 @@ from pathlib import Path
 import icalendar
 import pytest
 
+from boundaryd.core.model import BusyEvent
 from boundaryd.core.rules import Rules
 from boundaryd.errors import BadInput
 from clirun import OWNER, Env, calendar_of, invite, make_env
@@ -126,3 +127,30 @@ def test_end_to_end_a_moved_workout(env: Env) -> None:
     before = (env.calendar.read_bytes(), env.calendar.stat().st_mtime_ns)
     again = json.loads(env.run("sync", "--now", (NOW + timedelta(minutes=30)).isoformat(), "--json").stdout)
     assert again["calendar_changes"] == [] and (env.calendar.read_bytes(), env.calendar.stat().st_mtime_ns) == before
+
+
+def test_a_moved_workout_never_goes_over_a_busy_from_event() -> None:
+    """07:30-08:00 is taken on another calendar (``busy_from``): the workout cannot go there."""
+    accepted = occurrence("early@t", local(TUE, 6, 30), 60, me="ACCEPTED")
+    w = World(rules_with('{start: "06:00", end: "12:00"}'), [accepted])
+    w.busy.append(BusyEvent("Family", "school@t", "", "School run", local(TUE, 7, 30), local(TUE, 8)))
+    p = w.sync(NOW)
+    (s, e), = workout_on(p.blocks, TUE)
+    assert not (s < local(TUE, 8) and e > local(TUE, 7, 30)), (s, e)
+    assert s >= local(TUE, 8)
+
+
+def test_the_report_measures_lost_time_where_the_workout_moved(env: Env) -> None:
+    """The workout moved to Tuesday 07:00-08:00: a meeting at 07:00-07:30 takes 30 minutes from it
+    in the ledger (at its usual 06:00 it would take nothing)."""
+    from boundaryd.core.ledger import Item
+    from boundaryd.engine.app import App
+    from boundaryd.engine.journal_ledger import _week
+
+    env.run("sync", "--now", NOW.isoformat())
+    app = App(env.rules, env.state)
+    rules = app.load_rules()
+    talk = Item("meeting", "talk@t", "", local(TUE, 7), local(TUE, 7, 30), person="kim@x.example", decision="keep")
+    ledger, items = _week(app.journal, rules, date(2026, 11, 23), [talk])
+    (line,) = ledger.blocks
+    assert (line.planned_minutes, line.lost_minutes) == (300, 30) and [i.lost for i in items] == [30]

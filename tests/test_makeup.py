@@ -12,6 +12,7 @@ import pytest
 from boundaryd.core.actions import RememberOwned, RemoveBlock, WriteBlock
 from boundaryd.core.ical_owned import role_of
 from boundaryd.core.makeup import makeups_of, week_balance
+from boundaryd.core.model import BusyEvent
 from boundaryd.core.rules import Rules
 from clirun import OWNER, Env, calendar_of, invite, make_env
 from conftest import TORONTO, local, make_rules, occurrence
@@ -178,3 +179,12 @@ def test_end_to_end_dst_week_and_a_week_with_no_room(tmp_path: Path, case: str) 
         env.calendar.write_bytes(calendar_of(invite("vip@t", "VIP review", local(TUE, 9), organizer="ceo@bigclient.com")))
         env.run("sync", "--now", NOW.isoformat())
         assert makeups_on(env.calendar) == []
+
+
+def test_make_up_time_never_goes_over_a_busy_from_event() -> None:
+    """Monday 11:00-12:00 is taken on another calendar (``busy_from``): the hour goes to 12:00."""
+    w = World(prospecting(), [vip(local(TUE, 9))])
+    w.busy.append(BusyEvent("Family", "recital@t", "", "Recital", local(MON, 11), local(MON, 12)))
+    w.sync(NOW)
+    (m,) = w.owned_of("makeup")
+    assert (m.start, m.end) == (local(MON, 12), local(MON, 13))

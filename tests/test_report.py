@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -84,9 +85,9 @@ def test_a_dst_week_counts_real_minutes() -> None:
 def test_fresh_items_and_merge_keep_the_past_and_boundaryds_declines() -> None:
     vip = conflict(occurrence(TZ, uid="vip", organizer="pat@bigclient.com", start=at(1, 9), end=at(1, 10)), Decision.ALLOW)
     own = conflict(occurrence(TZ, uid="own", organizer="", start=at(1, 10), end=at(1, 10, 30)), Decision.FLAG)
-    mk = Occurrence("mk@b", None, "Prospecting (make-up)", at(4, 14), at(4, 15), owned_block="makeup:prospecting-2026-11-27")
+    mk = Occurrence("mk@b", None, "Prospecting (make-up)", at(4, 14), at(4, 15), owned_block="makeup:prospecting@2026-11-27T14:00")
     blk = Occurrence("blk@b", None, "Prospecting", at(4, 8, 30), at(4, 11), owned_block="prospecting")
-    items = fresh_items([vip, own], [mk, blk], (OWNER,), ["prospecting", "pro"])
+    items = fresh_items([vip, own], [mk, blk], (OWNER,))
     assert [(i.kind, i.uid, i.person, i.block) for i in items] == [
         ("meeting", "vip", "pat@bigclient.com", "prospecting"), ("meeting", "own", OWNER, "prospecting"),
         ("makeup", "mk@b", "", "prospecting")]
@@ -206,3 +207,14 @@ def test_an_organizers_address_is_escaped_in_the_page() -> None:
     text = report_text(rules, ledger)
     assert "\r" not in text and "Bcc: y: 30m" in text  # one line
     assert "23.–29. Nov. 2026" in text  # Babel, in the owner's locale
+
+
+def test_a_meeting_a_busy_from_source_decided_is_no_block_of_the_ledger() -> None:
+    """Its ``block`` is ``busy_from:NAME``: counted as a meeting, lost time only where it overlaps a block."""
+    away = replace(_meeting("away", at(1, 14), 60, Decision.FLAG), block="busy_from:Family")  # off every block
+    over = replace(_meeting("over", at(2, 9), 30, Decision.KEEP, "kim@x.example"), block="busy_from:Family")
+    ledger, out = compute(MONDAY, TZ, [_block("prospecting", "Prospecting")], _prospecting(), [away, over])
+    assert [b.block for b in ledger.blocks] == ["prospecting"]
+    assert ledger.blocks[0].lost_minutes == 30 and (ledger.flagged, ledger.allowed) == (1, 0)
+    assert {i.uid: i.lost for i in out} == {"away": 0, "over": 30}
+    assert [(p.person, p.lost_minutes) for p in ledger.by_person] == [("kim@x.example", 30)]

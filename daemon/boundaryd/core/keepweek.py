@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from boundaryd.core import busy as busy_from
 from boundaryd.core import flexible, holds, makeup
 from boundaryd.core.actions import Decline, RememberOwned
 from boundaryd.core.ical_owned import role_of
@@ -43,6 +44,8 @@ class Week:
     owned_time: tuple[Interval, ...]
     #: of which make-up time
     makeup_time: tuple[Interval, ...] = ()
+    #: the ``busy_from`` calendars' events (busy for make-up time and flexible moves)
+    source_time: tuple[Interval, ...] = ()
 
     @classmethod
     def read(cls, snapshot: Snapshot, memory: Memory, now: datetime) -> Week:
@@ -63,6 +66,7 @@ class Week:
             owned_uids=frozenset(o.uid for o in snapshot.owned),
             owned_time=owned_time,
             makeup_time=makeup_time,
+            source_time=tuple(busy_from.spans(snapshot.busy)),
         )
 
     @property
@@ -86,7 +90,7 @@ class Week:
         where it is: one it would decline is no reason to move (the decline frees the time)."""
         timed = [o for o in considered if o.end > o.start and not o.all_day]
         # make-up time is busy; an earlier move of a flexible instance is not (it is worked out again)
-        shared = [*self.makeup_time, *self._held()]
+        shared = [*self.makeup_time, *self._held(), *self.source_time]
         busy = {
             b.id: [*((o.start, o.end) for o in timed if not would_decline(b.id, o)), *shared]
             for b in rules.blocks
@@ -112,7 +116,7 @@ class Week:
         all_holds = [*self.standing.holds, *made]
         declined = {c.occurrence.key for c in conflicts if c.decision is Decision.DECLINE}
         meetings = [(o.start, o.end) for o in considered if o.key not in declined and o.end > o.start]
-        busy = [*meetings, *((h.start, h.end) for h in all_holds)]
+        busy = [*meetings, *((h.start, h.end) for h in all_holds), *self.source_time]
         mk = makeup.plan_makeups(
             rules, blocks, conflicts, busy, self.memory.ledger, self.owned_uids, self.now, window_end
         )

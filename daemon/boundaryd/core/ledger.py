@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from boundaryd.core.ical_owned import role_of
+from boundaryd.core.makeup import block_of
 from boundaryd.core.model import BlockInstance, Conflict, Decision, Occurrence
+from boundaryd.core.week import block_week, monday_of, taken, union_minutes, week_bounds
 
 __all__ = [
     "BlockLine", "Item", "Ledger", "PersonLine", "WeekPoint", "compute", "fresh_items", "merge", "monday_of",
@@ -106,17 +108,6 @@ class Ledger:
 # --- weeks --------------------------------------------------------------------------------------
 
 
-def monday_of(t: datetime | date, tz: ZoneInfo) -> date:
-    """The Monday of the week (rules' zone) holding ``t``."""
-    d = t.astimezone(tz).date() if isinstance(t, datetime) else t
-    return d - timedelta(days=d.weekday())
-
-
-def week_bounds(monday: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    """``[Monday 00:00, next Monday 00:00)`` local: 167, 168 or 169 real hours."""
-    return datetime.combine(monday, time(0), tz), datetime.combine(monday + timedelta(days=7), time(0), tz)
-
-
 def target_minutes(block: Any) -> int | None:
     """A block's ``weekly_target`` in minutes (a duration, or a number of minutes); None when it has none."""
     value = getattr(block, "weekly_target", None)
@@ -130,8 +121,7 @@ def target_minutes(block: Any) -> int | None:
 # --- items from a sync --------------------------------------------------------------------------
 
 
-def fresh_items(conflicts: Iterable[Conflict], occurrences: Iterable[Occurrence], owners: Sequence[str],
-                block_ids: Sequence[str]) -> list[Item]:
+def fresh_items(conflicts: Iterable[Conflict], occurrences: Iterable[Occurrence], owners: Sequence[str]) -> list[Item]:
     """What one plan saw: each conflicting meeting with its decision, and each make-up event."""
     me = owners[0] if owners else ""
     out = [
@@ -142,16 +132,8 @@ def fresh_items(conflicts: Iterable[Conflict], occurrences: Iterable[Occurrence]
     for o in occurrences:
         role, key = role_of(o.owned_block) if o.owned_block else ("", "")
         if role == MAKEUP and o.end > o.start:
-            out.append(Item(MAKEUP, o.uid, o.key[1], _utc(o.start), _utc(o.end), o.all_day, block=_block_of(key, block_ids)))
+            out.append(Item(MAKEUP, o.uid, o.key[1], _utc(o.start), _utc(o.end), o.all_day, block=block_of(key)))
     return out
-
-
-def _block_of(key: str, block_ids: Sequence[str]) -> str:
-    """The block a make-up key names: the longest block id it starts with (``prospecting-2026-11-23``)."""
-    for bid in sorted(block_ids, key=len, reverse=True):
-        if key == bid or (key.startswith(bid) and not key[len(bid)].isalnum()):
-            return bid
-    return key
 
 
 def merge(stored: Iterable[Item], fresh: Iterable[Item], now: datetime) -> list[Item]:
@@ -177,22 +159,27 @@ def compute(
     overlapping the week (``planner.block_instances``), clipped here to the week.
     """
     ws, we = week_bounds(monday, tz)
-    lo, hi = ws.timestamp(), we.timestamp()
-    spans = [(b, max(b.start.timestamp(), lo), min(b.end.timestamp(), hi)) for b in instances]
-    spans = [(b, s, e) for b, s, e in spans if e > s]
-    mine = [i for i in items if i.start.timestamp() < hi and i.end.timestamp() > lo]
+    mine = [i for i in items if i.start < we and i.end > ws]
     through = [i for i in mine if i.kind == MEETING and i.decision in LET_THROUGH]
     lines = []
     for block in blocks:
-        own = [(b, s, e) for b, s, e in spans if b.block == block.id]
-        planned = sum(e - s for _, s, e in own)
-        lost = _length(_overlaps(own, through))
-        made_up = _length((max(i.start.timestamp(), lo), min(i.end.timestamp(), hi))
-                          for i in mine if i.kind == MAKEUP and i.block == block.id)
+        own = [b for b in instances if b.block == block.id]
+        week = block_week(
+            block.id, 0,
+            [(b.start, b.end) for b in own],
+            [(s, e) for _, s, e in taken(own, [(i.start, i.end, i.all_day) for i in through])],
+            [(i.start, i.end) for i in mine if i.kind == MAKEUP and i.block == block.id],
+            (ws, we),
+        )
         label = getattr(block, "label", None) or getattr(block, "title", None) or block.id
-        lines.append(BlockLine(block.id, str(label), target_minutes(block), int(planned) // 60, lost // 60, made_up // 60))
+        lines.append(BlockLine(block.id, str(label), target_minutes(block), week.planned_minutes, week.lost_minutes,
+                               week.made_up_minutes))
     taking = {i.key for i in through}
-    out = [replace(i, lost=_length(_overlaps(spans, [i])) // 60) if i.key in taking else i for i in mine]
+    out = [
+        replace(i, lost=union_minutes([(s, e) for _, s, e in taken(instances, [(i.start, i.end, i.all_day)])], ws, we))
+        if i.key in taking else i
+        for i in mine
+    ]
     return week_ledger(ws, we, lines, out), out
 
 
@@ -211,30 +198,6 @@ def week_ledger(ws: datetime, we: datetime, lines: Sequence[BlockLine], items: S
         return sum(1 for i in meetings if i.decision == d.value)
 
     return Ledger(ws, we, tuple(lines), count(Decision.DECLINE), count(Decision.FLAG), count(Decision.ALLOW), by_person)
-
-
-def _overlaps(spans: Sequence[tuple[BlockInstance, float, float]], meetings: Sequence[Item]) -> list[tuple[float, float]]:
-    """Every stretch where one of ``meetings`` overlaps one of the block spans (all-day meetings: all-day blocks only)."""
-    out = []
-    for b, s, e in spans:
-        for m in meetings:
-            if m.all_day and not b.all_day:
-                continue
-            a, z = max(s, m.start.timestamp()), min(e, m.end.timestamp())
-            if z > a:
-                out.append((a, z))
-    return out
-
-
-def _length(stretches: Iterable[tuple[float, float]]) -> int:
-    """Seconds covered by the union of ``stretches``."""
-    total, end = 0.0, float("-inf")
-    for s, e in sorted(stretches):
-        if e <= end:
-            continue
-        total += e - max(s, end)
-        end = e
-    return int(total)
 
 
 def _utc(t: datetime) -> datetime:

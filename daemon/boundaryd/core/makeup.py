@@ -26,48 +26,16 @@ from boundaryd.core.ical_owned import owned_uid, role_of
 from boundaryd.core.model import BlockEvent, BlockInstance, Conflict, Decision, LedgerRow, Occurrence
 from boundaryd.core.rules import Block, Rules
 from boundaryd.core.rules_model import Makeup
+from boundaryd.core.week import BlockWeek, block_week, minutes, monday_of, week_bounds
+from boundaryd.core.week import taken as taken_from
 from boundaryd.presentation.owned_words import makeup_title
 
 Interval = tuple[datetime, datetime]
 GRID = 15  # make-up events start on the quarter hour
 
 
-@dataclass(frozen=True)
-class Balance:
-    """One block's week, in minutes."""
-
-    block: str
-    target_minutes: int
-    planned_minutes: int
-    lost_minutes: int
-    made_up_minutes: int
-
-    @property
-    def kept_minutes(self) -> int:
-        return self.planned_minutes - self.lost_minutes
-
-    @property
-    def needed_minutes(self) -> int:
-        return max(0, self.target_minutes - self.kept_minutes)
-
-    @property
-    def shortfall_minutes(self) -> int:
-        """What no make-up time covers (a week with no free make-up time)."""
-        return max(0, self.needed_minutes - self.made_up_minutes)
-
-
-def minutes(s: datetime, e: datetime) -> int:
-    """Real minutes from ``s`` to ``e`` (across a DST change too)."""
-    return int((e.astimezone(timezone.utc) - s.astimezone(timezone.utc)).total_seconds()) // 60
-
-
-def week_start(d: date) -> date:
-    return d - timedelta(days=d.weekday())
-
-
-def week_bounds(rules: Rules, monday: date) -> Interval:
-    tz = rules.tz
-    return datetime.combine(monday, time(0), tz), datetime.combine(monday + timedelta(days=7), time(0), tz)
+#: one block's week (the one computation: ``core.week``)
+Balance = BlockWeek
 
 
 def tracked(rules: Rules) -> list[Block]:
@@ -85,7 +53,7 @@ def makeup_of(rules: Rules, block: Block) -> Makeup:
 
 def planned_instances(rules: Rules, monday: date) -> list[BlockInstance]:
     """The tracked blocks' instances starting in the week of ``monday`` (the whole week, past included)."""
-    ws, we = week_bounds(rules, monday)
+    ws, we = week_bounds(monday, rules.tz)
     events = [ev for b in tracked(rules) for ev in block_events(rules, b, anchor=monday)]
     return [b for b in expand_blocks(rules, events, ws, we) if ws <= b.start < we]
 
@@ -98,23 +66,10 @@ def lost_rows(rules: Rules, blocks: Sequence[BlockInstance], conflicts: Iterable
         if c.decision is Decision.DECLINE:
             continue
         o = c.occurrence
-        for b in blocks:
-            if b.block in ids and b.block in c.blocks and b.start < o.end and b.end > o.start:
-                key = f"{b.block}|{o.uid}|{o.key[1]}|{b.start.isoformat()}"
-                out.append(LedgerRow("lost", b.block, key, max(b.start, o.start), min(b.end, o.end)))
+        hit = [b for b in blocks if b.block in ids and b.block in c.blocks]
+        for b, s, e in taken_from(hit, [(o.start, o.end, o.all_day)]):
+            out.append(LedgerRow("lost", b.block, f"{b.block}|{o.uid}|{o.key[1]}|{b.start.isoformat()}", s, e))
     return out
-
-
-def _union_minutes(intervals: Iterable[Interval]) -> int:
-    total, cur = 0, None
-    for s, e in sorted((s.astimezone(timezone.utc), e.astimezone(timezone.utc)) for s, e in intervals):
-        if cur is not None and s <= cur[1]:
-            cur = (cur[0], max(cur[1], e))
-            continue
-        if cur is not None:
-            total += minutes(*cur)
-        cur = (s, e)
-    return total + (minutes(*cur) if cur is not None else 0)
 
 
 def week_balance(
@@ -131,18 +86,26 @@ def week_balance(
     (block, start, end); ``blocks``: the instances meetings are measured against (default: the
     week's, expanded from the rules); ``past``: journal rows for what is no longer read (lost time).
     """
-    ws, we = week_bounds(rules, monday)
+    bounds = week_bounds(monday, rules.tz)
     instances = planned_instances(rules, monday)
     lost = [*lost_rows(rules, instances if blocks is None else blocks, conflicts), *(r for r in past if r.kind == "lost")]
     made = list(makeups)
-    out = []
-    for b in tracked(rules):
-        planned = sum(minutes(i.start, i.end) for i in instances if i.block == b.id)
-        lost_m = _union_minutes((r.start, r.end) for r in lost if r.block == b.id and ws <= r.start < we)
-        made_m = sum(minutes(s, e) for bid, s, e in made if bid == b.id and ws <= s < we)
-        target = planned if b.weekly_target is None else int(b.weekly_target.total_seconds()) // 60
-        out.append(Balance(b.id, target, planned, lost_m, made_m))
-    return out
+    return [
+        block_week(
+            b.id,
+            None if b.weekly_target is None else int(b.weekly_target.total_seconds()) // 60,
+            [(i.start, i.end) for i in instances if i.block == b.id],
+            [(r.start, r.end) for r in lost if r.block == b.id],
+            [(s, e) for bid, s, e in made if bid == b.id],
+            bounds,
+        )
+        for b in tracked(rules)
+    ]
+
+
+def block_of(key: str) -> str:
+    """The block a make-up event's key (``block@local start``) makes up for."""
+    return key.split("@", 1)[0]
 
 
 def makeups_of(owned: Iterable[Occurrence | LedgerRow]) -> list[tuple[str, datetime, datetime]]:
@@ -154,7 +117,7 @@ def makeups_of(owned: Iterable[Occurrence | LedgerRow]) -> list[tuple[str, datet
             if o.kind == "makeup":
                 out.append((o.block, o.start, o.end))
         elif o.owned_block is not None and role_of(o.owned_block)[0] == "makeup":
-            out.append((role_of(o.owned_block)[1].split("@", 1)[0], o.start, o.end))
+            out.append((block_of(role_of(o.owned_block)[1]), o.start, o.end))
     return out
 
 
@@ -206,9 +169,9 @@ def plan_makeups(
     lost_now = lost_rows(rules, blocks, conflicts)
     taken: list[Interval] = [*busy, *((b.start, b.end) for b in blocks)]
     rows: list[LedgerRow] = [r for r in past if r.kind == "makeup"]
-    monday = week_start(now.date())
-    while week_bounds(rules, monday)[0] < window_end:
-        ws, we = week_bounds(rules, monday)
+    monday = monday_of(now, rules.tz)
+    while week_bounds(monday, rules.tz)[0] < window_end:
+        ws, we = week_bounds(monday, rules.tz)
         made_before = [(r.block, r.start, r.end) for r in rows if r.start < now]
         balances = week_balance(rules, conflicts, made_before, monday, blocks, [r for r in past if r.kind == "lost"])
         for bal in balances:

@@ -158,7 +158,7 @@ class LedgerStore:
 
 def _seen(rules: Rules, plan: Plan, snapshot: Snapshot) -> list[Item]:
     """The items of this plan's window (its conflicts and the make-up events it read)."""
-    found = fresh_items(plan.conflicts, snapshot.occurrences, rules.owner.emails, [b.id for b in rules.blocks])
+    found = fresh_items(plan.conflicts, snapshot.occurrences, rules.owner.emails)
     return [i for i in found if plan.now <= i.start < plan.window_end]
 
 
@@ -181,8 +181,24 @@ def _instances(rules: Rules, monday: date) -> list[BlockInstance]:
     return found
 
 
-def _week(rules: Rules, monday: date, items: Sequence[Item]) -> tuple[Ledger, list[Item]]:
-    return compute(monday, rules.tz, rules.blocks, _instances(rules, monday), items)
+def _week(journal: Journal, rules: Rules, monday: date, items: Sequence[Item]) -> tuple[Ledger, list[Item]]:
+    return compute(monday, rules.tz, rules.blocks, _moved(journal, rules, monday, _instances(rules, monday)), items)
+
+
+def _moved(journal: Journal, rules: Rules, monday: date, instances: list[BlockInstance]) -> list[BlockInstance]:
+    """The week's instances with each flexible instance where the planner moved it (the journal's
+    ``ledger`` rows of kind ``flex``, written by ``journal_holds``): lost time is measured there."""
+    from boundaryd.core.flexible import Moves
+    from boundaryd.engine.journal_holds import ledger as remembered
+
+    ws, we = week_bounds(monday, rules.tz)
+    ids = {b.id for b in rules.blocks}
+    moved = tuple(
+        r for r in remembered(journal) if r.kind == "flex" and r.block in ids and r.start < we and r.end > ws
+    )
+    if not moved or not instances:
+        return instances
+    return Moves(moved=moved).instances(rules, instances, we)
 
 
 def record(journal: Journal, rules: Rules, plan: Plan, snapshot: Snapshot) -> bool:
@@ -196,7 +212,7 @@ def record(journal: Journal, rules: Rules, plan: Plan, snapshot: Snapshot) -> bo
     items: list[Item] = []
     monday = first
     while monday <= last:
-        ledger, its = _week(rules, monday, [i for i in merged if monday_of(i.start, tz) == monday])
+        ledger, its = _week(journal, rules, monday, [i for i in merged if monday_of(i.start, tz) == monday])
         weeks[monday] = ledger.blocks
         items += its
         monday += timedelta(weeks=1)
@@ -219,5 +235,5 @@ def ledger_of(journal: Journal, rules: Rules, monday: date, now: datetime,
     else:
         kept = store.items(week=monday)
         merged = merge(kept, _seen(rules, *seen), now) if seen is not None else kept
-        ledger = _week(rules, monday, [i for i in merged if monday_of(i.start, tz) == monday])[0]
+        ledger = _week(journal, rules, monday, [i for i in merged if monday_of(i.start, tz) == monday])[0]
     return replace(ledger, history=tuple(store.history(monday)))

@@ -109,8 +109,19 @@ def honest_counts(cs: Sequence[model.Conflict], told: Told = _NO_TOLD) -> str:
     return ", ".join(x for x in (said, f"{untold:,} {_UNTOLD.lower()}" if untold else "") if x)
 
 
+#: a conflict's ``block`` when a ``busy_from`` source decided it (``core.busy.PREFIX``)
+_SOURCE = "busy_from:"
+
+
+def _source_name(block_id: str) -> str:
+    """A block id as the owner reads it: a ``busy_from`` source by its name, not its raw id."""
+    return f"{block_id[len(_SOURCE):]} (busy_from)" if block_id.startswith(_SOURCE) else block_id
+
+
 def _block_title(c: model.Conflict, rules: Any, blocks: Sequence[model.BlockInstance], tz: ZoneInfo) -> str:
     occ = c.occurrence
+    if c.block.startswith(_SOURCE):
+        return clean_header(_source_name(c.block), 80)
     s, e = as_local(occ.start, tz), as_local(occ.end, tz)
     for b in blocks:
         if b.block == c.block and as_local(b.start, tz) < max(e, s + timedelta(seconds=1)) and as_local(b.end, tz) > s:
@@ -148,7 +159,7 @@ def facts(c: model.Conflict, rules: Any, blocks: Sequence[model.BlockInstance], 
     others = [b for b in c.blocks if b != c.block]
     block = _block_title(c, rules, blocks, tz)
     if others:
-        block += " (also " + ", ".join(clean_header(b, 40) for b in others[:5]) + (" ..." if len(others) > 5 else "") + ")"
+        block += " (also " + ", ".join(clean_header(_source_name(b), 40) for b in others[:5]) + (" ..." if len(others) > 5 else "") + ")"
     return Facts(
         decision=c.decision,
         title=clean_header(occ.summary, 200) or "(no title)",
