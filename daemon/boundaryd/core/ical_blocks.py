@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta, timezone
 
@@ -177,10 +178,55 @@ def block_calendar(event: BlockEvent, stamp: datetime) -> icalendar.Calendar:
     return cal
 
 
+def block_instances(rules: Rules, start: datetime, end: datetime) -> list[BlockInstance]:
+    """The rules' blocks in ``[start, end)`` as a backend without focus time writes them (from ``start``'s day).
+
+    What ``planner.block_instances`` gives with no capabilities, without importing the planner
+    (``boundaryd check`` uses it; a test keeps the two equal).
+    """
+    events: dict[str, BlockEvent] = {}
+    for block in rules.blocks:
+        for ev in block_events(rules, block, anchor=start.date()):
+            events[ev.uid] = ev
+    return expand_blocks(rules, list(events.values()), start, end)
+
+
+_EXPANDED: OrderedDict[tuple[object, ...], list[BlockInstance]] = OrderedDict()
+_EXPANDED_MAX = 16
+_DAY = timedelta(days=1)
+
+
+def _day_floor(t: datetime) -> datetime:
+    u = t.astimezone(timezone.utc)
+    return datetime.combine(u.date(), time(0), timezone.utc)
+
+
 def expand_blocks(
     rules: Rules, events: Sequence[BlockEvent], start: datetime, end: datetime
 ) -> list[BlockInstance]:
-    """Block instances overlapping ``[start, end)``, by expanding the very events we write."""
+    """Block instances overlapping ``[start, end)``, by expanding the very events we write.
+
+    A pure function of the events' text, the blocks' titles and kinds, the zone and the window, so
+    the expansion of a window widened to whole UTC days is kept (a small LRU): a daemon's quiet
+    cycles, a minute apart, expand once a day. The instances are then cut to ``[start, end)``.
+    """
+    wide_start, wide_end = _day_floor(start), _day_floor(end) + _DAY
+    key = (
+        tuple(e.ical for e in events), rules.tz, rules.timezone,
+        tuple((b.id, b.label, b.kind) for b in rules.blocks), wide_start, wide_end,
+    )
+    wide = _EXPANDED.get(key)
+    if wide is None:
+        wide = _expand(rules, events, wide_start, wide_end)
+        _EXPANDED[key] = wide
+        while len(_EXPANDED) > _EXPANDED_MAX:
+            _EXPANDED.popitem(last=False)
+    else:
+        _EXPANDED.move_to_end(key)
+    return [b for b in wide if b.start < end and b.end > start]
+
+
+def _expand(rules: Rules, events: Sequence[BlockEvent], start: datetime, end: datetime) -> list[BlockInstance]:
     cal = new_calendar()
     for e in events:
         cal.add_component(event_from(e.ical))
