@@ -87,3 +87,27 @@ def test_check_loads_neither_the_planner_nor_a_client_library() -> None:
     heavy = ("boundaryd.core.planner", "boundaryd.core.keepweek", "boundaryd.engine", "boundaryd.calendars",
              "caldav", "googleapiclient", "niquests", "msal")
     assert [h for h in heavy if _loaded(modules, h)] == []
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_ledger_overlaps_one_meeting_at_a_time_are_the_full_scans(seed: int) -> None:
+    from boundaryd.core.ledger import MEETING, Item, _one_by_one, _overlaps
+    from boundaryd.core.model import BlockInstance
+
+    rnd = random.Random(seed)
+    rules = make_rules(BLOCKS)
+    start = local(MON)
+    found = block_instances(rules, start, start + timedelta(days=7))
+    spans = [(b, b.start.timestamp(), b.end.timestamp()) for b in found]
+    spans.append((BlockInstance("long", "Long", "focus", start, start + timedelta(days=3)), start.timestamp(),
+                  (start + timedelta(days=3)).timestamp()))
+    rnd.shuffle(spans)
+    of = _one_by_one(spans)
+    hit = 0
+    for n in range(300):
+        s = start + timedelta(minutes=rnd.randrange(-600, 8 * 24 * 60))
+        m = Item(MEETING, f"m{n}", "", s, s + timedelta(minutes=rnd.choice((15, 30, 90, 24 * 60))), rnd.random() < 0.1)
+        want = sorted(_overlaps(spans, [m]))
+        assert sorted(of(m)) == want
+        hit += bool(want)
+    assert hit > 50

@@ -9,7 +9,8 @@ and :func:`merge` joins the two. All minutes are real minutes (instants, across 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import bisect
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
@@ -192,7 +193,8 @@ def compute(
         label = getattr(block, "label", None) or getattr(block, "title", None) or block.id
         lines.append(BlockLine(block.id, str(label), target_minutes(block), int(planned) // 60, lost // 60, made_up // 60))
     taking = {i.key for i in through}
-    out = [replace(i, lost=_length(_overlaps(spans, [i])) // 60) if i.key in taking else i for i in mine]
+    lost_by = _one_by_one(spans)
+    out = [replace(i, lost=_length(lost_by(i)) // 60) if i.key in taking else i for i in mine]
     return week_ledger(ws, we, lines, out), out
 
 
@@ -216,14 +218,30 @@ def week_ledger(ws: datetime, we: datetime, lines: Sequence[BlockLine], items: S
 def _overlaps(spans: Sequence[tuple[BlockInstance, float, float]], meetings: Sequence[Item]) -> list[tuple[float, float]]:
     """Every stretch where one of ``meetings`` overlaps one of the block spans (all-day meetings: all-day blocks only)."""
     out = []
+    times = [(m.all_day, m.start.timestamp(), m.end.timestamp()) for m in meetings]  # once, not per span
     for b, s, e in spans:
-        for m in meetings:
-            if m.all_day and not b.all_day:
+        for all_day, ms, me in times:
+            if all_day and not b.all_day:
                 continue
-            a, z = max(s, m.start.timestamp()), min(e, m.end.timestamp())
+            a, z = max(s, ms), min(e, me)
             if z > a:
                 out.append((a, z))
     return out
+
+
+def _one_by_one(spans: Sequence[tuple[BlockInstance, float, float]]) -> Callable[[Item], list[tuple[float, float]]]:
+    """``_overlaps(spans, [meeting])`` for one meeting after another, looking only at the spans that
+    can overlap it (by start, bisected): the same stretches, without a pass over the week per meeting."""
+    ordered = sorted(spans, key=lambda x: x[1])
+    starts = [s for _, s, _ in ordered]
+    longest = max((e - s for _, s, e in ordered), default=0.0)
+
+    def of(m: Item) -> list[tuple[float, float]]:
+        ms, me = m.start.timestamp(), m.end.timestamp()
+        near = ordered[bisect.bisect_left(starts, ms - longest):bisect.bisect_left(starts, me)]
+        return _overlaps(near, [m])
+
+    return of
 
 
 def _length(stretches: Iterable[tuple[float, float]]) -> int:
