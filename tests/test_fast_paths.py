@@ -111,3 +111,21 @@ def test_ledger_overlaps_one_meeting_at_a_time_are_the_full_scans(seed: int) -> 
         assert sorted(of(m)) == want
         hit += bool(want)
     assert hit > 50
+
+
+def test_journal_batches_are_the_one_by_one_writes_and_all_or_nothing(tmp_path: Path) -> None:
+    from boundaryd.engine import journal_batch
+    from boundaryd.engine.journal import Journal
+
+    j = Journal(tmp_path / "journal.sqlite3")
+    ids = journal_batch.intents(j, "s1", [("flag", "a@x", ""), ("flag", "b@x", ""), ("decline", "c@x", "")])
+    assert len(set(ids)) == 3 and journal_batch.intents(j, "s1", []) == []
+    states = dict(j.db.execute("SELECT id, state FROM actions").fetchall())
+    assert states == {i: "intent" for i in ids}
+    with pytest.raises(Exception):  # a bad row: nothing of the batch is kept
+        journal_batch.finish(j, ids[:2], [("c@x", "", "NEEDS-ACTION")])  # type: ignore[list-item]
+    assert j.actions_in_state("flag", "done") == {} and j.declined() == {}
+    journal_batch.finish(j, ids[:2], [("c@x", "", "NEEDS-ACTION", "reply")])
+    assert set(j.actions_in_state("flag", "done")) == {("a@x", ""), ("b@x", "")}
+    assert j.declined() == {("c@x", ""): ("NEEDS-ACTION", "reply")}
+    j.close()
