@@ -7,6 +7,7 @@ text of each block event; `check` expands the blocks without the planner (ical_b
 from __future__ import annotations
 
 import random
+import sqlite3
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -122,7 +123,7 @@ def test_journal_batches_are_the_one_by_one_writes_and_all_or_nothing(tmp_path: 
     assert len(set(ids)) == 3 and journal_batch.intents(j, "s1", []) == []
     states = dict(j.db.execute("SELECT id, state FROM actions").fetchall())
     assert states == {i: "intent" for i in ids}
-    with pytest.raises(Exception):  # a bad row: nothing of the batch is kept
+    with pytest.raises(sqlite3.ProgrammingError):  # a bad row: nothing of the batch is kept
         journal_batch.finish(j, ids[:2], [("c@x", "", "NEEDS-ACTION")])  # type: ignore[list-item]
     assert j.actions_in_state("flag", "done") == {} and j.declined() == {}
     journal_batch.finish(j, ids[:2], [("c@x", "", "NEEDS-ACTION", "reply")])
