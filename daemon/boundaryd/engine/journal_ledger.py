@@ -181,8 +181,20 @@ def _instances(rules: Rules, monday: date) -> list[BlockInstance]:
     return found
 
 
+#: the last week computed for each Monday, with what it was computed from: a quiet cycle a minute
+#: later hands the same items for the same rules, and gets the same ledger without computing it again
+_WEEKS: dict[date, tuple[Rules, list[Item], tuple[Ledger, list[Item]]]] = {}
+
+
 def _week(rules: Rules, monday: date, items: Sequence[Item]) -> tuple[Ledger, list[Item]]:
-    return compute(monday, rules.tz, rules.blocks, _instances(rules, monday), items)
+    hit = _WEEKS.get(monday)
+    if hit is not None and hit[0] is rules and hit[1] == list(items):
+        return hit[2][0], list(hit[2][1])
+    if len(_WEEKS) >= 16:
+        _WEEKS.clear()
+    found = compute(monday, rules.tz, rules.blocks, _instances(rules, monday), items)
+    _WEEKS[monday] = (rules, list(items), (found[0], list(found[1])))
+    return found
 
 
 def record(journal: Journal, rules: Rules, plan: Plan, snapshot: Snapshot) -> bool:
