@@ -36,7 +36,6 @@ from typing import TYPE_CHECKING, Any
 from boundaryd.calendars.base import CalendarBackend
 from boundaryd.core.actions import NOT_YET_PLANNED, Decline, Notify, Remember, RemoveBlock, Reply, Unflag
 from boundaryd.core.model import Conflict, Decision, Memory, Plan, Snapshot
-from boundaryd.engine import journal_batch
 from boundaryd.engine.journal import Journal, PendingMessage
 from boundaryd.errors import ChangeRefused
 from boundaryd.presentation.jsonout import conflict_from_json, conflict_to_json
@@ -153,25 +152,23 @@ class Executor:
 
         owners = tuple(self.rules.owner.emails)
         done: list[int] = []
-        # each phase's actions journaled (one transaction) before the first of them is applied
-        ids = journal_batch.intents(self.journal, sync_id, [(ch.op, ch.uid, ch.block) for ch in p.calendar_changes])
-        for i, (ch, action) in enumerate(zip(p.calendar_changes, ids, strict=True)):
-            done.append(action)
+        for i, ch in enumerate(p.calendar_changes):
+            done.append(self.journal.intent(sync_id, ch.op, ch.uid, ch.block))
             if isinstance(ch, RemoveBlock):
                 self.backend.delete_block(ch.uid)
             else:
                 self.backend.put_block(ch.event)
             self._step(f"change:{i}")
-        ids = journal_batch.intents(self.journal, sync_id, [("undo", *u.occurrence.key) for u in p.undo_actions])
-        for i, (u, action) in enumerate(zip(p.undo_actions, ids, strict=True)):
+        for i, u in enumerate(p.undo_actions):
+            action = self.journal.intent(sync_id, "undo", u.occurrence.uid, u.occurrence.key[1])
             self.backend.answer(u.occurrence, owners, u.partstat)
             self.journal.undone(u.occurrence.uid, u.occurrence.key[1])
             done.append(action)
             self._step(f"undo:{i}")
         refused: list[str] = []
         taken: list[Decline] = []
-        ids = journal_batch.intents(self.journal, sync_id, [("decline", *d.occurrence.key) for d in p.decline_actions])
-        for i, (d, action) in enumerate(zip(p.decline_actions, ids, strict=True)):
+        for i, d in enumerate(p.decline_actions):
+            action = self.journal.intent(sync_id, "decline", d.occurrence.uid, d.occurrence.key[1])
             try:
                 self._decline(d, owners)
                 done.append(action)
@@ -180,21 +177,20 @@ class Executor:
                 self.journal.done(action, "refused")
                 refused.append(str(e))
             self._step(f"decline:{i}")
-        ids = journal_batch.intents(self.journal, sync_id, [("flag", *f.occurrence.key) for f in p.flag_actions])
-        for i, (f, action) in enumerate(zip(p.flag_actions, ids, strict=True)):  # planned only where the mark is not on yet
-            done.append(action)
+        for i, f in enumerate(p.flag_actions):  # planned only where the mark is not on yet
+            done.append(self.journal.intent(sync_id, "flag", f.occurrence.uid, f.occurrence.key[1]))
             self.backend.flag(f.occurrence)
             self._step(f"flag:{i}")
-        unflags = [a for a in p.actions if isinstance(a, Unflag)]
-        ids = journal_batch.intents(self.journal, sync_id, [("unflag", *off.occurrence.key) for off in unflags])
-        for i, (off, action) in enumerate(zip(unflags, ids, strict=True)):
-            done.append(action)
+        for i, off in enumerate(a for a in p.actions if isinstance(a, Unflag)):
+            done.append(self.journal.intent(sync_id, "unflag", off.occurrence.uid, off.occurrence.key[1]))
             self.backend.unflag(off.occurrence)
             self._step(f"unflag:{i}")
         self.backend.flush()
         self._step("flushed")
-        # on the calendar now: done, and for declines what ``allow`` would set back and how the organizer was told
-        journal_batch.finish(self.journal, done, [(*d.occurrence.key, d.previous, d.told.value) for d in taken])
+        for a in done:
+            self.journal.done(a)
+        for d in taken:  # on the calendar now: what ``allow`` would set back, and how the organizer was told
+            self.journal.record_decline(d.occurrence.uid, d.occurrence.key[1], d.previous, d.told.value)
 
         result = SyncResult(plan=p, executed=True, queued=list(queued), refused=refused)
         for i, m in enumerate(self.journal.held()):
