@@ -43,7 +43,7 @@ def cli(ctx: click.Context, rules: Path | None, state: Path | None, verbose: int
 @click.pass_obj
 def check(obj: Obj, file: Path | None, now: str | None) -> None:
     """Validate a rules file and print the protected week."""
-    from boundaryd.core.planner import block_instances
+    from boundaryd.core.ical_blocks import block_instances  # not the planner: check writes nothing
     from boundaryd.presentation.render import week_table
 
     rules = load_rules(file or obj.rules_path)

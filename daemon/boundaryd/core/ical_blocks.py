@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import OrderedDict
 from collections.abc import Sequence
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 
 import icalendar
 import recurring_ical_events
@@ -94,6 +95,42 @@ def _fingerprint(
     return hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()[:16]
 
 
+# The VEVENT text of a block event by everything it is written from (a daemon writes the same
+# events every cycle; building them with icalendar is most of what planning the blocks costs).
+_BLOCK_TEXT: OrderedDict[tuple[object, ...], str] = OrderedDict()
+_BLOCK_TEXT_MAX = 256
+
+
+def _block_text(
+    block: Block, uid: str, rrule: Recur, rrule_text: str, first_day: date,
+    span: tuple[time | None, timedelta], tz: tzinfo, skips: Sequence[date], fingerprint: str,
+) -> str:
+    span_start, length = span
+    ev = icalendar.Event()
+    ev.add("UID", uid)
+    ev.add("SUMMARY", block.label)
+    if span_start is None:
+        day = _first_on_or_after(rrule_text, datetime.combine(first_day, time(0), tz)).date()
+        ev.add("DTSTART", day)
+        ev.add("DTEND", day + timedelta(days=1))
+        for d in skips:
+            ev.add("EXDATE", d)
+    else:
+        ev.add("DTSTART", _first_on_or_after(rrule_text, datetime.combine(first_day, span_start, tz)))
+        ev.add("DURATION", length)
+        for d in skips:
+            ev.add("EXDATE", datetime.combine(d, span_start, tz))
+    ev.add("RRULE", rrule)
+    ev.add("TRANSP", "OPAQUE")
+    ev.add("CLASS", "PRIVATE")
+    ev.add("STATUS", "CONFIRMED")
+    ev.add("CATEGORIES", ["boundaryd", block.kind])
+    ev.add("DESCRIPTION", f"Protected by boundaryd (block {block.id}). Edit the rules file to change it.")
+    ev.add(BLOCK_PROP, block.id)
+    ev.add(HASH_PROP, fingerprint)
+    return str(ev.to_ical().decode())
+
+
 def block_events(
     rules: Rules, block: Block, anchor: date, *, focus: bool = False, decline_message: str = "",
     moved: Sequence[date] = (),
@@ -118,31 +155,17 @@ def block_events(
         fingerprint = _fingerprint(
             rules, block, uid, rrule_text, (span_start, length), decline_message if as_focus else None, moved
         )
-        ev = icalendar.Event()
-        ev.add("UID", uid)
-        ev.add("SUMMARY", block.label)
-        if span_start is None:
-            day = _first_on_or_after(rrule_text, datetime.combine(first_day, time(0), tz)).date()
-            ev.add("DTSTART", day)
-            ev.add("DTEND", day + timedelta(days=1))
-            for d in skips:
-                ev.add("EXDATE", d)
-        else:
-            ev.add("DTSTART", _first_on_or_after(rrule_text, datetime.combine(first_day, span_start, tz)))
-            ev.add("DURATION", length)
-            for d in skips:
-                ev.add("EXDATE", datetime.combine(d, span_start, tz))
-        ev.add("RRULE", rrule)
-        ev.add("TRANSP", "OPAQUE")
-        ev.add("CLASS", "PRIVATE")
-        ev.add("STATUS", "CONFIRMED")
-        ev.add("CATEGORIES", ["boundaryd", block.kind])
-        ev.add("DESCRIPTION", f"Protected by boundaryd (block {block.id}). Edit the rules file to change it.")
-        ev.add(BLOCK_PROP, block.id)
-        ev.add(HASH_PROP, fingerprint)
+        key = (uid, block.id, block.label, block.kind, rrule_text, first_day, span_start, length, rules.timezone,
+               tuple(skips), fingerprint)
+        ical = _BLOCK_TEXT.get(key)
+        if ical is None:
+            ical = _block_text(block, uid, rrule, rrule_text, first_day, (span_start, length), tz, skips, fingerprint)
+            _BLOCK_TEXT[key] = ical
+            while len(_BLOCK_TEXT) > _BLOCK_TEXT_MAX:
+                _BLOCK_TEXT.popitem(last=False)
         out.append(
             BlockEvent(
-                uid=uid, block=block.id, title=block.label, fingerprint=fingerprint, ical=ev.to_ical().decode(),
+                uid=uid, block=block.id, title=block.label, fingerprint=fingerprint, ical=ical,
                 focus=as_focus, decline_message=decline_message if as_focus else "",
             )
         )
@@ -178,10 +201,55 @@ def block_calendar(event: BlockEvent, stamp: datetime) -> icalendar.Calendar:
     return cal
 
 
+def block_instances(rules: Rules, start: datetime, end: datetime) -> list[BlockInstance]:
+    """The rules' blocks in ``[start, end)`` as a backend without focus time writes them (from ``start``'s day).
+
+    What ``planner.block_instances`` gives with no capabilities, without importing the planner
+    (``boundaryd check`` uses it; a test keeps the two equal).
+    """
+    events: dict[str, BlockEvent] = {}
+    for block in rules.blocks:
+        for ev in block_events(rules, block, anchor=start.date()):
+            events[ev.uid] = ev
+    return expand_blocks(rules, list(events.values()), start, end)
+
+
+_EXPANDED: OrderedDict[tuple[object, ...], list[BlockInstance]] = OrderedDict()
+_EXPANDED_MAX = 16
+_DAY = timedelta(days=1)
+
+
+def _day_floor(t: datetime) -> datetime:
+    u = t.astimezone(timezone.utc)
+    return datetime.combine(u.date(), time(0), timezone.utc)
+
+
 def expand_blocks(
     rules: Rules, events: Sequence[BlockEvent], start: datetime, end: datetime
 ) -> list[BlockInstance]:
-    """Block instances overlapping ``[start, end)``, by expanding the very events we write."""
+    """Block instances overlapping ``[start, end)``, by expanding the very events we write.
+
+    A pure function of the events' text, the blocks' titles and kinds, the zone and the window, so
+    the expansion of a window widened to whole UTC days is kept (a small LRU): a daemon's quiet
+    cycles, a minute apart, expand once a day. The instances are then cut to ``[start, end)``.
+    """
+    wide_start, wide_end = _day_floor(start), _day_floor(end) + _DAY
+    key = (
+        tuple(e.ical for e in events), rules.tz, rules.timezone,
+        tuple((b.id, b.label, b.kind) for b in rules.blocks), wide_start, wide_end,
+    )
+    wide = _EXPANDED.get(key)
+    if wide is None:
+        wide = _expand(rules, events, wide_start, wide_end)
+        _EXPANDED[key] = wide
+        while len(_EXPANDED) > _EXPANDED_MAX:
+            _EXPANDED.popitem(last=False)
+    else:
+        _EXPANDED.move_to_end(key)
+    return [b for b in wide if b.start < end and b.end > start]
+
+
+def _expand(rules: Rules, events: Sequence[BlockEvent], start: datetime, end: datetime) -> list[BlockInstance]:
     cal = new_calendar()
     for e in events:
         cal.add_component(event_from(e.ical))
