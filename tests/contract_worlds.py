@@ -193,9 +193,9 @@ class IcsWorld(World):
         world = self
 
         class Counted(IcsBackend):
-            def _load(self) -> icalendar.Calendar:
+            def _read_known(self, read: Any, base: Any) -> Any:  # the file parsed (whole or in part)
                 world.reads += 1
-                return super()._load()
+                return super()._read_known(read, base)
 
         return Counted(self.path)
 
