@@ -4,13 +4,13 @@ calendar that did not change costs one request. ``410`` means a full read again.
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from boundaryd.calendars import jsoncache
 from boundaryd.calendars.google_events import (
     BLOCK_KEY,
     HASH_KEY,
@@ -26,7 +26,6 @@ from boundaryd.calendars.google_events import (
 from boundaryd.calendars.google_http import FullSyncRequired, GoogleApi
 from boundaryd.core.model import Capabilities, Occurrence, OwnedEvent, Skipped, Snapshot
 from boundaryd.errors import RuntimeFailure
-from boundaryd.fsutil import write_atomic
 
 if TYPE_CHECKING:
     from boundaryd.calendars.base import SyncState
@@ -66,26 +65,14 @@ class GoogleReader(GoogleApi):
     # --- reading --------------------------------------------------------------------------------
 
     def _load_cache(self) -> dict[str, Any] | None:
-        if self._cache is not None:
-            return self._cache
-        try:
-            data = json.loads(self.cache_file.read_text())
-        except (OSError, ValueError):
-            return None
-        if not isinstance(data, dict) or data.get("calendar") != self.calendar_id or data.get("v") != 1:
-            return None
-        token = self._state_get("synctoken") if self.sync_state is not None else data.get("token")
-        if not token or token != data.get("token"):
-            return None  # the journal and the cache disagree: start over
-        self._cache = data
-        return data
+        if self._cache is None:
+            journaled = self.sync_state is not None
+            self._cache = jsoncache.load(self.cache_file, self.calendar_id, "token", self._state_get("synctoken"), journaled)
+        return self._cache
 
     def _save_cache(self, data: dict[str, Any]) -> None:
         self._cache = data
-        try:
-            write_atomic(self.cache_file, json.dumps(data, separators=(",", ":")).encode(), mode=0o600)
-        except OSError as e:
-            raise RuntimeFailure(f"{self.cache_file}: cannot save the Google cache ({e.strerror})") from None
+        jsoncache.save(self.cache_file, data, "Google")
         self._state_set("synctoken", data["token"])
 
     def _list_all(self, what: str, **params: Any) -> tuple[list[dict[str, Any]], str]:

@@ -11,18 +11,16 @@ occurrences changed. boundaryd's single events (holds, make-up, mirrors) carry t
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from boundaryd.calendars import jsoncache
 from boundaryd.calendars.graph_events import EXPAND, OWNED_CATEGORY, occurrence, props_of, utc_text
 from boundaryd.calendars.graph_http import PAGE_SIZE, FullSyncRequired, Gone, GraphApi
 from boundaryd.core.model import Capabilities, Occurrence, OwnedEvent, Skipped, Snapshot
-from boundaryd.errors import RuntimeFailure
-from boundaryd.fsutil import write_atomic
 
 if TYPE_CHECKING:
     from boundaryd.calendars.base import SyncState
@@ -75,26 +73,14 @@ class GraphReader(GraphApi):
             self.sync_state.set(f"microsoft:{self.calendar}:{what}", value)
 
     def _load_cache(self) -> dict[str, Any] | None:
-        if self._cache is not None:
-            return self._cache
-        try:
-            data = json.loads(self.cache_file.read_text())
-        except (OSError, ValueError):
-            return None
-        if not isinstance(data, dict) or data.get("calendar") != self.calendar or data.get("v") != 1:
-            return None
-        link = self._state_get("delta") if self.sync_state is not None else data.get("delta")
-        if not link or link != data.get("delta"):
-            return None  # the journal and the cache disagree: start over
-        self._cache = data
-        return data
+        if self._cache is None:
+            journaled = self.sync_state is not None
+            self._cache = jsoncache.load(self.cache_file, self.calendar, "delta", self._state_get("delta"), journaled)
+        return self._cache
 
     def _save_cache(self, data: dict[str, Any]) -> None:
         self._cache = data
-        try:
-            write_atomic(self.cache_file, json.dumps(data, separators=(",", ":")).encode(), mode=0o600)
-        except OSError as e:
-            raise RuntimeFailure(f"{self.cache_file}: cannot save the Microsoft cache ({e.strerror})") from None
+        jsoncache.save(self.cache_file, data, "Microsoft")
         self._state_set("delta", data["delta"])
 
     def _extras(self, data: dict[str, Any], changed: list[dict[str, Any]]) -> None:

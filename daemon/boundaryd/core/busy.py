@@ -16,14 +16,13 @@ the snapshot (``Snapshot.busy``). Here:
 
 from __future__ import annotations
 
-import bisect
 import functools
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
-from boundaryd.core import existing, leads
+from boundaryd.core import existing, leads, sweep
 from boundaryd.core.existing import Baseline
 from boundaryd.core.ical_owned import owned_event, role_of
 from boundaryd.core.model import BlockEvent, BlockVerdict, BusyEvent, Conflict, Decision, Memory, Occurrence, Trace
@@ -89,22 +88,7 @@ def named(rules: Rules, block_id: str) -> tuple[str, NamedBlock]:
 def collisions(occs: Sequence[Occurrence], busy: Sequence[BusyEvent]) -> dict[tuple[str, str], list[BusyEvent]]:
     """Which source events each occurrence overlaps (by more than zero). The same event on both
     calendars (same UID) is no collision with itself."""
-    events = sorted(busy, key=lambda b: b.start)
-    starts = [b.start for b in events]
-    longest = max((b.end - b.start for b in events), default=timedelta(0))
-    out: dict[tuple[str, str], list[BusyEvent]] = {}
-    for o in occs:
-        if o.end <= o.start:
-            continue
-        lo = bisect.bisect_left(starts, o.start - longest)
-        hi = bisect.bisect_left(starts, o.end)
-        found = [
-            b for b in events[lo:hi]
-            if b.start < o.end and b.end > o.start and (b.all_day or not o.all_day) and b.uid != o.uid
-        ]
-        if found:
-            out[o.key] = found
-    return out
+    return sweep.overlaps(occs, sorted(busy, key=lambda b: b.start), lambda o, b: b.uid != o.uid)
 
 
 def baselines(rules: Rules, memory: Memory) -> dict[str, Baseline]:

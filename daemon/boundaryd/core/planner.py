@@ -8,13 +8,12 @@ organizer (from the backend's :class:`Capabilities`), which replies and notices 
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from boundaryd.core import busy as busy_from
-from boundaryd.core import existing, keepweek, leads, marks, refs, slots, tell
+from boundaryd.core import existing, keepweek, leads, marks, refs, slots, sweep, tell
 from boundaryd.core.actions import Action, Remember, RemoveBlock, WriteBlock
 from boundaryd.core.considered import allow_reason, owner_answer, skip_reason
 from boundaryd.core.existing import Baseline
@@ -229,23 +228,8 @@ def _wants_focus(rules: Rules, block: Block, caps: Capabilities) -> bool:
 
 
 def _hits(occs: Sequence[Occurrence], blocks: Sequence[BlockInstance]) -> dict[tuple[str, str], list[BlockInstance]]:
-    """Which block instances each occurrence overlaps (by more than zero): a sweep over sorted starts."""
-    starts = [b.start for b in blocks]
-    longest = max((b.end - b.start for b in blocks), default=timedelta(0))
-    out: dict[tuple[str, str], list[BlockInstance]] = {}
-    for o in occs:
-        if o.end <= o.start:
-            continue
-        lo = bisect.bisect_left(starts, o.start - longest)
-        hi = bisect.bisect_left(starts, o.end)
-        found = [
-            b
-            for b in blocks[lo:hi]
-            if b.start < o.end and b.end > o.start and (b.all_day or not o.all_day)
-        ]
-        if found:
-            out[o.key] = found
-    return out
+    """Which block instances each occurrence overlaps (by more than zero)."""
+    return sweep.overlaps(occs, blocks)
 
 
 # --- decisions --------------------------------------------------------------------------------
