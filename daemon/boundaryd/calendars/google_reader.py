@@ -4,7 +4,6 @@ calendar that did not change costs one request. ``410`` means a full read again.
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,7 +29,6 @@ from boundaryd.errors import RuntimeFailure
 if TYPE_CHECKING:
     from boundaryd.calendars.base import SyncState
 
-log = logging.getLogger("boundaryd.google")
 
 #: how far past the asked window the full read goes, so the window can slide for a week on one token
 MARGIN = timedelta(days=7)
@@ -132,20 +130,8 @@ class GoogleReader(GoogleApi):
     def snapshot(self, start: datetime, end: datetime, tz: ZoneInfo) -> Snapshot:
         self.connect()
         self._cycle_deadline = self._monotonic() + self.retry.budget
-        data = self._load_cache()
-        fits = False
-        if data is not None:
-            lo = datetime.fromisoformat(data["window"][0])
-            hi = datetime.fromisoformat(data["window"][1])
-            fits = lo <= start and end <= hi
-        if data is None or not fits:
-            data = self._full_read(start, end)
-        else:
-            try:
-                data = self._incremental(data)
-            except FullSyncRequired:
-                log.info("%s: Google asked for a full sync", self.name)
-                data = self._full_read(start, end)
+        told = f"{self.name}: Google asked for a full sync"
+        data = jsoncache.current(self._load_cache(), start, end, self._full_read, self._incremental, FullSyncRequired, told)
         return self._build(data, start, end, tz)
 
     def history(self, start: datetime, end: datetime, tz: ZoneInfo) -> list[Occurrence]:

@@ -11,7 +11,6 @@ occurrences changed. boundaryd's single events (holds, make-up, mirrors) carry t
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +24,6 @@ from boundaryd.core.model import Capabilities, Occurrence, OwnedEvent, Skipped, 
 if TYPE_CHECKING:
     from boundaryd.calendars.base import SyncState
 
-log = logging.getLogger("boundaryd.microsoft")
 
 #: how far past the asked window the full read goes, so the window can slide for a week on one link
 MARGIN = timedelta(days=7)
@@ -144,18 +142,8 @@ class GraphReader(GraphApi):
         self.connect()
         self._cycle_deadline = self._monotonic() + self.retry.budget
         self._window = (start, end)
-        data = self._load_cache()
-        fits = False
-        if data is not None:
-            fits = datetime.fromisoformat(data["window"][0]) <= start and end <= datetime.fromisoformat(data["window"][1])
-        if data is None or not fits:
-            data = self._full_read(start, end)
-        else:
-            try:
-                data = self._incremental(data)
-            except FullSyncRequired:
-                log.info("%s: Microsoft Graph asked for a full read", self.name)
-                data = self._full_read(start, end)
+        told = f"{self.name}: Microsoft Graph asked for a full read"
+        data = jsoncache.current(self._load_cache(), start, end, self._full_read, self._incremental, FullSyncRequired, told)
         return self._build(data, start, end, tz)
 
     def history(self, start: datetime, end: datetime, tz: ZoneInfo) -> list[Occurrence]:

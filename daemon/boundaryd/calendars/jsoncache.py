@@ -4,11 +4,16 @@ token the journal holds is the one it was saved with."""
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from boundaryd.errors import RuntimeFailure
 from boundaryd.fsutil import write_atomic
+
+log = logging.getLogger(__name__)
 
 
 def load(path: Path, calendar: str, field: str, journal_token: str | None, journaled: bool) -> dict[str, Any] | None:
@@ -31,3 +36,24 @@ def save(path: Path, data: dict[str, Any], provider: str) -> None:
         write_atomic(path, json.dumps(data, separators=(",", ":")).encode(), mode=0o600)
     except OSError as e:
         raise RuntimeFailure(f"{path}: cannot save the {provider} cache ({e.strerror})") from None
+
+
+def current(
+    cached: dict[str, Any] | None,
+    start: datetime,
+    end: datetime,
+    full_read: Callable[[datetime, datetime], dict[str, Any]],
+    incremental: Callable[[dict[str, Any]], dict[str, Any]],
+    gone: type[Exception],
+    told: str,
+) -> dict[str, Any]:
+    """What the provider lists now: the cache brought up to date by its change token when it covers
+    ``[start, end)``, else (none, too narrow, or the token refused) a full read."""
+    if cached is not None:
+        lo, hi = (datetime.fromisoformat(t) for t in cached["window"])
+        if lo <= start and end <= hi:
+            try:
+                return incremental(cached)
+            except gone:  # the provider no longer knows the token
+                log.info("%s", told)
+    return full_read(start, end)
