@@ -35,6 +35,8 @@ import googleapiclient
 import icalendar
 import recurring_ical_events
 
+from tls_serve import serve_https, stop_server
+
 UTC = timezone.utc
 DISCOVERY_PATH = Path(googleapiclient.__file__).parent / "discovery_cache" / "documents" / "calendar.v3.json"
 _ID_RE = re.compile(r"^[a-v0-9]{5,1024}$")
@@ -901,27 +903,17 @@ class FakeOAuth:
         self.refresh_token_lifetime: int | None = None
 
     def start(self, ca_file: Path) -> FakeOAuth:
-        import ssl
-
         oauth = self
 
         class Handler(_OAuthHandler):
             owner = oauth
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        self.cert.configure_cert(ctx)
-        self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
-        self.ca.cert_pem.write_to_path(str(ca_file))
+        self.server = serve_https(Handler, self.ca, self.cert, ca_file)
         self.ca_file = ca_file
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 
     def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
+        stop_server(self.server)
 
     @property
     def base(self) -> str:

@@ -35,6 +35,7 @@ from typing import Any
 
 from fake_graph_openapi import Invalid, OpenApi
 from fake_graph_store import Store
+from tls_serve import serve_https, stop_server
 
 UTC = timezone.utc
 CLIENT_ID = "11111111-2222-3333-4444-555555555555"
@@ -88,8 +89,6 @@ class FakeGraph:
 
     # -- life cycle
     def start(self, ca_file: Path) -> FakeGraph:
-        import ssl
-
         import trustme
 
         ca = trustme.CA()
@@ -99,20 +98,12 @@ class FakeGraph:
         class Handler(_Handler):
             owner = fake
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        cert.configure_cert(ctx)
-        self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
-        ca.cert_pem.write_to_path(str(ca_file))
+        self.server = serve_https(Handler, ca, cert, ca_file)
         self.ca_file = ca_file
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 
     def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
+        stop_server(self.server)
 
     @property
     def base(self) -> str:

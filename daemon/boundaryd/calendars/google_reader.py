@@ -35,8 +35,10 @@ MARGIN = timedelta(days=7)
 PAGE_SIZE = 2500
 
 
-class GoogleReader(GoogleApi):
+class GoogleReader(jsoncache.TokenCached, GoogleApi):
     """The reading half of :class:`GoogleBackend` (a base class: its attributes are set there)."""
+
+    PROVIDER, PROVIDER_KEY, TOKEN_FIELD, TOKEN_STATE = "Google", "google", "token", "synctoken"
 
     calendar_id: str
     cache_file: Path
@@ -50,28 +52,8 @@ class GoogleReader(GoogleApi):
     def connect(self) -> Capabilities:
         raise NotImplementedError
 
-    def _key(self, what: str) -> str:
-        return f"google:{self.calendar_id}:{what}"
-
-    def _state_get(self, what: str) -> str | None:
-        return self.sync_state.get(self._key(what)) if self.sync_state is not None else None
-
-    def _state_set(self, what: str, value: str | None) -> None:
-        if self.sync_state is not None:
-            self.sync_state.set(self._key(what), value)
-
-    # --- reading --------------------------------------------------------------------------------
-
-    def _load_cache(self) -> dict[str, Any] | None:
-        if self._cache is None:
-            journaled = self.sync_state is not None
-            self._cache = jsoncache.load(self.cache_file, self.calendar_id, "token", self._state_get("synctoken"), journaled)
-        return self._cache
-
-    def _save_cache(self, data: dict[str, Any]) -> None:
-        self._cache = data
-        jsoncache.save(self.cache_file, data, "Google")
-        self._state_set("synctoken", data["token"])
+    def _calendar_key(self) -> str:
+        return self.calendar_id
 
     def _list_all(self, what: str, **params: Any) -> tuple[list[dict[str, Any]], str]:
         items: list[dict[str, Any]] = []

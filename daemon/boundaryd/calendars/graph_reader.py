@@ -43,8 +43,10 @@ def slim(e: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-class GraphReader(GraphApi):
+class GraphReader(jsoncache.TokenCached, GraphApi):
     """The reading half of :class:`GraphBackend` (a base class: its attributes are set there)."""
+
+    PROVIDER, PROVIDER_KEY, TOKEN_FIELD, TOKEN_STATE = "Microsoft", "microsoft", "delta", "delta"
 
     calendar: str
     cache_file: Path
@@ -63,23 +65,8 @@ class GraphReader(GraphApi):
     def _base(self) -> str:
         raise NotImplementedError
 
-    def _state_get(self, what: str) -> str | None:
-        return self.sync_state.get(f"microsoft:{self.calendar}:{what}") if self.sync_state is not None else None
-
-    def _state_set(self, what: str, value: str | None) -> None:
-        if self.sync_state is not None:
-            self.sync_state.set(f"microsoft:{self.calendar}:{what}", value)
-
-    def _load_cache(self) -> dict[str, Any] | None:
-        if self._cache is None:
-            journaled = self.sync_state is not None
-            self._cache = jsoncache.load(self.cache_file, self.calendar, "delta", self._state_get("delta"), journaled)
-        return self._cache
-
-    def _save_cache(self, data: dict[str, Any]) -> None:
-        self._cache = data
-        jsoncache.save(self.cache_file, data, "Microsoft")
-        self._state_set("delta", data["delta"])
+    def _calendar_key(self) -> str:
+        return self.calendar
 
     def _extras(self, data: dict[str, Any], changed: list[dict[str, Any]]) -> None:
         """The series' UIDs and our properties, for what changed (or was never read)."""

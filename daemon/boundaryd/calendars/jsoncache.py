@@ -57,3 +57,41 @@ def current(
             except gone:  # the provider no longer knows the token
                 log.info("%s", told)
     return full_read(start, end)
+
+
+class TokenCached:
+    """What a provider reader keeps between cycles: small values in the journal (under
+    ``PROVIDER_KEY:calendar:what``) and the listed events in ``cache_file``, valid while the change
+    token saved with them (``TOKEN_FIELD`` in the file, ``TOKEN_STATE`` in the journal) agrees."""
+
+    PROVIDER: str  # as the error names it: "Google", "Microsoft"
+    PROVIDER_KEY: str  # the journal key's prefix: "google", "microsoft"
+    TOKEN_FIELD: str
+    TOKEN_STATE: str
+    cache_file: Path
+    sync_state: Any  # the journal's key/value store, or None (then only the file counts)
+    _cache: dict[str, Any] | None
+
+    def _calendar_key(self) -> str:
+        raise NotImplementedError
+
+    def _state_get(self, what: str) -> str | None:
+        if self.sync_state is None:
+            return None
+        value = self.sync_state.get(f"{self.PROVIDER_KEY}:{self._calendar_key()}:{what}")
+        return None if value is None else str(value)
+
+    def _state_set(self, what: str, value: str | None) -> None:
+        if self.sync_state is not None:
+            self.sync_state.set(f"{self.PROVIDER_KEY}:{self._calendar_key()}:{what}", value)
+
+    def _load_cache(self) -> dict[str, Any] | None:
+        if self._cache is None:
+            token = self._state_get(self.TOKEN_STATE)
+            self._cache = load(self.cache_file, self._calendar_key(), self.TOKEN_FIELD, token, self.sync_state is not None)
+        return self._cache
+
+    def _save_cache(self, data: dict[str, Any]) -> None:
+        self._cache = data
+        save(self.cache_file, data, self.PROVIDER)
+        self._state_set(self.TOKEN_STATE, data[self.TOKEN_FIELD])
