@@ -76,12 +76,16 @@ class Occurrence:
     #: the attendee's last reply ("1.2" delivered, "3.7" / "5.x" not); "" when none
     schedule_status: str = ""
     comment: str = ""  # COMMENT: on the owner's copy, the message of their last reply
+    _key: tuple[str, str] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def key(self) -> tuple[str, str]:
-        """Stable identity of this occurrence across syncs."""
-        rid = "" if self.recurrence_id is None else self.recurrence_id.isoformat()
-        return (self.uid, rid)
+        """Stable identity of this occurrence across syncs (made once: the planner asks often)."""
+        key = self._key
+        if key is None:
+            key = (self.uid, "" if self.recurrence_id is None else self.recurrence_id.isoformat())
+            object.__setattr__(self, "_key", key)
+        return key
 
 
 @dataclass(frozen=True)

@@ -125,10 +125,16 @@ def undelivered(
     out: list[Reply] = []
     shown: list[Conflict] = []
     told: list[tuple[tuple[str, str], str, str]] = []
-    for o in occurrences:
+    server = Telling.SERVER.value
+    left = {k for k, (_, how) in memory.declined.items() if how == server}  # declines left to the server
+    for o in occurrences if left and rules.notify.replies == "auto" else ():
+        if o.key not in left:
+            continue
         code = _not_delivered(rules, o, memory)
+        if not code:
+            continue
         key = "reply-" + _key(o.uid, o.key[1], "undelivered", o.organizer)
-        if not code or key in known:
+        if key in known:
             continue
         owner = next(a.email for a in o.attendees if a.email in set(owners))
         how = "reply sent by email" if smtp else "the reply waits in the outbox for you to send"

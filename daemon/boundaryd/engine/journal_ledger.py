@@ -16,6 +16,7 @@ the journal untouched (SPEC, sync step 7).
 from __future__ import annotations
 
 import sqlite3
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -162,6 +163,15 @@ def _seen(rules: Rules, plan: Plan, snapshot: Snapshot) -> list[Item]:
     return [i for i in found if plan.now <= i.start < plan.window_end]
 
 
+def _seen_from(plan: Plan, snapshot: Snapshot) -> tuple[tuple[object, ...], tuple[object, ...]]:
+    """What :func:`_seen` makes its items of (its conflicts' occurrences, decisions and blocks; the
+    make-up events): cheap to compare, as the occurrences of an unchanged calendar are the same objects."""
+    lo, hi = plan.now, plan.window_end
+    met = tuple((c.occurrence, c.decision, c.block) for c in plan.conflicts if lo <= c.occurrence.start < hi)
+    owned = tuple(o for o in snapshot.occurrences if o.owned_block is not None and lo <= o.start < hi)
+    return met, owned
+
+
 #: a week's block instances for the rules in force (the daemon syncs with one rules object until a
 #: reload): expanding them is most of a quiet cycle's work otherwise
 _INSTANCES: dict[tuple[int, date], tuple[Rules, list[BlockInstance]]] = {}
@@ -216,13 +226,37 @@ def _moved(journal: Journal, rules: Rules, monday: date, instances: list[BlockIn
     return Moves(moved=moved).instances(rules, instances, we)
 
 
+#: what the last :func:`record` of each journal was computed from, and the journal's
+#: ``data_version`` after it. The ledger a sync records is a fixpoint: the same weeks, the same items
+#: seen, the same moved flexible instances and rules, and nobody else writing the journal (another
+#: connection changes ``data_version``) give the rows already saved, so a quiet cycle reads nothing back.
+_RECORDED: weakref.WeakKeyDictionary[Journal, tuple[Rules, tuple[object, ...], int]] = weakref.WeakKeyDictionary()
+
+
+def _data_version(journal: Journal) -> int:
+    return int(journal.db.execute("PRAGMA data_version").fetchone()[0])
+
+
 def record(journal: Journal, rules: Rules, plan: Plan, snapshot: Snapshot) -> bool:
     """Keep the ledger of every week the plan's window touches; True when the journal was written."""
+    from boundaryd.engine.journal_holds import ledger as remembered
+
     tz = rules.tz
     first = monday_of(plan.now, tz)
     last = monday_of(plan.window_end - timedelta(microseconds=1), tz)
+    inputs = (first, last, *_seen_from(plan, snapshot), tuple(r for r in remembered(journal) if r.kind == "flex"))
+    hit = _RECORDED.get(journal)
+    if hit is not None and hit[0] is rules and hit[1] == inputs and hit[2] == _data_version(journal):
+        return False
+    written = _record(journal, rules, plan, _seen(rules, plan, snapshot), first, last)
+    _RECORDED[journal] = (rules, inputs, _data_version(journal))
+    return written
+
+
+def _record(journal: Journal, rules: Rules, plan: Plan, seen: list[Item], first: date, last: date) -> bool:
+    tz = rules.tz
     store = LedgerStore(journal)
-    merged = merge(store.items(since=first), _seen(rules, plan, snapshot), plan.now)
+    merged = merge(store.items(since=first), seen, plan.now)
     weeks: dict[date, Sequence[BlockLine]] = {}
     items: list[Item] = []
     monday = first
