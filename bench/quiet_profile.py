@@ -1,6 +1,6 @@
 """cProfile of quiet (unchanged) `ics:` cycles on the 5,500-event bench calendar.
 
-    .venv/bin/python bench/quiet_profile.py [--events 5500] [--cycles 5] [--top 30]
+    .venv/bin/python bench/quiet_profile.py [--events 5500] [--cycles 5] [--top 30] [--sort tottime]
 
 The calendar is cycle_bench's (plan_bench.generate); the daemon's way of syncing (one App, the
 clock a minute later each cycle). Prints the mean CPU per quiet cycle and where it goes.
@@ -27,6 +27,7 @@ def main() -> int:
     ap.add_argument("--events", type=int, default=5500)
     ap.add_argument("--cycles", type=int, default=5)
     ap.add_argument("--top", type=int, default=30)
+    ap.add_argument("--sort", default="cumulative", help="a pstats sort key: cumulative, tottime, ncalls...")
     args = ap.parse_args()
     from plan_bench import generate
 
@@ -49,7 +50,7 @@ def main() -> int:
             prof.runcall(app.sync, rules, t)
         cpu = (time.process_time() - t0) / args.cycles
     print(f"{args.events} events: {cpu * 1000:.1f} ms CPU per quiet cycle (under cProfile)")
-    pstats.Stats(prof).sort_stats("cumulative").print_stats(args.top)
+    pstats.Stats(prof).sort_stats(args.sort).print_stats(args.top)
     return 0
 
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
+from boundaryd.core.carry import Carried
 from boundaryd.core.model import BlockEvent, Conflict, Decision, Memory, Occurrence
 from boundaryd.core.rules import Rules
 
@@ -32,12 +33,17 @@ class Baseline:
     key: str
     first: bool  # the block applies for the first time in this plan
     keys: frozenset[tuple[str, str]] = frozenset()
+    #: the UIDs of the series among ``keys`` (made from them)
+    series: frozenset[str] = field(default=frozenset(), init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "series", frozenset(uid for uid, rid in self.keys if rid))
 
     def was_there(self, occ: Occurrence) -> bool:
         if self.first or occ.key in self.keys:
             return True
         # a series that was there was there for every one of its occurrences
-        return occ.recurrence_id is not None and any(k[0] == occ.uid and k[1] for k in self.keys)
+        return occ.recurrence_id is not None and occ.uid in self.series
 
 
 def block_keys(rules: Rules, desired: Mapping[str, BlockEvent]) -> dict[str, str]:
@@ -82,6 +88,9 @@ def invited(occ: Occurrence, rules: Rules) -> bool:
     return occ.organizer not in owners and any(a.email in owners for a in occ.attendees)
 
 
+_STANDING: Carried[Conflict] = Carried()  # the series flag made of the same conflict as before
+
+
 def standing(conflicts: Sequence[Conflict], considered: Sequence[Occurrence]) -> list[Conflict]:
     """Standing conflicts become one flag for the series (``series=True``)."""
     count: dict[str, int] = defaultdict(int)
@@ -101,9 +110,13 @@ def standing(conflicts: Sequence[Conflict], considered: Sequence[Occurrence]) ->
     for c in conflicts:
         if c.occurrence.uid in stands:
             reason = c.reason if c.decision is Decision.FLAG else STANDING_REASON
-            c = replace(c, decision=Decision.FLAG, reason=reason, series=True, trace=c.trace.plus(STANDING_REASON))
+            c = _STANDING.get(c, reason, _series_flag, c, reason)
         out.append(c)
     return out
+
+
+def _series_flag(c: Conflict, reason: str) -> Conflict:
+    return replace(c, decision=Decision.FLAG, reason=reason, series=True, trace=c.trace.plus(STANDING_REASON))
 
 
 def decline_now(rules: Rules, conflicts: Sequence[Conflict], asked: Collection[tuple[str, str]]) -> list[Conflict]:

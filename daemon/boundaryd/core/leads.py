@@ -43,9 +43,9 @@ Decided = tuple[Decision, str] | None
 def lead_reason(rules: Rules, occ: Occurrence, memory: Memory) -> str | None:
     """Why the organizer of ``occ`` is a new lead, in words; None when they are not (or no ``leads:``)."""
     leads = rules.leads
-    owners = set(rules.owner.emails)
-    if leads is None or not occ.organizer or occ.organizer in owners:
+    if leads is None or not occ.organizer or occ.organizer in rules.owner.emails:
         return None
+    owners = set(rules.owner.emails)
     for pat in (p.lower() for p in leads.people):
         if fnmatch.fnmatchcase(occ.organizer, pat):
             return f"{occ.organizer} matches {pat}"

@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from boundaryd.core import busy as busy_from
-from boundaryd.core import existing, keepweek, leads, marks, refs, slots, sweep, tell
+from boundaryd.core import carry, existing, keepweek, leads, marks, refs, slots, sweep, tell
 from boundaryd.core.actions import Action, Remember, RemoveBlock, WriteBlock
 from boundaryd.core.considered import allow_reason, owner_answer, skip_reason
 from boundaryd.core.existing import Baseline
@@ -68,6 +68,7 @@ def plan(
     server refused). What the calendar backend can do (tell organizers, focus time) comes with the
     snapshot as data (``Snapshot.capabilities``, resolved once when the backend connected).
     """
+    carry.next_plan()
     tz = rules.tz
     now = now.astimezone(tz)
     window_end = now + timedelta(days=rules.horizon_days)
@@ -129,12 +130,30 @@ def _conflicts(
     """Each considered occurrence that lands on a block (or a ``busy_from`` event), decided; and
     which block instances each hits."""
     hits = _hits(considered, blocks)
+    allowed = tuple(memory.allowed)
     conflicts = [
-        _decide(rules, occ, hits[occ.key], memory, bases) for occ in sorted(considered, key=_order) if occ.key in hits
+        _DECIDED.get(occ, _decision_inputs(rules, occ, hit, memory, bases, allowed),
+                     _decide, rules, occ, hit, memory, bases, memory.refs.get(occ.key, ""))
+        for occ in sorted(considered, key=_order) if (hit := hits.get(occ.key)) is not None
     ]
     conflicts = busy_from.decide(rules, considered, busy, conflicts, memory)  # the owner's other calendars
     conflicts = leads.settle(rules, conflicts, blocks, memory, now)  # decision 5, keyword_limit_per_week
     return existing.decline_now(rules, existing.standing(conflicts, considered), memory.decline_now), hits
+
+
+#: decisions of the plan before, made again only when something a decision reads differs
+_DECIDED: carry.Carried[Conflict] = carry.Carried()
+
+
+def _decision_inputs(
+    rules: Rules, occ: Occurrence, hit: Sequence[BlockInstance], memory: Memory, bases: Mapping[str, Baseline],
+    allowed: tuple[object, ...],
+) -> tuple[object, ...]:
+    """All that :func:`_decide` reads besides ``occ`` itself: the rules, the block instances hit, the
+    ``allow`` exceptions, whether the organizer is a new lead, whether it was on each block before
+    the block applied, and its ref."""
+    there = tuple(b.block in bases and bases[b.block].was_there(occ) for b in hit)
+    return (rules, tuple(hit), allowed, leads.lead_reason(rules, occ, memory), there, memory.refs.get(occ.key, ""))
 
 
 def _declines(rules: Rules, block_id: str, o: Occurrence, memory: Memory, bases: Mapping[str, Baseline]) -> bool:
@@ -158,8 +177,9 @@ def _ref_key(c: Conflict) -> tuple[str, str]:
 
 
 def _with_refs(conflicts: Sequence[Conflict], memory: Memory) -> list[Conflict]:
-    given = refs.assign([_ref_key(c) for c in conflicts], memory.refs)
-    return [replace(c, ref=given[_ref_key(c)]) for c in conflicts]
+    keys = [_ref_key(c) for c in conflicts]
+    given = refs.assign(keys, memory.refs)
+    return [c if c.ref == given[k] else replace(c, ref=given[k]) for c, k in zip(conflicts, keys, strict=True)]
 
 
 # --- blocks on the calendar -----------------------------------------------------------------
@@ -294,7 +314,7 @@ def trace(rules: Rules, occ: Occurrence, blocks: Sequence[BlockInstance], memory
 
 
 def _decide(
-    rules: Rules, occ: Occurrence, hit: list[BlockInstance], memory: Memory, bases: Mapping[str, Baseline]
+    rules: Rules, occ: Occurrence, hit: list[BlockInstance], memory: Memory, bases: Mapping[str, Baseline], ref: str = ""
 ) -> Conflict:
     verdicts, decided = _verdicts(rules, occ, hit, memory, bases)
     why = Trace(verdicts)
@@ -311,8 +331,8 @@ def _decide(
             best = (d[0], d[1], bid)
     if best is None:
         label = rules.block(ids[0]).label
-        return Conflict(occ, ids[0], tuple(ids), Decision.KEEP, f"lands on {label} (policy keep)", trace=why)
-    return Conflict(occ, best[2], tuple(ids), best[0], best[1], trace=why)
+        return Conflict(occ, ids[0], tuple(ids), Decision.KEEP, f"lands on {label} (policy keep)", trace=why, ref=ref)
+    return Conflict(occ, best[2], tuple(ids), best[0], best[1], trace=why, ref=ref)
 
 
 # --- alternatives and the decline message ------------------------------------------------------
