@@ -12,7 +12,13 @@ Graph: events (single and series with ``patternedRecurrence``, expanded with dat
 and exceptions, calendarView and calendarView/delta (pages, ``@odata.deltaLink``, ``@removed``,
 410 once :meth:`FakeGraph.invalidate_delta`), instances, create (``transactionId`` makes a retried
 create return the event it made), patch, delete, accept/tentativelyAccept/decline (what the
-organizer would be told goes to :attr:`FakeGraph.notifications`). Times are read back in UTC when
+organizer would be told goes to :attr:`FakeGraph.notifications`). Events carry ``changeKey`` and
+``@odata.etag`` (``W/"<changeKey>"``; an exception's changes with its series and with itself); a
+PATCH or DELETE with ``If-Match`` is answered 412 when the etag is not the event's now, as Exchange
+does. Stricter than Graph, on purpose: a PATCH without ``If-Match`` is refused (428, recorded as a
+rejection) while :attr:`FakeGraph.require_if_match` is on, so every test proves boundaryd never
+writes a list of categories over one it did not read. :attr:`FakeGraph.before_patch` runs a change
+(the owner's, the organizer's) just before the next PATCH is handled: a race, on demand. Times are read back in UTC when
 the request says ``Prefer: outlook.timezone="UTC"``; zones written must be Windows names or UTC.
 Declined events stay on the calendar, declined (Exchange may move them to Deleted Items; the
 planner then simply sees no conflict there).
@@ -27,6 +33,7 @@ import secrets
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -49,6 +56,7 @@ class Recorded:
     body: Any
     template: str = ""
     status: int = 0
+    if_match: str | None = None
 
 
 @dataclass
@@ -86,6 +94,10 @@ class FakeGraph:
         self.rejections: list[Recorded] = []
         self.faults: list[Fault] = []
         self.server: ThreadingHTTPServer | None = None
+        #: refuse a PATCH that sends no If-Match (428): boundaryd's rule, stricter than Graph's
+        self.require_if_match = True
+        #: each PATCH first runs (and drops) the first of these, with the store: someone else's change
+        self.before_patch: list[Callable[[Store], None]] = []
 
     # -- life cycle
     def start(self, ca_file: Path) -> FakeGraph:
@@ -125,6 +137,7 @@ class FakeGraph:
             self.requests.clear()
             self.rejections.clear()
             self.faults.clear()
+            self.before_patch.clear()
 
     def fail_next(self, n: int, status: int, retry_after: str | None = None) -> None:
         with self.lock:
@@ -212,9 +225,14 @@ class FakeGraph:
         rec.template = template
         self.api.check_query(template, op, query)
         self.api.check_body(template, op, body)
+        if verb == "PATCH":
+            if rec.if_match is None and self.require_if_match:
+                raise Invalid("boundaryd's rule: a PATCH must carry If-Match (the etag it read).", "PreconditionRequired", 428)
+            if self.before_patch:
+                self.before_patch.pop(0)(self.store)
         q1 = {k: v[0] for k, v in query.items()}
         link = self.api_endpoint.rstrip("/") + path
-        return self.store.handle(verb, template, params, q1, copy.deepcopy(body), utc, page, link)
+        return self.store.handle(verb, template, params, q1, copy.deepcopy(body), utc, page, link, rec.if_match)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -251,7 +269,7 @@ class _Handler(BaseHTTPRequestHandler):
                     form = {k: v[0] for k, v in urllib.parse.parse_qs(raw.decode()).items()}
                     status, out = fake.identity_post(url.path, form)
             return self._send(status, out)
-        rec = Recorded(self.command, url.path, query, None)
+        rec = Recorded(self.command, url.path, query, None, if_match=self.headers.get("If-Match"))
         with fake.lock:
             fake.requests.append(rec)
             fault = fake.faults.pop(0) if fake.faults else None
@@ -276,7 +294,7 @@ class _Handler(BaseHTTPRequestHandler):
             fake.rejections.append(rec)
         except Invalid as e:
             status, out = e.status, {"error": {"code": e.code, "message": e.message}}
-            if e.status in (400, 405):
+            if e.status in (400, 405, 428):
                 fake.rejections.append(rec)
         rec.status = status
         self._send(status, out)

@@ -18,7 +18,8 @@ Answers: declines go to ``POST .../events/{id}/decline`` on the occurrence (the 
 whole series) with the message as comment, the first alternative as ``proposedNewTime`` and
 ``sendResponse: true``: Outlook shows the organizer the proposed time. Undo: accept or
 tentativelyAccept (Graph cannot take an answer back to "none": the owner's earlier "no answer yet"
-comes back as tentative). Flags: the category "Conflict" on the owner's copy.
+comes back as tentative). Flags: the category "Conflict" on the owner's copy, by a conditional PATCH
+(:mod:`graph_flags`: ``If-Match``, 412 read again and retried once, the owner's categories kept).
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from zoneinfo import ZoneInfo
 
 from boundaryd.calendars.graph_auth import DEFAULT_AUTHORITY, TokenSource, default_token_file
 from boundaryd.calendars.graph_events import (
-    FLAG_CATEGORY,
     block_body,
     graph_time,
     parse_block,
@@ -42,6 +42,7 @@ from boundaryd.calendars.graph_events import (
     recurrence_of,
     utc_text,
 )
+from boundaryd.calendars.graph_flags import GraphCategories
 from boundaryd.calendars.graph_http import Gone, RetryPolicy
 from boundaryd.calendars.graph_reader import GraphReader
 from boundaryd.core.model import BlockEvent, Capabilities, Occurrence
@@ -59,7 +60,7 @@ DEFAULT_RETRY = RetryPolicy()
 _ACTION = {"ACCEPTED": "accept", "TENTATIVE": "tentativelyAccept", "NEEDS-ACTION": "tentativelyAccept"}
 
 
-class GraphBackend(GraphReader):
+class GraphBackend(GraphCategories, GraphReader):
     """A Microsoft calendar through Graph. See the module docstring."""
 
     def __init__(
@@ -231,24 +232,6 @@ class GraphBackend(GraphReader):
         if self._mine(occ, owner_emails) != "DECLINED" and not series:
             return
         self._act(occ, _ACTION.get(partstat, "tentativelyAccept"), {"Comment": "", "SendResponse": True})
-
-    def _categories(self, occ: Occurrence, categories: list[str]) -> None:
-        try:
-            self._call(f"flag {occ.uid}", "PATCH", f"{self._base()}/events/{self._target(occ)}", body={"categories": categories})
-        except Gone:
-            raise RuntimeFailure(f"{self.name}: event {occ.uid} at {occ.start.isoformat()} is no longer on the calendar") from None
-
-    def flag(self, occ: Occurrence) -> None:
-        """The category "Conflict" on the owner's copy (nobody is told)."""
-        if FLAG_CATEGORY not in occ.categories:
-            self._categories(occ, [*occ.categories, FLAG_CATEGORY])
-
-    def unflag(self, occ: Occurrence) -> None:
-        if FLAG_CATEGORY in occ.categories:
-            self._categories(occ, [c for c in occ.categories if c != FLAG_CATEGORY])
-
-    def has_flag(self, occ: Occurrence) -> bool:
-        return FLAG_CATEGORY in occ.categories
 
     def flush(self) -> None:
         """Every write went to Graph when it was made: nothing to do."""
