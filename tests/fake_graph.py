@@ -74,9 +74,12 @@ class Identity:
     refresh: dict[str, str] = field(default_factory=dict)  # refresh token -> scope
     revoked: set[str] = field(default_factory=set)
     devices: dict[str, int] = field(default_factory=dict)  # device code -> polls still pending
+    device_scopes: dict[str, str] = field(default_factory=dict)  # device code -> the scopes it was started with
     pending_polls: int = 0
     lifetime: int = 3600
     grants: list[dict[str, str]] = field(default_factory=list)
+    #: the Graph this sign-in stands for: scopes may be named by it (a national cloud's, say)
+    resource: str = "https://graph.microsoft.com"
 
 
 def _b64(obj: Any) -> str:
@@ -168,7 +171,8 @@ class FakeGraph:
         now = int(time.time())
         claims = {"iss": f"{self.base}/t1/v2.0", "sub": "s1", "aud": self.identity.client_id, "iat": now,
                   "exp": now + 3600, "oid": "u1", "tid": "t1", "preferred_username": self.account, "name": "Alice"}
-        return {"token_type": "Bearer", "scope": "Calendars.ReadWrite", "expires_in": self.identity.lifetime,
+        granted = " ".join(x for x in scope.split() if x not in ("openid", "profile", "offline_access"))
+        return {"token_type": "Bearer", "scope": granted or "Calendars.ReadWrite", "expires_in": self.identity.lifetime,
                 "ext_expires_in": self.identity.lifetime, "access_token": at, "refresh_token": rt,
                 "id_token": _b64({"alg": "none", "typ": "JWT"}) + "." + _b64(claims) + ".",
                 "client_info": _b64({"uid": "u1", "utid": "t1"})}
@@ -190,10 +194,12 @@ class FakeGraph:
             return 400, {"error": "unauthorized_client", "error_description": "AADSTS700016: Application not found."}
         if path.endswith("/oauth2/v2.0/devicecode"):
             scopes = set(form.get("scope", "").split())
-            if not {"Calendars.ReadWrite", "offline_access"} <= scopes:
+            calendars = {x for x in scopes if x == "Calendars.ReadWrite" or x == f"{ident.resource}/Calendars.ReadWrite"}
+            if not calendars or "offline_access" not in scopes:
                 return 400, {"error": "invalid_scope", "error_description": f"scopes {sorted(scopes)}"}
             code = secrets.token_urlsafe(12)
             ident.devices[code] = ident.pending_polls
+            ident.device_scopes[code] = form.get("scope", "")
             user_code = secrets.token_hex(4).upper()
             return 200, {"device_code": code, "user_code": user_code, "verification_uri": f"{self.base}/devicelogin",
                          "expires_in": 900, "interval": 1,
@@ -210,7 +216,7 @@ class FakeGraph:
                 ident.devices[form["device_code"]] = left - 1
                 return 400, {"error": "authorization_pending", "error_description": "AADSTS70016: pending"}
             ident.devices.pop(form["device_code"])
-            return 200, self._issue(form.get("scope", ""))
+            return 200, self._issue(form.get("scope") or ident.device_scopes.pop(form["device_code"], ""))
         if grant == "refresh_token":
             rt = form.get("refresh_token", "")
             if rt not in ident.refresh or rt in ident.revoked:

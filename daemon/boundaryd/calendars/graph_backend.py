@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from boundaryd.calendars.graph_auth import DEFAULT_AUTHORITY, TokenSource, default_token_file
+from boundaryd.calendars.graph_auth import DEFAULT_API, DEFAULT_AUTHORITY, TokenSource, default_token_file, resolve
 from boundaryd.calendars.graph_events import (
     block_body,
     graph_time,
@@ -53,7 +53,6 @@ if TYPE_CHECKING:
 
 __all__ = ["GraphBackend", "RetryPolicy"]
 
-DEFAULT_API = "https://graph.microsoft.com/v1.0/"
 #: how far ahead a block Graph cannot express as a series is written as single events
 HORIZON = timedelta(days=92)
 DEFAULT_RETRY = RetryPolicy()
@@ -102,13 +101,14 @@ class GraphBackend(GraphCategories, GraphReader):
         """The registry's constructor, from the rules' ``calendar: microsoft:`` section."""
         state_dir = context.state_dir
         token = Path(section.token_file).expanduser() if section is not None and section.token_file else default_token_file(state_dir)
+        api = section.api_endpoint if section is not None else DEFAULT_API
+        authority, scopes = resolve(section.authority if section is not None else DEFAULT_AUTHORITY, api)
         tokens = TokenSource(token, section.client_id if section is not None else None,
-                             section.tenant if section is not None else "common",
-                             section.authority if section is not None else DEFAULT_AUTHORITY)
+                             section.tenant if section is not None else "common", authority, scopes)
         safe = hashlib.sha256(calendar.encode()).hexdigest()[:12]
         return cls(calendar, tokens, Path(state_dir) / f"microsoft-cache-{safe}.json", context.tz,
                    owner_emails=context.owner_emails, sync_state=context.sync_state,
-                   api_endpoint=section.api_endpoint if section is not None else DEFAULT_API)
+                   api_endpoint=api)
 
     # --- the calendar ---------------------------------------------------------------------------
 
