@@ -80,7 +80,7 @@ def auth(tmp_path: Path, rules_path: Path, *args: str) -> int:
 
 
 def test_the_clouds_are_microsofts_and_the_cli_names_them_all() -> None:
-    assert CLOUD_NAMES == tuple(CLOUDS)
+    assert tuple(CLOUDS) == CLOUD_NAMES
     got = {n: (c.authority, c.api_endpoint, " ".join(c.scopes)) for n, c in CLOUDS.items()}
     assert got == EXPECTED
 
