@@ -12,7 +12,13 @@ Graph: events (single and series with ``patternedRecurrence``, expanded with dat
 and exceptions, calendarView and calendarView/delta (pages, ``@odata.deltaLink``, ``@removed``,
 410 once :meth:`FakeGraph.invalidate_delta`), instances, create (``transactionId`` makes a retried
 create return the event it made), patch, delete, accept/tentativelyAccept/decline (what the
-organizer would be told goes to :attr:`FakeGraph.notifications`). Times are read back in UTC when
+organizer would be told goes to :attr:`FakeGraph.notifications`). Events carry ``changeKey`` and
+``@odata.etag`` (``W/"<changeKey>"``; an exception's changes with its series and with itself); a
+PATCH or DELETE with ``If-Match`` is answered 412 when the etag is not the event's now, as Exchange
+does. Stricter than Graph, on purpose: a PATCH without ``If-Match`` is refused (428, recorded as a
+rejection) while :attr:`FakeGraph.require_if_match` is on, so every test proves boundaryd never
+writes a list of categories over one it did not read. :attr:`FakeGraph.before_patch` runs a change
+(the owner's, the organizer's) just before the next PATCH is handled: a race, on demand. Times are read back in UTC when
 the request says ``Prefer: outlook.timezone="UTC"``; zones written must be Windows names or UTC.
 Declined events stay on the calendar, declined (Exchange may move them to Deleted Items; the
 planner then simply sees no conflict there).
@@ -27,6 +33,7 @@ import secrets
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -49,6 +56,7 @@ class Recorded:
     body: Any
     template: str = ""
     status: int = 0
+    if_match: str | None = None
 
 
 @dataclass
@@ -66,9 +74,12 @@ class Identity:
     refresh: dict[str, str] = field(default_factory=dict)  # refresh token -> scope
     revoked: set[str] = field(default_factory=set)
     devices: dict[str, int] = field(default_factory=dict)  # device code -> polls still pending
+    device_scopes: dict[str, str] = field(default_factory=dict)  # device code -> the scopes it was started with
     pending_polls: int = 0
     lifetime: int = 3600
     grants: list[dict[str, str]] = field(default_factory=list)
+    #: the Graph this sign-in stands for: scopes may be named by it (a national cloud's, say)
+    resource: str = "https://graph.microsoft.com"
 
 
 def _b64(obj: Any) -> str:
@@ -86,6 +97,10 @@ class FakeGraph:
         self.rejections: list[Recorded] = []
         self.faults: list[Fault] = []
         self.server: ThreadingHTTPServer | None = None
+        #: refuse a PATCH that sends no If-Match (428): boundaryd's rule, stricter than Graph's
+        self.require_if_match = True
+        #: each PATCH first runs (and drops) the first of these, with the store: someone else's change
+        self.before_patch: list[Callable[[Store], None]] = []
 
     # -- life cycle
     def start(self, ca_file: Path) -> FakeGraph:
@@ -125,6 +140,7 @@ class FakeGraph:
             self.requests.clear()
             self.rejections.clear()
             self.faults.clear()
+            self.before_patch.clear()
 
     def fail_next(self, n: int, status: int, retry_after: str | None = None) -> None:
         with self.lock:
@@ -155,7 +171,8 @@ class FakeGraph:
         now = int(time.time())
         claims = {"iss": f"{self.base}/t1/v2.0", "sub": "s1", "aud": self.identity.client_id, "iat": now,
                   "exp": now + 3600, "oid": "u1", "tid": "t1", "preferred_username": self.account, "name": "Alice"}
-        return {"token_type": "Bearer", "scope": "Calendars.ReadWrite", "expires_in": self.identity.lifetime,
+        granted = " ".join(x for x in scope.split() if x not in ("openid", "profile", "offline_access"))
+        return {"token_type": "Bearer", "scope": granted or "Calendars.ReadWrite", "expires_in": self.identity.lifetime,
                 "ext_expires_in": self.identity.lifetime, "access_token": at, "refresh_token": rt,
                 "id_token": _b64({"alg": "none", "typ": "JWT"}) + "." + _b64(claims) + ".",
                 "client_info": _b64({"uid": "u1", "utid": "t1"})}
@@ -177,10 +194,12 @@ class FakeGraph:
             return 400, {"error": "unauthorized_client", "error_description": "AADSTS700016: Application not found."}
         if path.endswith("/oauth2/v2.0/devicecode"):
             scopes = set(form.get("scope", "").split())
-            if not {"Calendars.ReadWrite", "offline_access"} <= scopes:
+            calendars = {x for x in scopes if x == "Calendars.ReadWrite" or x == f"{ident.resource}/Calendars.ReadWrite"}
+            if not calendars or "offline_access" not in scopes:
                 return 400, {"error": "invalid_scope", "error_description": f"scopes {sorted(scopes)}"}
             code = secrets.token_urlsafe(12)
             ident.devices[code] = ident.pending_polls
+            ident.device_scopes[code] = form.get("scope", "")
             user_code = secrets.token_hex(4).upper()
             return 200, {"device_code": code, "user_code": user_code, "verification_uri": f"{self.base}/devicelogin",
                          "expires_in": 900, "interval": 1,
@@ -197,7 +216,7 @@ class FakeGraph:
                 ident.devices[form["device_code"]] = left - 1
                 return 400, {"error": "authorization_pending", "error_description": "AADSTS70016: pending"}
             ident.devices.pop(form["device_code"])
-            return 200, self._issue(form.get("scope", ""))
+            return 200, self._issue(form.get("scope") or ident.device_scopes.pop(form["device_code"], ""))
         if grant == "refresh_token":
             rt = form.get("refresh_token", "")
             if rt not in ident.refresh or rt in ident.revoked:
@@ -212,9 +231,14 @@ class FakeGraph:
         rec.template = template
         self.api.check_query(template, op, query)
         self.api.check_body(template, op, body)
+        if verb == "PATCH":
+            if rec.if_match is None and self.require_if_match:
+                raise Invalid("boundaryd's rule: a PATCH must carry If-Match (the etag it read).", "PreconditionRequired", 428)
+            if self.before_patch:
+                self.before_patch.pop(0)(self.store)
         q1 = {k: v[0] for k, v in query.items()}
         link = self.api_endpoint.rstrip("/") + path
-        return self.store.handle(verb, template, params, q1, copy.deepcopy(body), utc, page, link)
+        return self.store.handle(verb, template, params, q1, copy.deepcopy(body), utc, page, link, rec.if_match)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -251,7 +275,7 @@ class _Handler(BaseHTTPRequestHandler):
                     form = {k: v[0] for k, v in urllib.parse.parse_qs(raw.decode()).items()}
                     status, out = fake.identity_post(url.path, form)
             return self._send(status, out)
-        rec = Recorded(self.command, url.path, query, None)
+        rec = Recorded(self.command, url.path, query, None, if_match=self.headers.get("If-Match"))
         with fake.lock:
             fake.requests.append(rec)
             fault = fake.faults.pop(0) if fake.faults else None
@@ -276,7 +300,7 @@ class _Handler(BaseHTTPRequestHandler):
             fake.rejections.append(rec)
         except Invalid as e:
             status, out = e.status, {"error": {"code": e.code, "message": e.message}}
-            if e.status in (400, 405):
+            if e.status in (400, 405, 428):
                 fake.rejections.append(rec)
         rec.status = status
         self._send(status, out)

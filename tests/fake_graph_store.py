@@ -98,6 +98,21 @@ class Store:
         self.seq += 1
         ev["changeKey"] = f"ck{self.seq}"
 
+    def etag(self, eid: str) -> str:
+        """The event's (or occurrence's) etag as Graph gives it: ``W/"<changeKey>"``."""
+        return f'W/"{self.get(eid)["changeKey"]}"'
+
+    def check_if_match(self, eid: str, if_match: str | None) -> None:
+        """A conditional write: 412 when the etag sent is not the event's now (Exchange's answer)."""
+        if if_match is None or if_match.strip() == "*":
+            self._split(eid)
+            return
+        if not re.fullmatch(r'(W/)?"[^"]*"', if_match.strip()):
+            raise Invalid(f"The If-Match header {if_match!r} is not an entity tag.", "BadRequest", 400)
+        if if_match.strip() != self.etag(eid):
+            raise Invalid("The change key passed in the request does not match the current change key for the item.",
+                          "ErrorIrresolvableConflict", 412)
+
     def _split(self, eid: str) -> tuple[dict[str, Any], str | None]:
         if eid in self.events:
             return self.events[eid], None
@@ -116,6 +131,7 @@ class Store:
             self._bump(new)
             return new
         self.overrides.setdefault(inst, {}).update(body)
+        self._bump(self.overrides[inst])  # an exception now, with a change key of its own
         return self.get(eid)
 
     def delete(self, eid: str) -> None:
@@ -139,6 +155,7 @@ class Store:
             self._bump(master)
         else:
             self.overrides.setdefault(inst, {})["responseStatus"] = rs
+            self._bump(self.overrides[inst])
         self.notifications.append({"action": action, "event": eid, "subject": target.get("subject"),
                                    "organizer": target["organizer"]["emailAddress"]["address"],
                                    "comment": body.get("Comment"), "sendResponse": body.get("SendResponse"),
@@ -164,6 +181,8 @@ class Store:
             if iid in self.overrides:
                 inst.update(copy.deepcopy(self.overrides[iid]))
                 inst["type"] = "exception"
+                if "changeKey" in self.overrides[iid]:  # changes with the series and with the exception
+                    inst["changeKey"] = f"{master['changeKey']}.{self.overrides[iid]['changeKey']}"
             if lo is not None and hi is not None and not (when(inst["end"]) > lo and when(inst["start"]) < hi):
                 continue
             out.append(inst)
@@ -192,6 +211,8 @@ class Store:
 
     def public(self, ev: dict[str, Any], utc: bool, expand: str = "", select: str = "") -> dict[str, Any]:
         out = {k: copy.deepcopy(v) for k, v in ev.items() if k not in ("singleValueExtendedProperties", "transactionId")}
+        if ev.get("changeKey"):
+            out["@odata.etag"] = f'W/"{ev["changeKey"]}"'
         try:
             for k in ("start", "end"):
                 out[k] = out_time(when(ev[k]), ev[k]["timeZone"], utc)
@@ -202,13 +223,13 @@ class Store:
             out["singleValueExtendedProperties"] = [p for p in ev.get("singleValueExtendedProperties") or []
                                                     if not wanted or p["id"] in wanted]
         if select:
-            keep = set(select.split(",")) | {"id", "singleValueExtendedProperties"}
+            keep = set(select.split(",")) | {"id", "singleValueExtendedProperties", "@odata.etag"}
             out = {k: v for k, v in out.items() if k in keep}
         return out
 
     # -- requests
     def handle(self, verb: str, template: str, params: dict[str, str], q: dict[str, str], body: Any, utc: bool,
-               page: int | None, link: str) -> tuple[int, Any]:
+               page: int | None, link: str, if_match: str | None = None) -> tuple[int, Any]:
         eid = params.get("event_id", "")
         if template.endswith("delta()"):
             return 200, self._delta(q, utc, page or _PAGE, link)
@@ -231,8 +252,10 @@ class Store:
             if verb == "GET":
                 return 200, self.public(self.get(eid), utc, q.get("$expand", ""), q.get("$select", ""))
             if verb == "PATCH":
+                self.check_if_match(eid, if_match)
                 return 200, self.public(self.patch(eid, body), utc)
             if verb == "DELETE":
+                self.check_if_match(eid, if_match)
                 self.delete(eid)
                 return 204, None
         raise Invalid(f"{verb} {template} is not implemented by the stand-in", "NotImplemented", 501)

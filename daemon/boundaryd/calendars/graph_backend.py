@@ -18,7 +18,8 @@ Answers: declines go to ``POST .../events/{id}/decline`` on the occurrence (the 
 whole series) with the message as comment, the first alternative as ``proposedNewTime`` and
 ``sendResponse: true``: Outlook shows the organizer the proposed time. Undo: accept or
 tentativelyAccept (Graph cannot take an answer back to "none": the owner's earlier "no answer yet"
-comes back as tentative). Flags: the category "Conflict" on the owner's copy.
+comes back as tentative). Flags: the category "Conflict" on the owner's copy, by a conditional PATCH
+(:mod:`graph_flags`: ``If-Match``, 412 read again and retried once, the owner's categories kept).
 """
 
 from __future__ import annotations
@@ -32,9 +33,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from boundaryd.calendars.graph_auth import DEFAULT_AUTHORITY, TokenSource, default_token_file
+from boundaryd.calendars.graph_auth import DEFAULT_API, DEFAULT_AUTHORITY, TokenSource, default_token_file, resolve
 from boundaryd.calendars.graph_events import (
-    FLAG_CATEGORY,
     block_body,
     graph_time,
     parse_block,
@@ -42,6 +42,7 @@ from boundaryd.calendars.graph_events import (
     recurrence_of,
     utc_text,
 )
+from boundaryd.calendars.graph_flags import GraphCategories
 from boundaryd.calendars.graph_http import Gone, RetryPolicy
 from boundaryd.calendars.graph_reader import GraphReader
 from boundaryd.core.model import BlockEvent, Capabilities, Occurrence
@@ -52,14 +53,13 @@ if TYPE_CHECKING:
 
 __all__ = ["GraphBackend", "RetryPolicy"]
 
-DEFAULT_API = "https://graph.microsoft.com/v1.0/"
 #: how far ahead a block Graph cannot express as a series is written as single events
 HORIZON = timedelta(days=92)
 DEFAULT_RETRY = RetryPolicy()
 _ACTION = {"ACCEPTED": "accept", "TENTATIVE": "tentativelyAccept", "NEEDS-ACTION": "tentativelyAccept"}
 
 
-class GraphBackend(GraphReader):
+class GraphBackend(GraphCategories, GraphReader):
     """A Microsoft calendar through Graph. See the module docstring."""
 
     def __init__(
@@ -101,13 +101,14 @@ class GraphBackend(GraphReader):
         """The registry's constructor, from the rules' ``calendar: microsoft:`` section."""
         state_dir = context.state_dir
         token = Path(section.token_file).expanduser() if section is not None and section.token_file else default_token_file(state_dir)
+        api = section.api_endpoint if section is not None else DEFAULT_API
+        authority, scopes = resolve(section.authority if section is not None else DEFAULT_AUTHORITY, api)
         tokens = TokenSource(token, section.client_id if section is not None else None,
-                             section.tenant if section is not None else "common",
-                             section.authority if section is not None else DEFAULT_AUTHORITY)
+                             section.tenant if section is not None else "common", authority, scopes)
         safe = hashlib.sha256(calendar.encode()).hexdigest()[:12]
         return cls(calendar, tokens, Path(state_dir) / f"microsoft-cache-{safe}.json", context.tz,
                    owner_emails=context.owner_emails, sync_state=context.sync_state,
-                   api_endpoint=section.api_endpoint if section is not None else DEFAULT_API)
+                   api_endpoint=api)
 
     # --- the calendar ---------------------------------------------------------------------------
 
@@ -231,24 +232,6 @@ class GraphBackend(GraphReader):
         if self._mine(occ, owner_emails) != "DECLINED" and not series:
             return
         self._act(occ, _ACTION.get(partstat, "tentativelyAccept"), {"Comment": "", "SendResponse": True})
-
-    def _categories(self, occ: Occurrence, categories: list[str]) -> None:
-        try:
-            self._call(f"flag {occ.uid}", "PATCH", f"{self._base()}/events/{self._target(occ)}", body={"categories": categories})
-        except Gone:
-            raise RuntimeFailure(f"{self.name}: event {occ.uid} at {occ.start.isoformat()} is no longer on the calendar") from None
-
-    def flag(self, occ: Occurrence) -> None:
-        """The category "Conflict" on the owner's copy (nobody is told)."""
-        if FLAG_CATEGORY not in occ.categories:
-            self._categories(occ, [*occ.categories, FLAG_CATEGORY])
-
-    def unflag(self, occ: Occurrence) -> None:
-        if FLAG_CATEGORY in occ.categories:
-            self._categories(occ, [c for c in occ.categories if c != FLAG_CATEGORY])
-
-    def has_flag(self, occ: Occurrence) -> bool:
-        return FLAG_CATEGORY in occ.categories
 
     def flush(self) -> None:
         """Every write went to Graph when it was made: nothing to do."""

@@ -62,6 +62,16 @@ def props_of(e: dict[str, Any]) -> dict[str, str]:
     return out
 
 
+def etag_of(e: dict[str, Any]) -> str | None:
+    """The event's etag for ``If-Match``: ``@odata.etag`` as Graph gives it (``W/"<changeKey>"``),
+    else built from ``changeKey``; None when the answer carries neither."""
+    tag = e.get("@odata.etag")
+    if tag:
+        return str(tag)
+    key = e.get("changeKey")
+    return f'W/"{key}"' if key else None
+
+
 def _email(r: Any) -> str:
     return str(((r or {}).get("emailAddress") or {}).get("address", "")).lower()
 

@@ -5,7 +5,8 @@
 - 401: the access token is refreshed once and the request repeated; a second 401 is a refused token.
 - 403: a refused permission (consent for Calendars.ReadWrite missing, or not the owner's calendar).
 - 404: on a read, no such calendar (BadInput); on a delete, already gone; on an event, :class:`Gone`.
-- 409/412: someone else's change (Conflict412). 410 on a delta link: :class:`FullSyncRequired`.
+- 409/412: someone else's change (Conflict412): a conditional request (``If-Match``) whose etag is
+  no longer the event's. 410 on a delta link: :class:`FullSyncRequired`.
 """
 
 from __future__ import annotations
@@ -97,8 +98,9 @@ class GraphApi:
         return RuntimeFailure(f"{self.name}: {what}: Microsoft Graph answered {status} {code}: {message}")
 
     def _call(self, what: str, method: str, path: str, params: dict[str, str] | None = None,
-              body: Any = None, page_size: int | None = None) -> Any:
-        """One request with bounded retries; the JSON answer (None for 204 or a delete already done)."""
+              body: Any = None, page_size: int | None = None, if_match: str | None = None) -> Any:
+        """One request with bounded retries; the JSON answer (None for 204 or a delete already done).
+        ``if_match``: the event's etag as read; Graph answers 412 (Conflict412) when it changed since."""
         import requests
 
         if self._session is None:
@@ -109,6 +111,8 @@ class GraphApi:
             prefer = ['outlook.timezone="UTC"'] + ([f"odata.maxpagesize={page_size}"] if page_size else [])
             headers = {"Authorization": "Bearer " + self.tokens.token(), "Prefer": ", ".join(prefer),
                        "Accept": "application/json"}
+            if if_match is not None:
+                headers["If-Match"] = if_match
             retry_after: str | None = None
             try:
                 self.request_count += 1

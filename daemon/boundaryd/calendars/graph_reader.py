@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from boundaryd.calendars import jsoncache
-from boundaryd.calendars.graph_events import EXPAND, OWNED_CATEGORY, occurrence, props_of, utc_text
+from boundaryd.calendars.graph_events import EXPAND, OWNED_CATEGORY, etag_of, occurrence, props_of, utc_text
 from boundaryd.calendars.graph_http import PAGE_SIZE, FullSyncRequired, Gone, GraphApi
 from boundaryd.core.model import Capabilities, Occurrence, OwnedEvent, Skipped, Snapshot
 
@@ -32,7 +32,7 @@ MARGIN = timedelta(days=7)
 REFILL = timedelta(days=28)
 _KEEP = ("id", "iCalUId", "type", "seriesMasterId", "originalStart", "subject", "body", "start", "end", "isAllDay",
          "isCancelled", "showAs", "responseStatus", "organizer", "attendees", "categories", "isOrganizer",
-         "originalStartTimeZone")
+         "originalStartTimeZone", "@odata.etag", "changeKey")
 
 
 def slim(e: dict[str, Any]) -> dict[str, Any]:
@@ -190,7 +190,8 @@ class GraphReader(jsoncache.TokenCached, GraphApi):
                 continue
             if start <= occ.start < end:
                 occs.append(occ)
-                self._index[occ.key] = {"id": e["id"], "master": mid}
+                self._index[occ.key] = {"id": e["id"], "master": mid, "etag": etag_of(e),
+                                        "categories": [str(c) for c in e.get("categories") or ()]}
                 if mid:  # the series itself (declining a standing conflict at once)
                     self._index.setdefault((occ.uid, ""), {"id": mid, "master": None, "series": True})
         occs.sort(key=lambda o: (o.start, o.uid, o.key[1]))
