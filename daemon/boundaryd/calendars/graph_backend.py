@@ -20,6 +20,9 @@ whole series) with the message as comment, the first alternative as ``proposedNe
 tentativelyAccept (Graph cannot take an answer back to "none": the owner's earlier "no answer yet"
 comes back as tentative). Flags: the category "Conflict" on the owner's copy, by a conditional PATCH
 (:mod:`graph_flags`: ``If-Match``, 412 read again and retried once, the owner's categories kept).
+
+Every write went to Graph when it was made; what it made is remembered (:mod:`graph_written`) and
+saved with the cache at :meth:`flush`, so the next cycle does not read it back.
 """
 
 from __future__ import annotations
@@ -95,6 +98,7 @@ class GraphBackend(GraphCategories, GraphReader):
         self._owned_ids: dict[str, set[str]] = {}
         self._owned_fp: dict[str, str] = {}
         self._window: tuple[datetime, datetime] | None = None
+        self._written_now = {}
 
     @classmethod
     def open(cls, calendar: str, section: Any, context: Any) -> GraphBackend:
@@ -149,6 +153,7 @@ class GraphBackend(GraphCategories, GraphReader):
         rec = recurrence_of(b)
         for old in sorted(self._owned_ids.get(event.uid, set())):
             self._call("delete", "DELETE", f"{self._base()}/events/{old}")
+            self._forget(old)
         ids: set[str] = set()
         stored = event.fingerprint
         if b["rrule"] is None or rec is not None:
@@ -174,6 +179,7 @@ class GraphBackend(GraphCategories, GraphReader):
         created = self._call(f"create {event.uid}", "POST", f"{self._base()}/events", body=body)
         if not isinstance(created, dict) or not created.get("id"):
             raise RuntimeFailure(f"{self.name}: Microsoft Graph created block {event.uid} without an id")
+        self._remember_create(created, body)
         return created
 
     def _delete_occurrences(self, master: str, b: dict[str, Any]) -> None:
@@ -192,6 +198,7 @@ class GraphBackend(GraphCategories, GraphReader):
         """Delete the Graph events that carry our ``uid`` (known from the snapshot: only ours)."""
         for eid in sorted(self._owned_ids.pop(uid, set())):
             self._call("delete", "DELETE", f"{self._base()}/events/{eid}")
+            self._forget(eid)
         self._owned_fp.pop(uid, None)
 
     # --- answers --------------------------------------------------------------------------------
@@ -207,6 +214,7 @@ class GraphBackend(GraphCategories, GraphReader):
             self._call(f"{action} {occ.uid}", "POST", f"{self._base()}/events/{self._target(occ)}/{action}", body=body)
         except Gone:
             raise RuntimeFailure(f"{self.name}: event {occ.uid} at {occ.start.isoformat()} is no longer on the calendar") from None
+        self._remember_answer(self._index.get(occ.key))
 
     def _mine(self, occ: Occurrence, owner_emails: tuple[str, ...]) -> str:
         owners = {e.lower() for e in owner_emails} | set(self.owner_emails)
@@ -232,9 +240,6 @@ class GraphBackend(GraphCategories, GraphReader):
         if self._mine(occ, owner_emails) != "DECLINED" and not series:
             return
         self._act(occ, _ACTION.get(partstat, "tentativelyAccept"), {"Comment": "", "SendResponse": True})
-
-    def flush(self) -> None:
-        """Every write went to Graph when it was made: nothing to do."""
 
 
 def _expand(b: dict[str, Any], since: date, until: date) -> list[tuple[datetime | date, datetime | date]]:

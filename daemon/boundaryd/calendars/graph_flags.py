@@ -20,6 +20,7 @@ from typing import Any
 
 from boundaryd.calendars.graph_events import FLAG_CATEGORY, etag_of
 from boundaryd.calendars.graph_http import Gone, GraphApi
+from boundaryd.calendars.graph_written import GraphWritten
 from boundaryd.core.model import Occurrence
 from boundaryd.errors import Conflict412, RuntimeFailure
 
@@ -33,7 +34,7 @@ def with_flag(current: list[str], on: bool) -> list[str] | None:
     return [c for c in current if c != FLAG_CATEGORY] if FLAG_CATEGORY in current else None
 
 
-class GraphCategories(GraphApi):
+class GraphCategories(GraphWritten, GraphApi):
     """The flag half of :class:`GraphBackend` (a base class: its attributes are set there)."""
 
     _index: dict[tuple[str, str], dict[str, Any]]
@@ -82,6 +83,7 @@ class GraphCategories(GraphApi):
                 current, etag = self._reread(occ, eid)
                 continue
             hit["categories"], hit["etag"] = wanted, etag_of(done or {})
+            self._remember_answer(hit)
             return
 
     def flag(self, occ: Occurrence) -> None:

@@ -6,7 +6,8 @@ calendarView lists single events, occurrences and exceptions, never series maste
 each occurrence an ``iCalUId`` of its own, so the series' UID (and, for boundaryd's own series, the
 extended properties) come from the master: read once per series, again only when one of its
 occurrences changed. boundaryd's single events (holds, make-up, mirrors) carry the category
-"boundaryd"; their properties are read when they change.
+"boundaryd"; their properties are read when they change. What boundaryd wrote itself is not read
+back: :mod:`graph_written` remembers it (the cycle after a write costs the delta alone).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from boundaryd.calendars import jsoncache
+from boundaryd.calendars import graph_written, jsoncache
 from boundaryd.calendars.graph_events import EXPAND, OWNED_CATEGORY, etag_of, occurrence, props_of, utc_text
 from boundaryd.calendars.graph_http import PAGE_SIZE, FullSyncRequired, Gone, GraphApi
 from boundaryd.core.model import Capabilities, Occurrence, OwnedEvent, Skipped, Snapshot
@@ -72,9 +73,14 @@ class GraphReader(jsoncache.TokenCached, GraphApi):
         """The series' UIDs and our properties, for what changed (or was never read)."""
         masters: dict[str, Any] = data["masters"]
         owned: dict[str, Any] = data["owned"]
+        written: dict[str, Any] = data.get("written") or {}
+        used: set[str] = set()
         fetch = {e["seriesMasterId"] for e in changed if e.get("seriesMasterId")}
         fetch |= {e["seriesMasterId"] for e in data["events"].values() if e.get("seriesMasterId") and e["seriesMasterId"] not in masters}
         for mid in sorted(fetch):
+            if graph_written.take_master(written, masters, mid):  # we wrote it, or only answered it
+                used.add(mid)
+                continue
             try:
                 m = self._call("series", "GET", f"{self._base()}/events/{mid}", {"$select": "iCalUId", "$expand": EXPAND})
             except Gone:  # deleted since: its occurrences go in the same or the next delta
@@ -85,6 +91,9 @@ class GraphReader(jsoncache.TokenCached, GraphApi):
             if e.get("seriesMasterId") or OWNED_CATEGORY not in (e.get("categories") or ()):
                 owned.pop(e["id"], None)
                 continue
+            if graph_written.take_single(written, owned, e["id"]):  # we wrote it: its properties are ours
+                used.add(e["id"])
+                continue
             try:
                 m = self._call("event", "GET", f"{self._base()}/events/{e['id']}", {"$select": "id", "$expand": EXPAND})
             except Gone:
@@ -93,14 +102,16 @@ class GraphReader(jsoncache.TokenCached, GraphApi):
         live = {e.get("seriesMasterId") for e in data["events"].values()}
         for mid in [k for k in masters if k not in live]:
             masters.pop(mid)
+        data["written"] = graph_written.aged(written, used)
 
     def _full_read(self, start: datetime, end: datetime) -> dict[str, Any]:
         lo, hi = start, end + MARGIN
         items, link = self._pages("delta", f"{self._base()}/calendarView/delta",
                                   {"startDateTime": utc_text(lo), "endDateTime": utc_text(hi)})
         events = {e["id"]: slim(e) for e in items if "@removed" not in e}
+        before = self._cache if self._cache is not None and self._cache.get("calendar") == self.calendar else {}
         data: dict[str, Any] = {"v": 1, "calendar": self.calendar, "delta": link, "window": [lo.isoformat(), hi.isoformat()],
-                                "events": events, "masters": {}, "owned": {}}
+                                "events": events, "masters": {}, "owned": {}, "written": dict(before.get("written") or {})}
         self._extras(data, list(events.values()))
         self._save_cache(data)
         return data
@@ -114,13 +125,15 @@ class GraphReader(jsoncache.TokenCached, GraphApi):
             return data
         events: dict[str, Any] = dict(data["events"])
         changed = []
+        owned = dict(data["owned"])
         for e in items:
             if "@removed" in e:
                 events.pop(e.get("id", ""), None)
+                owned.pop(e.get("id", ""), None)
                 continue
             events[e["id"]] = slim(e)
             changed.append(events[e["id"]])
-        new = dict(data, delta=link, events=events, masters=dict(data["masters"]), owned=dict(data["owned"]))
+        new = dict(data, delta=link, events=events, masters=dict(data["masters"]), owned=owned)
         self._extras(new, changed)
         self._save_cache(new)
         return new
