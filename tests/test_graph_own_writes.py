@@ -158,3 +158,15 @@ def test_declining_a_series_does_not_read_its_master_again(world: GraphWorld) ->
     assert calls(world, n) == ["GET delta()"]
     assert me(one(s, "weekly@own", at(1, 9))) == "DECLINED"  # the answer, under the series' uid
     assert s == fresh(world)
+
+
+def test_flagging_an_occurrence_does_not_read_its_master_again(world: GraphWorld) -> None:
+    world.put(invite("weekly@own", "Weekly standup", at(1, 9), 30, rrule={"FREQ": ["WEEKLY"], "COUNT": ["3"]}))
+    b = backend(world)
+    b.flag(one(snap(b), "weekly@own", at(1, 9)))
+    b.flush()
+    n = len(world.fake.requests)
+    s = snap(backend(world))
+    assert calls(world, n) == ["GET delta()"]
+    assert one(s, "weekly@own", at(1, 9)).categories == ("Conflict",) and one(s, "weekly@own", at(8, 9)).uid == "weekly@own"
+    assert s == fresh(world)
