@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 
+from boundaryd import heap
 from boundaryd.calendars import ics_chunks, ics_edit, progress, snapcache
 from boundaryd.calendars.ical_edits import answer_in, unflag_in
 from boundaryd.core import ical
@@ -106,7 +107,7 @@ class IcsBackend:
         if read is not None:
             snapcache.store(self.path, read, known, self._digest)
         del read, data
-        ics_chunks.give_back()  # the file's bytes and what parsing left free go back to the system
+        heap.give_back()  # the file's bytes and what parsing left free go back to the system
         return known
 
     # -- writing ---------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 
+from boundaryd import heap
 from boundaryd.core import ical
 from boundaryd.core.ical_read import EMPTY, Expanded, Part, _uid, expand_parts
 
@@ -107,11 +108,16 @@ class Known:
 
     frame: bytes
     uids: dict[bytes, str]
-    counts: Counter[bytes]
+    #: the hashes of VEVENTs the text holds more than once, with how often (every other one: once)
+    dups: dict[bytes, int]
     expanded: Expanded
     tz: ZoneInfo
     #: the frame's components (VTIMEZONEs...), parsed once; None: each parse takes the whole frame
     frame_comps: list[icalendar.Component] | None = None
+
+    def count(self, digest: bytes) -> int:
+        """How many VEVENTs of the text read had this hash."""
+        return self.dups.get(digest, 1) if digest in self.uids else 0
 
 
 def frame_components(sp: Split, name: str, known: Known | None = None) -> list[icalendar.Component] | None:
@@ -158,15 +164,15 @@ def read(data: bytes, name: str, start: datetime, end: datetime, tz: ZoneInfo, k
         lo_hi = (lo, hi)
         old_uids: dict[bytes, str] = {}
         old_parts: dict[str, Part] = {}
-        counts: Counter[bytes] = Counter()
     else:
         lo_hi = (known.expanded.lo, known.expanded.hi)
-        old_uids, old_parts, counts = known.uids, known.expanded.parts, known.counts
+        old_uids, old_parts = known.uids, known.expanded.parts
     new_counts = Counter(sp.digests)
+    was = known.count if known is not None else (lambda d: 0)
     hints = [old_uids[d] if d in old_uids else _guess(data, s).decode("utf-8", "replace")
              for d, s in zip(sp.digests, sp.spans, strict=True)]
-    affected = {h for h, d in zip(hints, sp.digests, strict=True) if new_counts[d] != counts.get(d, 0)}
-    affected |= {old_uids[d] for d in counts if new_counts[d] != counts[d]}
+    affected = {h for h, d in zip(hints, sp.digests, strict=True) if new_counts[d] != was(d)}
+    affected |= {u for d, u in old_uids.items() if new_counts[d] != was(d)}
     todo = [i for i, h in enumerate(hints) if h in affected]
     if known is None and not todo:  # no VEVENT: the frame alone says whether this is a calendar
         return _whole(data, name, lo, hi, tz)
@@ -189,18 +195,10 @@ def read(data: bytes, name: str, start: datetime, end: datetime, tz: ZoneInfo, k
                 order[uid] = part
     for uid, part in parts.items():  # parts with no VEVENT of their own (none expected)
         order.setdefault(uid, part)
-    return Known(sp.frame, chunk_uid, new_counts, Expanded(lo_hi[0], lo_hi[1], order), tz, frame)
-
-
-def give_back() -> None:
-    """Return the heap a big parse left free to the system (glibc keeps it otherwise: a daemon's
-    resident size would stay at its first read's peak)."""
-    import ctypes
-
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: nothing to do
-        pass
+    same = {uid: uid for uid in order}  # each UID's text kept once, the parts' own
+    chunk_uid = {d: same.get(uid, uid) for d, uid in chunk_uid.items()}
+    dups = {d: n for d, n in new_counts.items() if n > 1}
+    return Known(sp.frame, chunk_uid, dups, Expanded(lo_hi[0], lo_hi[1], order), tz, frame)
 
 
 def _parse(sp: Split, todo: list[int], hints: list[str], name: str, lo_hi: tuple[datetime, datetime],
@@ -239,7 +237,7 @@ def _parse(sp: Split, todo: list[int], hints: list[str], name: str, lo_hi: tuple
         if progress is not None:
             progress(done, len(todo))
     if packed:
-        give_back()
+        heap.give_back()
     uids: dict[bytes, str] = {}
     parts: dict[str, Part] = {}
     while results:
@@ -256,4 +254,4 @@ def _parse(sp: Split, todo: list[int], hints: list[str], name: str, lo_hi: tuple
 def _whole(data: bytes, name: str, lo: datetime, hi: datetime, tz: ZoneInfo) -> Known:
     """The whole file parsed at once (nothing kept for the next read to build on)."""
     cal = ical.parse_calendar(data, name) if data.strip() else ical.new_calendar()
-    return Known(b"", {}, Counter(), ical.expand(cal, lo, hi, tz), tz)
+    return Known(b"", {}, {}, ical.expand(cal, lo, hi, tz), tz)

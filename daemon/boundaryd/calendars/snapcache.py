@@ -28,7 +28,8 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from boundaryd.calendars.ics_chunks import MARGIN, Known, give_back
+from boundaryd.calendars.ics_chunks import MARGIN, Known
+from boundaryd.heap import give_back
 
 #: coarsest timestamp granularity we allow for (FAT: 2 s; ext4 and tmpfs: a kernel tick)
 GRANULARITY_NS = 2_000_000_000

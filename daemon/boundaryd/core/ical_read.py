@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from sys import intern
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -87,14 +88,14 @@ def _broken_reason(comp: icalendar.Component) -> str | None:
     return None
 
 
-def _attendees(props: Props) -> tuple[Attendee, ...]:
+def _attendees(props: Props, keep: dict[object, object]) -> tuple[Attendee, ...]:
     return tuple(
-        Attendee(
-            email=email(a),
-            partstat=param(a, "PARTSTAT", "NEEDS-ACTION").upper(),
+        _once(keep, Attendee(
+            email=intern(email(a)),  # addresses and the few words of the standard: one copy each
+            partstat=intern(param(a, "PARTSTAT", "NEEDS-ACTION").upper()),
             name=param(a, "CN")[:256],
             schedule_status=_schedule_status(a),
-        )
+        ))
         for a in values(props, "ATTENDEE")
     )
 
@@ -128,7 +129,7 @@ def occurrence_from(
 ) -> Occurrence:
     """The planner's view of one expanded instance (a component recurring-ical-events returned).
 
-    ``shared``: equal texts and attendee lists of the instances read with it are kept once."""
+    ``shared``: equal texts, attendees and attendee lists of the events read with it are kept once."""
     props = props_of(comp)
     keep: dict[object, object] = {} if shared is None else shared
     start_v = required_when(props, "DTSTART")
@@ -141,6 +142,8 @@ def occurrence_from(
     if in_series:
         r = when(props, "RECURRENCE-ID")
         rid = as_local(r, tz) if isinstance(r, datetime) else r
+        if _same_time(rid, start):  # an instance where its rule put it: one object for both
+            rid = start
     organizer = first(props, "ORGANIZER")
     block = first(props, BLOCK_PROP)
     return Occurrence(
@@ -151,18 +154,25 @@ def occurrence_from(
         start=start,
         end=end,
         all_day=all_day,
-        organizer=_once(keep, email(organizer)) if organizer is not None else "",
+        organizer=intern(email(organizer)) if organizer is not None else "",
         organizer_name=_once(keep, param(organizer, "CN")[:256]),
-        attendees=_once(keep, _attendees(props)),
-        status=upper(props, "STATUS", "CONFIRMED"),
+        attendees=_once(keep, _attendees(props, keep)),
+        status=intern(upper(props, "STATUS", "CONFIRMED")),
         transparent=upper(props, "TRANSP", "OPAQUE") == "TRANSPARENT",
         owned_block=str(block) if block is not None else None,
-        categories=categories(props),
+        categories=tuple(intern(c) for c in categories(props)),
         sequence=integer(props, "SEQUENCE"),
-        zone=_zone_key(start_v),
+        zone=intern(_zone_key(start_v)),
         schedule_status=_schedule_status(organizer),
         comment=text(props, "COMMENT")[:4000],
     )
+
+
+def _same_time(a: date | datetime | None, b: date | datetime) -> bool:
+    """``a`` and ``b`` are the same value to the letter (zone object and fold too)."""
+    if isinstance(a, datetime) and isinstance(b, datetime):
+        return a == b and a.tzinfo is b.tzinfo and a.fold == b.fold
+    return type(a) is type(b) and a == b
 
 
 def _once(keep: dict[object, object], value: _T) -> _T:
@@ -271,10 +281,12 @@ def expand_parts(cal: icalendar.Calendar, lo: datetime, hi: datetime, tz: ZoneIn
             groups.setdefault(_uid(comp), []).append(comp)
 
     out: dict[str, _Acc] = {}
+    shared: dict[object, object] = {}  # equal values of all these events kept once (they are immutable)
     good: list[icalendar.Component] = []
     series: set[str] = set()
     for uid, comps in groups.items():
-        acc = out[uid] = _Acc()
+        acc = out[uid] = _Acc(shared=shared)
+        shared[uid] = uid  # its occurrences' UID: this very text
         if not uid:
             acc.skipped += [Skipped(uid="(no UID)", reason=f"event {text(c, 'SUMMARY')[:60]!r} has no UID") for c in comps]
             continue
@@ -295,7 +307,7 @@ def expand_parts(cal: icalendar.Calendar, lo: datetime, hi: datetime, tz: ZoneIn
     failed: list[tuple[str, Skipped]] = []
     for instance in _expand(others, good, lo, hi, failed):
         uid = text(instance, "UID")
-        acc = out.setdefault(uid.strip(), _Acc())
+        acc = out.setdefault(uid.strip(), _Acc(shared=shared))
         try:
             occ = occurrence_from(instance, tz, uid in series, acc.shared)
         except Exception as e:  # noqa: BLE001 - one unreadable instance must not stop the rest
@@ -321,7 +333,10 @@ class _Acc:
         if not (self.occurrences or self.owned or self.skipped or self.skipped_at or self.overridden):
             return EMPTY  # most UIDs of a long history: nothing in the window
         return Part(tuple(self.occurrences), tuple(self.owned), tuple(self.skipped), tuple(self.skipped_at),
-                    frozenset(self.overridden))
+                    frozenset(self.overridden) if self.overridden else _NO_RIDS)
+
+
+_NO_RIDS: frozenset[date | datetime] = frozenset()  # one for every part without overrides
 
 
 def _rid_key(comp: icalendar.Component, tz: ZoneInfo) -> date | datetime:

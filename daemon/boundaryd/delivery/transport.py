@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import smtplib
-import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any, Protocol
@@ -22,6 +20,9 @@ from boundaryd.presentation import mail_errors as words
 from boundaryd.secrets import read_secret
 
 if TYPE_CHECKING:
+    import smtplib
+    import ssl
+
     from typing_extensions import Self
 
 __all__ = ["DeliveryReport", "MessageRejected", "SmtpTransport", "Transport", "deliver"]
@@ -88,6 +89,7 @@ class SmtpTransport:
                 conn.close()
 
     def send(self, msg: EmailMessage) -> None:
+        import smtplib  # here, not at start-up: a daemon that sends no mail never loads SMTP or TLS
         conn = self._conn or self._connect()
         self._conn = conn
         try:
@@ -114,6 +116,7 @@ class SmtpTransport:
         return words.smtp_problem(self.host, self.port, text)
 
     def _reset(self) -> None:
+        import smtplib
         if self._conn is not None:
             try:
                 self._conn.rset()
@@ -121,9 +124,11 @@ class SmtpTransport:
                 self.close()
 
     def _context(self) -> ssl.SSLContext:
+        import ssl
         return self._ssl if self._ssl is not None else ssl.create_default_context()
 
     def _connect(self) -> smtplib.SMTP:
+        import smtplib
         conn: smtplib.SMTP | None = None
         try:
             if self.security == "ssl":
@@ -159,6 +164,7 @@ def _b64(data: bytes) -> str:
 
 def _login(conn: smtplib.SMTP, user: str, password: str) -> None:
     """AUTH; smtplib's own when the credentials are ASCII, else PLAIN/LOGIN in UTF-8 (RFC 4616)."""
+    import smtplib
     if user.isascii() and password.isascii():
         conn.login(user, password)
         return

@@ -7,9 +7,7 @@ end with what to check.
 
 from __future__ import annotations
 
-import smtplib
 import socket
-import ssl
 from collections.abc import Mapping, Sequence
 from os import PathLike
 
@@ -80,6 +78,8 @@ def no_auth_mechanism(mechanisms: Sequence[str]) -> str:
 
 def describe(e: BaseException) -> str:
     """A failed connection or command, in words, with what to check."""
+    import smtplib  # here, not at start-up: a daemon that never sends mail never loads SMTP or TLS
+    import ssl
     if isinstance(e, ssl.SSLCertVerificationError):
         return f"TLS certificate not trusted ({e.verify_message or e.reason})"
     if isinstance(e, ssl.SSLError):
