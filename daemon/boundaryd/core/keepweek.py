@@ -125,7 +125,7 @@ class Week:
             **moves.events(rules, self.owned_uids, self.now),
             **mk.events(rules, self.owned_uids, self.now),
         }
-        ledger = [*moves.moved, *mk.rows, *mk.lost]
+        ledger = [*moves.moved, *mk.rows, *makeup.meeting_rows(rules, conflicts, self.now, window_end)]
         return events, self._remember(made, ledger)
 
     def _remember(self, made: Sequence[Hold], ledger: Sequence[LedgerRow]) -> RememberOwned | None:
@@ -134,12 +134,18 @@ class Week:
         write = tuple(sorted(now_rows - before, key=_row_order))
         rewritten = {(r.kind, r.key) for r in write}
         forget = tuple(sorted(
-            {(r.kind, r.key) for r in before - now_rows if r.start >= self.now} - rewritten
+            {(r.kind, r.key) for r in before - now_rows if r.start >= self.now and not _declined(r)} - rewritten
         ))
         released = self.standing.released
         if not (made or released or write or forget):
             return None
         return RememberOwned(holds=tuple(made), released=released, ledger=write, forgotten=forget)
+
+
+def _declined(r: LedgerRow) -> bool:
+    """A meeting boundaryd declined stays in the record when it leaves the calendar's view (the week's
+    report counts it); it is written again if it comes back decided otherwise."""
+    return r.kind == "meeting" and r.decision == Decision.DECLINE.value
 
 
 def _row_order(r: LedgerRow) -> tuple[datetime, str, str]:

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from boundaryd.core.ical_owned import role_of
 from boundaryd.core.makeup import block_of
 from boundaryd.core.model import BlockInstance, Conflict, Decision, Occurrence
-from boundaryd.core.week import block_week, monday_of, taken, union_minutes, week_bounds
+from boundaryd.core.week import LET_THROUGH, block_week, monday_of, taken, union_minutes, week_bounds
 
 __all__ = [
     "BlockLine", "Item", "Ledger", "PersonLine", "WeekPoint", "compute", "fresh_items", "merge", "monday_of",
@@ -27,8 +27,6 @@ __all__ = [
 
 MEETING = "meeting"
 MAKEUP = "makeup"
-#: decisions that let a meeting take the block's time (everything but a decline)
-LET_THROUGH = frozenset({Decision.ALLOW.value, Decision.FLAG.value, Decision.KEEP.value})
 
 
 @dataclass(frozen=True)

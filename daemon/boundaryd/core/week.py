@@ -14,13 +14,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from boundaryd.core.model import BlockInstance
+from boundaryd.core.model import BlockInstance, Decision
 
-__all__ = ["BlockWeek", "Interval", "Meeting", "block_week", "minutes", "monday_of", "taken", "union_minutes", "week_bounds"]
+__all__ = ["LET_THROUGH", "BlockWeek", "Interval", "Meeting", "block_week", "minutes", "monday_of", "taken", "union_minutes", "week_bounds"]
 
 Interval = tuple[datetime, datetime]
 #: a meeting let through, as :func:`taken` sees it: (start, end, all_day)
 Meeting = tuple[datetime, datetime, bool]
+#: decisions that let a meeting take the block's time (everything but a decline)
+LET_THROUGH = frozenset({Decision.ALLOW.value, Decision.FLAG.value, Decision.KEEP.value})
 
 
 @dataclass(frozen=True)
