@@ -91,7 +91,7 @@ def past_lost(rules: Rules, blocks: Sequence[BlockInstance], rows: Iterable[Ledg
 def _lost(rules: Rules, blocks: Sequence[BlockInstance],
           meetings: Iterable[tuple[tuple[datetime, datetime, bool], Collection[str]]]) -> list[Lost]:
     ids = {b.id for b in tracked(rules)}
-    out = []
+    out: list[Lost] = []
     for m, landed in meetings:
         hit = [b for b in blocks if b.block in ids and b.block in landed]
         out.extend((b.block, s, e) for b, s, e in taken_from(hit, [m]))
