@@ -4,8 +4,9 @@ Pure, part of the planner, which calls it in three steps (see ``planner.plan``):
 1. :meth:`Week.read`: the held offers still standing and the owned time already on the calendar;
 2. :meth:`Week.moves`: where flexible instances go (before conflicts are decided for good);
 3. :meth:`Week.owned`: the held, make-up and moved events wanted, and what the journal must
-   remember of them (a :class:`RememberOwned` only when something changed: a sync with nothing
-   new writes nothing).
+   remember of them and of the window's meetings (organizer, decision: the one record of the
+   week's past, which the weekly report reads too); a :class:`RememberOwned` only when something
+   changed: a sync with nothing new writes nothing.
 """
 
 from __future__ import annotations

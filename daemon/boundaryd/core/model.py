@@ -359,7 +359,8 @@ class Memory:
     keyword_uses: Collection[tuple[str, str, str, datetime]] = ()
     #: held offers still standing (engine/journal_holds.py)
     holds: Collection[Hold] = ()
-    #: what the weeks' past held: time lost, make-up events, moved flexible instances
+    #: the record of the weeks' past (the last six weeks and ahead): meetings on blocks with their
+    #: organizer and decision, make-up events, moved flexible instances (the report reads it too)
     ledger: Collection[LedgerRow] = ()
     #: occurrences boundaryd marked as a conflict (their mark comes off when the conflict ends)
     flagged: Collection[tuple[str, str]] = ()

@@ -2,7 +2,7 @@
 
 Pure: no clock, no I/O. The make-up planner (``core.makeup``) and the weekly report
 (``core.ledger``) both call :func:`block_week`; they differ only in where the stretches come from
-(the plan's conflicts and the journal's rows, or the report's items). A week is Monday 00:00 to
+(the plan's conflicts and the journal's meeting rows, or the report's items of the same rows). A week is Monday 00:00 to
 the next Monday 00:00 in the rules' zone (167, 168 or 169 real hours); every stretch is clipped to
 it. Minutes are real minutes (instants, across a daylight-saving change).
 """
