@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from boundaryd.core import busy as busy_from
-from boundaryd.core import flexible, holds, makeup
+from boundaryd.core import carry, flexible, holds, makeup
 from boundaryd.core.actions import Decline, RememberOwned
 from boundaryd.core.ical_owned import role_of
 from boundaryd.core.model import (
@@ -33,6 +33,11 @@ from boundaryd.core.model import (
 from boundaryd.core.rules import Rules
 
 Interval = tuple[datetime, datetime]
+
+#: the journal's rows in the rules' zone, and what a plan's rows add to them and drop: carried while
+#: the journal's rows (one object while the journal is unchanged) and the plan's are the same
+_IN_ZONE: carry.Carried[tuple[LedgerRow, ...]] = carry.Carried()
+_DIFF: carry.Carried[tuple[frozenset[LedgerRow], frozenset[LedgerRow]]] = carry.Carried()
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,7 @@ class Week:
         memory = replace(
             memory,
             holds=tuple(replace(h, start=h.start.astimezone(tz), end=h.end.astimezone(tz)) for h in memory.holds),
-            ledger=tuple(replace(r, start=r.start.astimezone(tz), end=r.end.astimezone(tz)) for r in memory.ledger),
+            ledger=_IN_ZONE.get(memory.ledger, tz, _in_zone, memory.ledger, tz),
         )
         roles = {o.uid: role_of(o.owned_block)[0] for o in snapshot.occurrences if o.owned_block is not None}
         owned_time = tuple((o.start, o.end) for o in snapshot.occurrences if roles.get(o.uid) in ("makeup", "flex"))
@@ -130,17 +135,27 @@ class Week:
         return events, self._remember(made, ledger)
 
     def _remember(self, made: Sequence[Hold], ledger: Sequence[LedgerRow]) -> RememberOwned | None:
-        before = set(self.memory.ledger)
-        now_rows = set(ledger)
-        write = tuple(sorted(now_rows - before, key=_row_order))
+        rows = tuple(ledger)
+        new, gone = _DIFF.get(self.memory.ledger, rows, _diff, self.memory.ledger, rows)
+        write = tuple(sorted(new, key=_row_order))
         rewritten = {(r.kind, r.key) for r in write}
         forget = tuple(sorted(
-            {(r.kind, r.key) for r in before - now_rows if r.start >= self.now and not _declined(r)} - rewritten
+            {(r.kind, r.key) for r in gone if r.start >= self.now and not _declined(r)} - rewritten
         ))
         released = self.standing.released
         if not (made or released or write or forget):
             return None
         return RememberOwned(holds=tuple(made), released=released, ledger=write, forgotten=forget)
+
+
+def _in_zone(rows: Iterable[LedgerRow], tz: tzinfo | None) -> tuple[LedgerRow, ...]:
+    return tuple(replace(r, start=r.start.astimezone(tz), end=r.end.astimezone(tz)) for r in rows)
+
+
+def _diff(before: Iterable[LedgerRow], now: Iterable[LedgerRow]) -> tuple[frozenset[LedgerRow], frozenset[LedgerRow]]:
+    """The rows ``now`` adds to ``before``, and those it no longer has."""
+    b, n = frozenset(before), frozenset(now)
+    return n - b, b - n
 
 
 def _declined(r: LedgerRow) -> bool:

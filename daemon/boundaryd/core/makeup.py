@@ -22,6 +22,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
+from boundaryd.core import carry
 from boundaryd.core.flexible import Moves
 from boundaryd.core.holds import cached_event
 from boundaryd.core.ical import block_events, expand_blocks
@@ -64,16 +65,23 @@ def planned_instances(rules: Rules, monday: date) -> list[BlockInstance]:
 Lost = tuple[str, datetime, datetime]  # (block, start, end): a stretch of a block a meeting took
 
 
+#: a meeting's row, carried while its occurrence and decision are the same (a quiet cycle makes none)
+_ROWS: carry.Carried[LedgerRow] = carry.Carried()
+
+
 def meeting_rows(rules: Rules, conflicts: Iterable[Conflict], now: datetime, window_end: datetime) -> list[LedgerRow]:
     """The journal's rows of the plan's meetings in its window: organizer, decision, blocks landed on."""
     me = rules.owner.emails[0] if rules.owner.emails else ""
-    out = []
-    for c in conflicts:
-        o = c.occurrence
-        if now <= o.start < window_end:
-            out.append(LedgerRow("meeting", c.block, f"{o.uid}|{o.key[1]}", o.start, o.end, o.uid, o.key[1],
-                                 o.all_day, o.organizer or me, c.decision.value, tuple(c.blocks)))
-    return out
+    return [
+        _ROWS.get(c.occurrence, (c.decision, c.block, c.blocks, me), _meeting_row, c, me)
+        for c in conflicts if now <= c.occurrence.start < window_end
+    ]
+
+
+def _meeting_row(c: Conflict, me: str) -> LedgerRow:
+    o = c.occurrence
+    return LedgerRow("meeting", c.block, f"{o.uid}|{o.key[1]}", o.start, o.end, o.uid, o.key[1], o.all_day,
+                     o.organizer or me, c.decision.value, tuple(c.blocks))
 
 
 def lost_rows(rules: Rules, blocks: Sequence[BlockInstance], conflicts: Iterable[Conflict]) -> list[Lost]:
