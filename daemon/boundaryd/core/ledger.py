@@ -4,7 +4,7 @@ made up, in one week (Monday to Sunday in the rules' zone). Pure: no clock, no I
 The ledger counts two kinds of :class:`Item`: a meeting that landed on a block (with the decision
 boundaryd made) and a make-up event boundaryd owns (tag ``makeup:KEY``). A sync sees only the
 window ahead of ``now``; the journal's one record of the week's past (the planner's
-:class:`~boundaryd.core.model.LedgerRow`\ s, read by ``engine.journal_ledger``) holds what it saw
+``LedgerRow`` rows, read by ``engine.journal_ledger``) holds what it saw
 before. :func:`fresh_items` and :func:`merge` state the rule that record follows (what a plan sees,
 plus the past and boundaryd's declines that left the view: ``core.keepweek`` keeps them). All
 minutes are real minutes (instants, across DST changes).
