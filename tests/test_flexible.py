@@ -145,12 +145,13 @@ def test_the_report_measures_lost_time_where_the_workout_moved(env: Env) -> None
     in the ledger (at its usual 06:00 it would take nothing)."""
     from boundaryd.core.ledger import Item
     from boundaryd.engine.app import App
+    from boundaryd.engine.journal_holds import recent
     from boundaryd.engine.journal_ledger import _week
 
     env.run("sync", "--now", NOW.isoformat())
     app = App(env.rules, env.state)
     rules = app.load_rules()
     talk = Item("meeting", "talk@t", "", local(TUE, 7), local(TUE, 7, 30), person="kim@x.example", decision="keep")
-    ledger, items = _week(app.journal, rules, date(2026, 11, 23), [talk])
+    ledger, items = _week(recent(app.journal, NOW), rules, date(2026, 11, 23), [talk])  # the record's rows
     (line,) = ledger.blocks
     assert (line.planned_minutes, line.lost_minutes) == (300, 30) and [i.lost for i in items] == [30]

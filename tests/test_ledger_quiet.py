@@ -16,7 +16,9 @@ from test_report import at
 def _ledger_rows(state: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
     db = sqlite3.connect(state / "journal.sqlite3")
     try:
-        items = sorted(db.execute("SELECT * FROM ledger_items"))
+        items = sorted(db.execute(  # the record's meetings and make-up events, with the report's minutes
+            "SELECT kind, uid, rid, key, start, \"end\", all_day, person, decision, block, lost FROM ledger_items"
+            " WHERE kind IN ('meeting', 'makeup')"))
         weeks = sorted(db.execute("SELECT * FROM ledger_weeks"))
     finally:
         db.close()

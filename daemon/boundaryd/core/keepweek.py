@@ -4,18 +4,19 @@ Pure, part of the planner, which calls it in three steps (see ``planner.plan``):
 1. :meth:`Week.read`: the held offers still standing and the owned time already on the calendar;
 2. :meth:`Week.moves`: where flexible instances go (before conflicts are decided for good);
 3. :meth:`Week.owned`: the held, make-up and moved events wanted, and what the journal must
-   remember of them (a :class:`RememberOwned` only when something changed: a sync with nothing
-   new writes nothing).
+   remember of them and of the window's meetings (organizer, decision: the one record of the
+   week's past, which the weekly report reads too); a :class:`RememberOwned` only when something
+   changed: a sync with nothing new writes nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from boundaryd.core import busy as busy_from
-from boundaryd.core import flexible, holds, makeup
+from boundaryd.core import carry, flexible, holds, makeup
 from boundaryd.core.actions import Decline, RememberOwned
 from boundaryd.core.ical_owned import role_of
 from boundaryd.core.model import (
@@ -32,6 +33,11 @@ from boundaryd.core.model import (
 from boundaryd.core.rules import Rules
 
 Interval = tuple[datetime, datetime]
+
+#: the journal's rows in the rules' zone, and what a plan's rows add to them and drop: carried while
+#: the journal's rows (one object while the journal is unchanged) and the plan's are the same
+_IN_ZONE: carry.Carried[tuple[LedgerRow, ...]] = carry.Carried()
+_DIFF: carry.Carried[tuple[frozenset[LedgerRow], frozenset[LedgerRow]]] = carry.Carried()
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,7 @@ class Week:
         memory = replace(
             memory,
             holds=tuple(replace(h, start=h.start.astimezone(tz), end=h.end.astimezone(tz)) for h in memory.holds),
-            ledger=tuple(replace(r, start=r.start.astimezone(tz), end=r.end.astimezone(tz)) for r in memory.ledger),
+            ledger=_IN_ZONE.get(memory.ledger, tz, _in_zone, memory.ledger, tz),
         )
         roles = {o.uid: role_of(o.owned_block)[0] for o in snapshot.occurrences if o.owned_block is not None}
         owned_time = tuple((o.start, o.end) for o in snapshot.occurrences if roles.get(o.uid) in ("makeup", "flex"))
@@ -125,21 +131,37 @@ class Week:
             **moves.events(rules, self.owned_uids, self.now),
             **mk.events(rules, self.owned_uids, self.now),
         }
-        ledger = [*moves.moved, *mk.rows, *mk.lost]
+        ledger = [*moves.moved, *mk.rows, *makeup.meeting_rows(rules, conflicts, self.now, window_end)]
         return events, self._remember(made, ledger)
 
     def _remember(self, made: Sequence[Hold], ledger: Sequence[LedgerRow]) -> RememberOwned | None:
-        before = set(self.memory.ledger)
-        now_rows = set(ledger)
-        write = tuple(sorted(now_rows - before, key=_row_order))
+        rows = tuple(ledger)
+        new, gone = _DIFF.get(self.memory.ledger, rows, _diff, self.memory.ledger, rows)
+        write = tuple(sorted(new, key=_row_order))
         rewritten = {(r.kind, r.key) for r in write}
         forget = tuple(sorted(
-            {(r.kind, r.key) for r in before - now_rows if r.start >= self.now} - rewritten
+            {(r.kind, r.key) for r in gone if r.start >= self.now and not _declined(r)} - rewritten
         ))
         released = self.standing.released
         if not (made or released or write or forget):
             return None
         return RememberOwned(holds=tuple(made), released=released, ledger=write, forgotten=forget)
+
+
+def _in_zone(rows: Iterable[LedgerRow], tz: tzinfo | None) -> tuple[LedgerRow, ...]:
+    return tuple(replace(r, start=r.start.astimezone(tz), end=r.end.astimezone(tz)) for r in rows)
+
+
+def _diff(before: Iterable[LedgerRow], now: Iterable[LedgerRow]) -> tuple[frozenset[LedgerRow], frozenset[LedgerRow]]:
+    """The rows ``now`` adds to ``before``, and those it no longer has."""
+    b, n = frozenset(before), frozenset(now)
+    return n - b, b - n
+
+
+def _declined(r: LedgerRow) -> bool:
+    """A meeting boundaryd declined stays in the record when it leaves the calendar's view (the week's
+    report counts it); it is written again if it comes back decided otherwise."""
+    return r.kind == "meeting" and r.decision == Decision.DECLINE.value
 
 
 def _row_order(r: LedgerRow) -> tuple[datetime, str, str]:

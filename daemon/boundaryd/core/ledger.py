@@ -3,8 +3,11 @@ made up, in one week (Monday to Sunday in the rules' zone). Pure: no clock, no I
 
 The ledger counts two kinds of :class:`Item`: a meeting that landed on a block (with the decision
 boundaryd made) and a make-up event boundaryd owns (tag ``makeup:KEY``). A sync sees only the
-window ahead of ``now``; the journal keeps the items it saw before (``engine.journal_ledger``),
-and :func:`merge` joins the two. All minutes are real minutes (instants, across DST changes).
+window ahead of ``now``; the journal's one record of the week's past (the planner's
+``LedgerRow`` rows, read by ``engine.journal_ledger``) holds what it saw
+before. :func:`fresh_items` and :func:`merge` state the rule that record follows (what a plan sees,
+plus the past and boundaryd's declines that left the view: ``core.keepweek`` keeps them). All
+minutes are real minutes (instants, across DST changes).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from zoneinfo import ZoneInfo
 from boundaryd.core.ical_owned import role_of
 from boundaryd.core.makeup import block_of
 from boundaryd.core.model import BlockInstance, Conflict, Decision, Occurrence
-from boundaryd.core.week import block_week, monday_of, taken, union_minutes, week_bounds
+from boundaryd.core.week import LET_THROUGH, block_week, monday_of, taken, union_minutes, week_bounds
 
 __all__ = [
     "BlockLine", "Item", "Ledger", "PersonLine", "WeekPoint", "compute", "fresh_items", "merge", "monday_of",
@@ -27,8 +30,6 @@ __all__ = [
 
 MEETING = "meeting"
 MAKEUP = "makeup"
-#: decisions that let a meeting take the block's time (everything but a decline)
-LET_THROUGH = frozenset({Decision.ALLOW.value, Decision.FLAG.value, Decision.KEEP.value})
 
 
 @dataclass(frozen=True)

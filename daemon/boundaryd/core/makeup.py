@@ -10,8 +10,10 @@ no longer needed. Make-up events already written that are still free and needed 
 are, so nothing moves while nothing changes. Minutes are real minutes (UTC arithmetic), also in a
 week with a daylight-saving change.
 
-What a later sync can no longer read (lost time and make-up events that are past) comes from the
-journal as :class:`LedgerRow`s; :func:`week_balance` gives the same figures to the weekly report.
+What a later sync can no longer read (meetings let through and make-up events that are past, and
+flexible instances moved) comes from the journal as :class:`LedgerRow`s, the one record of the
+week's past the weekly report reads too; lost time is measured from a past meeting's row against
+the week's instances (a moved flexible instance where it went), as for a meeting ahead.
 """
 
 from __future__ import annotations
@@ -20,13 +22,15 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
+from boundaryd.core import carry
+from boundaryd.core.flexible import Moves
 from boundaryd.core.holds import cached_event
 from boundaryd.core.ical import block_events, expand_blocks
 from boundaryd.core.ical_owned import owned_uid, role_of
 from boundaryd.core.model import BlockEvent, BlockInstance, Conflict, Decision, LedgerRow, Occurrence
 from boundaryd.core.rules import Block, Rules
 from boundaryd.core.rules_model import Makeup
-from boundaryd.core.week import BlockWeek, block_week, minutes, monday_of, week_bounds
+from boundaryd.core.week import LET_THROUGH, BlockWeek, block_week, minutes, monday_of, week_bounds
 from boundaryd.core.week import taken as taken_from
 from boundaryd.presentation.owned_words import makeup_title
 
@@ -58,17 +62,47 @@ def planned_instances(rules: Rules, monday: date) -> list[BlockInstance]:
     return [b for b in expand_blocks(rules, events, ws, we) if ws <= b.start < we]
 
 
-def lost_rows(rules: Rules, blocks: Sequence[BlockInstance], conflicts: Iterable[Conflict]) -> list[LedgerRow]:
-    """Time meetings let through take from tracked blocks' instances (one row per meeting and instance)."""
+Lost = tuple[str, datetime, datetime]  # (block, start, end): a stretch of a block a meeting took
+
+
+#: a meeting's row, carried while its occurrence and decision are the same (a quiet cycle makes none)
+_ROWS: carry.Carried[LedgerRow] = carry.Carried()
+
+
+def meeting_rows(rules: Rules, conflicts: Iterable[Conflict], now: datetime, window_end: datetime) -> list[LedgerRow]:
+    """The journal's rows of the plan's meetings in its window: organizer, decision, blocks landed on."""
+    me = rules.owner.emails[0] if rules.owner.emails else ""
+    return [
+        _ROWS.get(c.occurrence, (c.decision, c.block, c.blocks, me), _meeting_row, c, me)
+        for c in conflicts if now <= c.occurrence.start < window_end
+    ]
+
+
+def _meeting_row(c: Conflict, me: str) -> LedgerRow:
+    o = c.occurrence
+    return LedgerRow("meeting", c.block, f"{o.uid}|{o.key[1]}", o.start, o.end, o.uid, o.key[1], o.all_day,
+                     o.organizer or me, c.decision.value, tuple(c.blocks))
+
+
+def lost_rows(rules: Rules, blocks: Sequence[BlockInstance], conflicts: Iterable[Conflict]) -> list[Lost]:
+    """Time meetings let through take from tracked blocks' instances (one stretch per meeting and instance)."""
+    return _lost(rules, blocks, [((c.occurrence.start, c.occurrence.end, c.occurrence.all_day), c.blocks)
+                                 for c in conflicts if c.decision is not Decision.DECLINE])
+
+
+def past_lost(rules: Rules, blocks: Sequence[BlockInstance], rows: Iterable[LedgerRow]) -> list[Lost]:
+    """The same for the journal's rows of meetings let through."""
+    return _lost(rules, blocks, [((r.start, r.end, r.all_day), r.blocks) for r in rows
+                                 if r.kind == "meeting" and r.decision in LET_THROUGH])
+
+
+def _lost(rules: Rules, blocks: Sequence[BlockInstance],
+          meetings: Iterable[tuple[tuple[datetime, datetime, bool], Collection[str]]]) -> list[Lost]:
     ids = {b.id for b in tracked(rules)}
-    out = []
-    for c in conflicts:
-        if c.decision is Decision.DECLINE:
-            continue
-        o = c.occurrence
-        hit = [b for b in blocks if b.block in ids and b.block in c.blocks]
-        for b, s, e in taken_from(hit, [(o.start, o.end, o.all_day)]):
-            out.append(LedgerRow("lost", b.block, f"{b.block}|{o.uid}|{o.key[1]}|{b.start.isoformat()}", s, e))
+    out: list[Lost] = []
+    for m, landed in meetings:
+        hit = [b for b in blocks if b.block in ids and b.block in landed]
+        out.extend((b.block, s, e) for b, s, e in taken_from(hit, [m]))
     return out
 
 
@@ -84,18 +118,24 @@ def week_balance(
 
     ``conflicts``: the plan's (meetings let through count as lost); ``makeups``: make-up events as
     (block, start, end); ``blocks``: the instances meetings are measured against (default: the
-    week's, expanded from the rules); ``past``: journal rows for what is no longer read (lost time).
+    week's, expanded from the rules); ``past``: journal rows for what is no longer read (meetings let
+    through, measured against the week's instances with the ``flex`` rows' moves).
     """
     bounds = week_bounds(monday, rules.tz)
     instances = planned_instances(rules, monday)
-    lost = [*lost_rows(rules, instances if blocks is None else blocks, conflicts), *(r for r in past if r.kind == "lost")]
+    lost = lost_rows(rules, instances if blocks is None else blocks, conflicts)
+    past = list(past)
+    if any(r.kind == "meeting" for r in past):
+        moved = tuple(r for r in past if r.kind == "flex")
+        where = Moves(moved=moved).instances(rules, instances, bounds[1]) if moved else instances
+        lost += past_lost(rules, where, past)
     made = list(makeups)
     return [
         block_week(
             b.id,
             None if b.weekly_target is None else int(b.weekly_target.total_seconds()) // 60,
             [(i.start, i.end) for i in instances if i.block == b.id],
-            [(r.start, r.end) for r in lost if r.block == b.id],
+            [(s, e) for bid, s, e in lost if bid == b.id],
             [(s, e) for bid, s, e in made if bid == b.id],
             bounds,
         )
@@ -126,10 +166,9 @@ def makeups_of(owned: Iterable[Occurrence | LedgerRow]) -> list[tuple[str, datet
 
 @dataclass(frozen=True)
 class Makeups:
-    """This plan's make-up events and lost time (those begun, from the journal, and those ahead)."""
+    """This plan's make-up events (those begun, from the journal, and those ahead)."""
 
     rows: tuple[LedgerRow, ...] = ()  # kind "makeup", key "block@local start"
-    lost: tuple[LedgerRow, ...] = ()
 
     def events(self, rules: Rules, owned: Collection[str], now: datetime) -> dict[str, BlockEvent]:
         """The owned events carrying the make-up time (one begun only while still on the calendar)."""
@@ -163,17 +202,17 @@ def plan_makeups(
     of the owned events on the calendar (a remembered make-up still there is kept when it fits)."""
     if not tracked(rules):
         return Makeups()
-    memory = [r for r in remembered if r.kind in ("lost", "makeup")]
-    past = [r for r in memory if r.start < now]
+    memory = list(remembered)
+    past = [r for r in memory if r.start < now and r.kind in ("meeting", "makeup")]
     ahead = [r for r in memory if r.kind == "makeup" and r.start >= now and owned_uid("makeup", r.key) in owned]
-    lost_now = lost_rows(rules, blocks, conflicts)
+    before = [*(r for r in past if r.kind == "meeting"), *(r for r in memory if r.kind == "flex")]
     taken: list[Interval] = [*busy, *((b.start, b.end) for b in blocks)]
     rows: list[LedgerRow] = [r for r in past if r.kind == "makeup"]
     monday = monday_of(now, rules.tz)
     while week_bounds(monday, rules.tz)[0] < window_end:
         ws, we = week_bounds(monday, rules.tz)
         made_before = [(r.block, r.start, r.end) for r in rows if r.start < now]
-        balances = week_balance(rules, conflicts, made_before, monday, blocks, [r for r in past if r.kind == "lost"])
+        balances = week_balance(rules, conflicts, made_before, monday, blocks, before)
         for bal in balances:
             need = bal.needed_minutes - bal.made_up_minutes
             kept = [r for r in ahead if r.block == bal.block and ws <= r.start < we]
@@ -181,8 +220,7 @@ def plan_makeups(
             rows.extend(chosen)
             taken.extend((r.start, r.end) for r in chosen)
         monday += timedelta(days=7)
-    lost = [*(r for r in past if r.kind == "lost"), *lost_now]
-    return Makeups(tuple(sorted(rows, key=lambda r: (r.start, r.key))), tuple(lost))
+    return Makeups(tuple(sorted(rows, key=lambda r: (r.start, r.key))))
 
 
 def _place(

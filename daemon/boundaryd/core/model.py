@@ -313,14 +313,22 @@ class Hold:
 
 @dataclass(frozen=True)
 class LedgerRow:
-    """A fact of a week a later sync can no longer read once it is past: time a meeting let through
-    took from a block (``lost``), a make-up event (``makeup``), a flexible instance moved (``flex``)."""
+    """A fact of a week a later sync can no longer read once it is past, kept once in the journal for
+    the planner (make-up, flexible moves) and the weekly report: a meeting that landed on blocks, with
+    its organizer and the decision boundaryd made (``meeting``), a make-up event (``makeup``), a
+    flexible instance moved (``flex``)."""
 
-    kind: str  # lost | makeup | flex
-    block: str
-    key: str  # what it is: "block|uid|recurrence id|instance start" (lost), the owned event's key (makeup, flex)
+    kind: str  # meeting | makeup | flex
+    block: str  # the block that decided a meeting; the block a make-up or moved instance is of
+    key: str  # what it is: "uid|recurrence id" (meeting), the owned event's key (makeup, flex)
     start: datetime
     end: datetime
+    uid: str = ""  # a meeting's occurrence
+    rid: str = ""
+    all_day: bool = False
+    person: str = ""  # a meeting's organizer (the owner for their own events)
+    decision: str = ""  # a meeting's Decision value
+    blocks: tuple[str, ...] = ()  # every block a meeting landed on
 
 
 @dataclass(frozen=True)
@@ -351,7 +359,8 @@ class Memory:
     keyword_uses: Collection[tuple[str, str, str, datetime]] = ()
     #: held offers still standing (engine/journal_holds.py)
     holds: Collection[Hold] = ()
-    #: what the weeks' past held: time lost, make-up events, moved flexible instances
+    #: the record of the weeks' past (the last six weeks and ahead): meetings on blocks with their
+    #: organizer and decision, make-up events, moved flexible instances (the report reads it too)
     ledger: Collection[LedgerRow] = ()
     #: occurrences boundaryd marked as a conflict (their mark comes off when the conflict ends)
     flagged: Collection[tuple[str, str]] = ()

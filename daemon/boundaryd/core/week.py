@@ -2,7 +2,7 @@
 
 Pure: no clock, no I/O. The make-up planner (``core.makeup``) and the weekly report
 (``core.ledger``) both call :func:`block_week`; they differ only in where the stretches come from
-(the plan's conflicts and the journal's rows, or the report's items). A week is Monday 00:00 to
+(the plan's conflicts and the journal's meeting rows, or the report's items of the same rows). A week is Monday 00:00 to
 the next Monday 00:00 in the rules' zone (167, 168 or 169 real hours); every stretch is clipped to
 it. Minutes are real minutes (instants, across a daylight-saving change).
 """
@@ -14,13 +14,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from boundaryd.core.model import BlockInstance
+from boundaryd.core.model import BlockInstance, Decision
 
-__all__ = ["BlockWeek", "Interval", "Meeting", "block_week", "minutes", "monday_of", "taken", "union_minutes", "week_bounds"]
+__all__ = ["LET_THROUGH", "BlockWeek", "Interval", "Meeting", "block_week", "minutes", "monday_of", "taken", "union_minutes", "week_bounds"]
 
 Interval = tuple[datetime, datetime]
 #: a meeting let through, as :func:`taken` sees it: (start, end, all_day)
 Meeting = tuple[datetime, datetime, bool]
+#: decisions that let a meeting take the block's time (everything but a decline)
+LET_THROUGH = frozenset({Decision.ALLOW.value, Decision.FLAG.value, Decision.KEEP.value})
 
 
 @dataclass(frozen=True)

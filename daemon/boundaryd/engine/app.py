@@ -64,7 +64,7 @@ class App:
     @staticmethod
     def _plan(rules: Rules, snap: Snapshot, t: datetime, ex: Executor) -> Plan:
         """The one place the planner is called: the journal's memory and the backend's capabilities as data."""
-        memory = journal_holds.remembered(ex.memory(), ex.journal)
+        memory = journal_holds.remembered(ex.memory(), ex.journal, t)
         return plan(rules, snap, t, journal_contacts.memory(rules, snap, t, ex.backend, ex.journal, memory))
 
     def plan(self, rules: Rules, now: datetime | None = None, ex: Executor | None = None) -> tuple[Plan, Snapshot]:

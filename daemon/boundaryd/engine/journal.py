@@ -18,10 +18,10 @@ from pathlib import Path
 
 from boundaryd.core.model import AllowEntry
 from boundaryd.engine import journal_holds
-from boundaryd.engine.journal_ledger import create_tables as create_ledger_tables
+from boundaryd.engine.journal_ledger import WEEKS as LEDGER_WEEKS
 from boundaryd.errors import RuntimeFailure
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -57,6 +57,7 @@ _MIGRATIONS: dict[int, str] = {
     CREATE TABLE decline_requests (uid TEXT NOT NULL, recurrence_id TEXT NOT NULL, at REAL NOT NULL,
         PRIMARY KEY (uid, recurrence_id));
     """,
+    4: LEDGER_WEEKS + journal_holds.MIGRATE_4,  # the week's past recorded once (engine/journal_holds.py)
 }
 
 
@@ -78,8 +79,7 @@ class Journal:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
             self._migrate()
-            create_ledger_tables(self.db)  # the weekly ledger's own tables (engine/journal_ledger.py)
-            journal_holds.ensure(self)  # held offers and the weeks' ledger (their own module)
+            journal_holds.ensure(self)  # held offers (their own module)
         except sqlite3.DatabaseError as e:
             raise RuntimeFailure(f"{self.path}: the journal cannot be opened ({e})") from None
         except OSError as e:
