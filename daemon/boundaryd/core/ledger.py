@@ -32,7 +32,7 @@ MEETING = "meeting"
 MAKEUP = "makeup"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Item:
     """A meeting on a block, or a make-up event: what the ledger counts, as the journal keeps it."""
 

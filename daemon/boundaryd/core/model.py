@@ -134,7 +134,7 @@ class Snapshot:
     busy: tuple[BusyEvent, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BlockInstance:
     block: str
     title: str
@@ -163,7 +163,7 @@ class BlockEvent:
     decline_message: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BlockVerdict:
     """What one block instance an occurrence lands on says about it (a line of ``why``)."""
 
@@ -177,7 +177,7 @@ class BlockVerdict:
     reason: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Trace:
     """Why the planner decided what it did: the block-by-block verdicts and any further steps."""
 
@@ -188,7 +188,7 @@ class Trace:
         return Trace(self.verdicts, self.steps + steps)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Conflict:
     occurrence: Occurrence
     block: str  # the block that gave the winning decision
@@ -297,7 +297,7 @@ class AllowEntry:
         return self.until is None or occ.start.date() <= self.until
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Hold:
     """A slot offered in a decline, held on the calendar for its organizer until taken or ``expires``."""
 
@@ -311,7 +311,7 @@ class Hold:
     all_day: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LedgerRow:
     """A fact of a week a later sync can no longer read once it is past, kept once in the journal for
     the planner (make-up, flexible moves) and the weekly report: a meeting that landed on blocks, with
