@@ -74,6 +74,7 @@ class Sample:
     rss: float
     requests: int
     status: str
+    at: float = field(default_factory=time.monotonic)
 
 
 class Watch:
@@ -144,7 +145,7 @@ def plan_of(cycles: int, warmup: int) -> list[str]:
 
 
 def measure(world: Any, root: Path, *, cycles: int, interval: float, warmup: int = 2, code: Path = ROOT / "daemon",
-            timeout: float = 900.0) -> Measured:
+            timeout: float = 900.0, trace: bool = False) -> Measured:
     """Run `boundaryd run` on ``world`` (rules written in ``root``) through its cycles; stop it; what it cost."""
     rules, state = root / "rules.yaml", root / "state"
     state.mkdir(exist_ok=True)
@@ -156,6 +157,7 @@ def measure(world: Any, root: Path, *, cycles: int, interval: float, warmup: int
     with open(root / "daemon.log", "w") as log:
         proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
     watch.pid = proc.pid
+    t0 = time.monotonic()
     plan = plan_of(cycles, warmup)
     deadline = time.monotonic() + timeout
     edits = 0
@@ -166,6 +168,10 @@ def measure(world: Any, root: Path, *, cycles: int, interval: float, warmup: int
                     raise RuntimeError(f"the daemon stopped or stalled after {len(watch.syncs)} syncs:\n"
                                        + (root / "daemon.log").read_text()[-3000:])
                 time.sleep(0.01)
+            if trace:
+                x = watch.syncs[k]
+                print(f"    {x.at - t0:6.1f}s {plan[k]:<9} cpu {x.cpu - (watch.syncs[k - 1].cpu if k else 0):.2f}s"
+                      f" requests {x.requests} rss {x.rss:.0f}MB", file=sys.stderr)
             if "failing" in watch.syncs[k].status:
                 raise RuntimeError(f"sync failing: {watch.syncs[k].status}\n" + (root / "daemon.log").read_text()[-3000:])
             if k + 1 < len(plan) and plan[k + 1] == "changed":
@@ -217,12 +223,16 @@ def generate_around(now: datetime, size: int) -> bytes:
     return plan_bench.generate(series, singles)
 
 
-def window_singles(data: bytes, now: datetime) -> list[Any]:
-    """The single, timed, confirmed events of the window's days 1-13: the ones someone else edits."""
+def vevents(data: bytes) -> list[Any]:
     import icalendar
 
+    return list(icalendar.Calendar.from_ical(data).walk("VEVENT"))
+
+
+def window_singles(events: list[Any], now: datetime) -> list[Any]:
+    """The single, timed, confirmed events of the window's days 1-13: the ones someone else edits."""
     out = []
-    for ev in icalendar.Calendar.from_ical(data).walk("VEVENT"):
+    for ev in events:
         start = ev.decoded("DTSTART")
         if ev.get("RRULE") or not isinstance(start, datetime) or str(ev.get("STATUS", "")) == "CANCELLED":
             continue
@@ -232,12 +242,10 @@ def window_singles(data: bytes, now: datetime) -> list[Any]:
     return out
 
 
-def by_uid(data: bytes) -> dict[str, list[Any]]:
+def by_uid(events: list[Any]) -> dict[str, list[Any]]:
     """The calendar's VEVENTs by UID, the master (no RECURRENCE-ID) first."""
-    import icalendar
-
     groups: dict[str, list[Any]] = {}
-    for ev in icalendar.Calendar.from_ical(data).walk("VEVENT"):
+    for ev in events:
         groups.setdefault(str(ev["UID"]), []).append(ev)
     return {u: sorted(evs, key=lambda e: e.get("RECURRENCE-ID") is not None) for u, evs in groups.items()}
 
@@ -272,30 +280,60 @@ class IcsWorld:
         pass
 
 
+def _local(body: dict[str, Any]) -> dict[str, Any]:
+    """Floating times as the owner's local time (the Calendar API wants an offset on every dateTime)."""
+    for key in ("start", "end"):
+        edt = body[key]
+        if "dateTime" in edt and datetime.fromisoformat(edt["dateTime"]).tzinfo is None:
+            body[key] = {"dateTime": datetime.fromisoformat(edt["dateTime"]).replace(tzinfo=TZ).isoformat(), "timeZone": TZ.key}
+    return body
+
+
+def _memo_expansion(fake: Any) -> None:
+    """The stand-in expands every series on every incremental read (seconds at 500 series, more than
+    the interval): remember each expansion by the series' version. The stand-in never changes an
+    instance it is handed (it copies before patching, and deep-copies what it answers)."""
+    expand, memo = fake._series_instances, {}
+
+    def cached(master: dict[str, Any], mid: str, lo: datetime | None, hi: datetime | None) -> list[dict[str, Any]]:
+        key = (mid, master.get("_seq"), json.dumps([master.get("start"), master.get("end"), master.get("recurrence")]), lo, hi)
+        if key not in memo:
+            memo[key] = expand(master, mid, lo, hi)
+        return list(memo[key])
+
+    fake._series_instances = cached
+
+
 class GoogleWorld:
     """The local Calendar API (plain HTTP on 127.0.0.1) and its OAuth endpoints (HTTPS, a test CA)."""
 
     name, network = "google", True
 
-    def __init__(self, root: Path, data: bytes, targets: list[Any], now: datetime) -> None:
+    def __init__(self, root: Path, events: list[Any], targets: list[Any], now: datetime) -> None:
         from contract_servers import google_body
         from fake_google import FakeGoogle, FakeOAuth, Invalid, write_token_file
 
+        import fake_google
+
+        # headers and body go out in two writes: without TCP_NODELAY each answer waits ~40 ms for a delayed ACK
+        fake_google._Handler.disable_nagle_algorithm = fake_google._OAuthHandler.disable_nagle_algorithm = True
         # the stand-in expands series up to expand_until on every incremental read: keep it near the window
         self.fake = FakeGoogle(account=OWNER, expand_until=now + timedelta(days=45)).start()
+        _memo_expansion(self.fake)
         self.oauth = FakeOAuth(self.fake).start(root / "ca.pem")
         (root / "state").mkdir()
         self.token = root / "state" / "google-token.json"
         write_token_file(self.token, self.oauth)
         self.env = {"REQUESTS_CA_BUNDLE": str(self.oauth.ca_file)}
         ids: dict[str, str] = {}
-        for uid, (master, *overrides) in by_uid(data).items():
-            ids[uid] = self.fake.add_event(google_body(master))["id"]
+        for uid, (master, *overrides) in by_uid(events).items():
+            ids[uid] = self.fake.add_event(_local(google_body(master)))["id"]
             for ov in overrides:
                 rid = ov.decoded("RECURRENCE-ID")
+                rid = rid.replace(tzinfo=TZ) if isinstance(rid, datetime) and rid.tzinfo is None else rid
                 suffix = f"{rid:%Y%m%d}" if not isinstance(rid, datetime) else f"{rid.astimezone(ZoneInfo('UTC')):%Y%m%dT%H%M%SZ}"
                 try:
-                    self.fake.patch_event(f"{ids[uid]}_{suffix}", {k: v for k, v in google_body(ov).items()
+                    self.fake.patch_event(f"{ids[uid]}_{suffix}", {k: v for k, v in _local(google_body(ov)).items()
                                                                     if k not in ("iCalUID", "recurrence")})
                 except (Invalid, KeyError):
                     pass  # an override of an instance the stand-in does not expand (past its horizon)
@@ -317,17 +355,42 @@ class GoogleWorld:
         self.fake.stop()
 
 
+def _memo_instances(store: Any) -> None:
+    """The Graph stand-in expands a series (a deep copy of the master per occurrence) on every request
+    that names an occurrence, several times: seconds per cycle at 500 series. Remember each expansion
+    by everything it is made of (the master's version, its exceptions and deletions, the range); the
+    stand-in never changes what ``instances`` hands out (it copies what it answers)."""
+    expand, memo = store.instances, {}
+
+    def cached(master: dict[str, Any], lo: datetime | None, hi: datetime | None) -> list[dict[str, Any]]:
+        mid = master["id"]
+        mine = sorted((k, v) for k, v in store.overrides.items() if k.startswith(mid + "_"))
+        key = (mid, master.get("changeKey"), lo, hi, json.dumps(mine, sort_keys=True, default=str),
+               tuple(sorted(store.cancelled.get(mid, ()))))
+        if key not in memo:
+            memo[key] = expand(master, lo, hi)
+        return list(memo[key])
+
+    store.instances = cached
+
+
 class GraphWorld:
     """The local Microsoft Graph and identity endpoints (HTTPS, a test CA), signed in by MSAL's device code."""
 
     name, network = "microsoft", True
 
-    def __init__(self, root: Path, data: bytes, targets: list[Any], now: datetime) -> None:
+    def __init__(self, root: Path, events: list[Any], targets: list[Any], now: datetime) -> None:
         from contract_graph import graph_body
         from fake_graph import CLIENT_ID, FakeGraph, sign_in
+        import fake_graph_store
         from fake_graph_store import stamp
 
+        import fake_graph
+
+        fake_graph._Handler.disable_nagle_algorithm = True  # as for Google: no 40 ms wait per answer
+        fake_graph_store.EXPAND_UNTIL = now + timedelta(days=45)  # it expands every series to there on every read
         self.fake = FakeGraph(account=OWNER).start(root / "ca.pem")
+        _memo_instances(self.fake.store)
         self.client_id = CLIENT_ID
         (root / "state").mkdir()
         self.token = root / "state" / "microsoft-token.json"
@@ -339,7 +402,7 @@ class GraphWorld:
         ids: dict[str, str] = {}
         store = self.fake.store
         with self.fake.lock:
-            for uid, (master, *overrides) in by_uid(data).items():
+            for uid, (master, *overrides) in by_uid(events).items():
                 body = graph_body(master)
                 body.pop("iCalUId")
                 org = str(master.get("ORGANIZER", "mailto:" + OWNER)).removeprefix("mailto:")
@@ -351,11 +414,13 @@ class GraphWorld:
                 ids[uid] = ev["id"]
                 ex = master.get("EXDATE")
                 for group in ex if isinstance(ex, list) else [ex] if ex is not None else []:
-                    for d in group.dts:
+                    for d in (d for d in group.dts if isinstance(d.dt, datetime)):
                         store.cancelled.setdefault(ev["id"], set()).add(f"{ev['id']}_{stamp(d.dt)}")
                 for ov in overrides:
-                    fields = {k: v for k, v in graph_body(ov).items() if k not in ("iCalUId", "recurrence")}
-                    store.overrides[f"{ev['id']}_{stamp(ov.decoded('RECURRENCE-ID'))}"] = fields
+                    rid = ov.decoded("RECURRENCE-ID")
+                    if isinstance(rid, datetime):  # an all-day series' moved day: left out
+                        fields = {k: v for k, v in graph_body(ov).items() if k not in ("iCalUId", "recurrence")}
+                        store.overrides[f"{ev['id']}_{stamp(rid)}"] = fields
         self.targets = [ids[str(ev["UID"])] for ev in targets if str(ev["UID"]) in ids]
 
     def calendar_yaml(self) -> str:
@@ -407,18 +472,24 @@ def floor(calendar: Path, now: datetime, runs: int = 3) -> tuple[float, float]:
 
 
 def run_one(kind: str, size: int, *, cycles: int, interval: float, warmup: int = 2, floor_runs: int = 3,
-            code: Path = ROOT / "daemon") -> dict[str, Any]:
+            code: Path = ROOT / "daemon", trace: bool = False) -> dict[str, Any]:
     """One backend at one size: the floor, then the daemon through its cycles. A row of the table."""
+    t0 = time.monotonic()
+    say = (lambda what: print(f"  {kind} {size}: {what} ({time.monotonic() - t0:.1f}s)", file=sys.stderr)) if trace else (lambda what: None)
     with tempfile.TemporaryDirectory(prefix="bdc", dir="/tmp") as d:  # AF_UNIX paths are short
         root = Path(d)
         now = calendar_now()
         data = generate_around(now, size)
         (root / "floor.ics").write_bytes(data)
+        say("generated")
         fl_cpu, fl_rss = floor(root / "floor.ics", now, floor_runs)
-        targets = window_singles(data, now)
-        world = IcsWorld(root, data, targets) if kind == "ics" else WORLDS[kind](root, data, targets, now)
+        say("floor measured")
+        events = vevents(data)
+        targets = window_singles(events, now)
+        world = IcsWorld(root, data, targets) if kind == "ics" else WORLDS[kind](root, events, targets, now)
+        say("calendar loaded")
         try:
-            m = measure(world, root, cycles=cycles, interval=interval, warmup=warmup, code=code)
+            m = measure(world, root, cycles=cycles, interval=interval, warmup=warmup, code=code, trace=trace)
         finally:
             world.close()
     return {"backend": kind, "events": size, "network": world.network, "floor": fl_cpu, "floor_rss": fl_rss, **m.summary()}
@@ -459,6 +530,7 @@ def main() -> int:
                     "stamped within 2 s of the last read again)")
     ap.add_argument("--code", type=Path, default=ROOT / "daemon", help="the daemon/ folder the daemon runs from")
     ap.add_argument("--json", action="store_true", help="also print the rows as JSON")
+    ap.add_argument("--trace", action="store_true", help="each step and each sync on stderr")
     ap.add_argument("--strict", action="store_true", help="exit 1 when a goal is missed")
     ap.add_argument("--floor", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -468,8 +540,7 @@ def main() -> int:
     rows = []
     for kind in args.backends:
         for size in sorted(args.sizes) if kind == "ics" else [min(args.sizes)]:
-            rows.append(run_one(kind, size, cycles=args.cycles, interval=args.interval, code=args.code))
-            print(f"  {kind} {size}: {rows[-1]['syncs']} syncs", file=sys.stderr)
+            rows.append(run_one(kind, size, cycles=args.cycles, interval=args.interval, code=args.code, trace=args.trace))
     print(table(rows))
     print(f"CPU seconds per sync cycle of `boundaryd run --interval {args.interval:g}` (medians of {args.cycles}/"
           f"{2 * args.cycles}); ratios to the floor (one icalendar parse + recurring-ical-events expansion, same run); "
