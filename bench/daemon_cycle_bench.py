@@ -165,7 +165,8 @@ def measure(world: Any, root: Path, *, cycles: int, interval: float, warmup: int
         for k, _ in enumerate(plan):
             while len(watch.syncs) <= k:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the daemon stopped or stalled after {len(watch.syncs)} syncs:\n"
+                    raise RuntimeError(f"the daemon stopped, or sent no STATUS= after sync {len(watch.syncs) + 1} "
+                                       "(it needs one after every sync):\n"
                                        + (root / "daemon.log").read_text()[-3000:])
                 time.sleep(0.01)
             if trace:
@@ -310,10 +311,9 @@ class GoogleWorld:
     name, network = "google", True
 
     def __init__(self, root: Path, events: list[Any], targets: list[Any], now: datetime) -> None:
+        import fake_google
         from contract_servers import google_body
         from fake_google import FakeGoogle, FakeOAuth, Invalid, write_token_file
-
-        import fake_google
 
         # headers and body go out in two writes: without TCP_NODELAY each answer waits ~40 ms for a delayed ACK
         fake_google._Handler.disable_nagle_algorithm = fake_google._OAuthHandler.disable_nagle_algorithm = True
@@ -380,12 +380,11 @@ class GraphWorld:
     name, network = "microsoft", True
 
     def __init__(self, root: Path, events: list[Any], targets: list[Any], now: datetime) -> None:
+        import fake_graph
+        import fake_graph_store
         from contract_graph import graph_body
         from fake_graph import CLIENT_ID, FakeGraph, sign_in
-        import fake_graph_store
         from fake_graph_store import stamp
-
-        import fake_graph
 
         fake_graph._Handler.disable_nagle_algorithm = True  # as for Google: no 40 ms wait per answer
         fake_graph_store.EXPAND_UNTIL = now + timedelta(days=45)  # it expands every series to there on every read
@@ -472,7 +471,7 @@ def floor(calendar: Path, now: datetime, runs: int = 3) -> tuple[float, float]:
 
 
 def run_one(kind: str, size: int, *, cycles: int, interval: float, warmup: int = 2, floor_runs: int = 3,
-            code: Path = ROOT / "daemon", trace: bool = False) -> dict[str, Any]:
+            code: Path = ROOT / "daemon", trace: bool = False, timeout: float = 900.0) -> dict[str, Any]:
     """One backend at one size: the floor, then the daemon through its cycles. A row of the table."""
     t0 = time.monotonic()
     say = (lambda what: print(f"  {kind} {size}: {what} ({time.monotonic() - t0:.1f}s)", file=sys.stderr)) if trace else (lambda what: None)
@@ -489,7 +488,7 @@ def run_one(kind: str, size: int, *, cycles: int, interval: float, warmup: int =
         world = IcsWorld(root, data, targets) if kind == "ics" else WORLDS[kind](root, events, targets, now)
         say("calendar loaded")
         try:
-            m = measure(world, root, cycles=cycles, interval=interval, warmup=warmup, code=code, trace=trace)
+            m = measure(world, root, cycles=cycles, interval=interval, warmup=warmup, code=code, trace=trace, timeout=timeout)
         finally:
             world.close()
     return {"backend": kind, "events": size, "network": world.network, "floor": fl_cpu, "floor_rss": fl_rss, **m.summary()}
