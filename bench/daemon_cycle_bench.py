@@ -440,18 +440,80 @@ class GraphWorld:
         self.fake.stop()
 
 
-WORLDS: dict[str, Any] = {"ics": IcsWorld, "google": GoogleWorld, "microsoft": GraphWorld}
+class RadicaleWorld:
+    """A real Radicale (127.0.0.1), one resource per UID (with its VTIMEZONEs), reached through the
+    tests' FaultProxy, which counts the daemon's requests; someone else's edits go to Radicale directly."""
+
+    name, network = "radicale", True
+
+    def __init__(self, root: Path, events: list[Any], targets: list[Any], now: datetime) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        import icalendar
+
+        from caldav_servers import FaultProxy
+        from dav_servers import start_radicale
+
+        self.server = start_radicale(root / "server")
+        self.proxy = FaultProxy(int(self.server.root.rsplit(":", 1)[1].strip("/")))
+        zones = list(icalendar.Calendar.from_ical((root / "floor.ics").read_bytes()).walk("VTIMEZONE"))
+        self.texts: dict[str, bytes] = {}
+        for uid, evs in by_uid(events).items():
+            one = icalendar.Calendar()
+            one.add("PRODID", "-//boundaryd bench//EN")
+            one.add("VERSION", "2.0")
+            one.subcomponents = [*zones, *evs]
+            self.texts[uid.split("@")[0] + ".ics"] = one.to_ical()
+        (root / "resources").mkdir()
+        for name, text in self.texts.items():
+            (root / "resources" / name).write_bytes(text)
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda kv: self._put(*kv), self.texts.items()))
+        self.targets = [str(ev["UID"]).split("@")[0] + ".ics" for ev in targets]
+        self.env: dict[str, str] = {}
+
+    def _put(self, name: str, text: bytes) -> None:
+        from dav_servers import put_event
+
+        if put_event(self.server, name, text) not in (200, 201, 204):
+            raise RuntimeError(f"Radicale refused {name}")
+
+    def calendar_yaml(self) -> str:
+        return f"  caldav: {{url: {self.proxy.url_for(self.server)}}}"
+
+    def requests(self) -> int:
+        return len(self.proxy.requests)
+
+    def edit(self, i: int) -> None:
+        name = self.targets[i % len(self.targets)]
+        uid = name.removesuffix(".ics")
+        text = self.texts[name]
+        plain, marked = f"SUMMARY:Meeting {uid}\r\n".encode(), f"SUMMARY:Meeting {uid}x\r\n".encode()
+        self.texts[name] = text.replace(plain, marked) if plain in text else text.replace(marked, plain)
+        self._put(name, self.texts[name])
+
+    def close(self) -> None:
+        self.proxy.close()
+        self.server.stop()
+
+
+WORLDS: dict[str, Any] = {"ics": IcsWorld, "google": GoogleWorld, "microsoft": GraphWorld, "radicale": RadicaleWorld}
+FLOOR_OF = {"radicale": "resources"}  # the floor parses what the backend holds: here each resource on its own
 
 
 # --- the floor ----------------------------------------------------------------------------------
 
 
 def child_floor(calendar: Path, now: datetime) -> dict[str, float]:
+    """One file: parse it; a folder (CalDAV's resources): parse each resource, expand them as one calendar."""
     import icalendar
     import recurring_ical_events
 
+    texts = [p.read_bytes() for p in sorted(calendar.glob("*.ics"))] if calendar.is_dir() else [calendar.read_bytes()]
     t0 = time.process_time()
-    cal = icalendar.Calendar.from_ical(calendar.read_bytes())
+    cal = icalendar.Calendar()
+    for text in texts:
+        cal.subcomponents.extend(icalendar.Calendar.from_ical(text).subcomponents)
     n = len(list(recurring_ical_events.of(cal).between(now, now + timedelta(days=14))))
     cpu = time.process_time() - t0
     return {"cpu": cpu, "instances": n, "rss": proc_sample(os.getpid())[1]}
@@ -481,12 +543,12 @@ def run_one(kind: str, size: int, *, cycles: int, interval: float, warmup: int =
         data = generate_around(now, size)
         (root / "floor.ics").write_bytes(data)
         say("generated")
-        fl_cpu, fl_rss = floor(root / "floor.ics", now, floor_runs)
-        say("floor measured")
         events = vevents(data)
         targets = window_singles(events, now)
         world = IcsWorld(root, data, targets) if kind == "ics" else WORLDS[kind](root, events, targets, now)
         say("calendar loaded")
+        fl_cpu, fl_rss = floor(root / FLOOR_OF.get(kind, "floor.ics"), now, floor_runs)
+        say("floor measured")
         try:
             m = measure(world, root, cycles=cycles, interval=interval, warmup=warmup, code=code, trace=trace, timeout=timeout)
         finally:
@@ -502,8 +564,9 @@ def missed_goals(row: dict[str, Any]) -> list[str]:
         out.append(f"{name}: unchanged {row['unchanged'] / row['floor']:.1%} > {unchanged:.0%}")
     if not row["changed"] / row["floor"] <= changed:
         out.append(f"{name}: one change {row['changed'] / row['floor']:.1%} > {changed:.0%}")
-    if row["network"] and row["req_unchanged"] != 1:
-        out.append(f"{name}: {row['req_unchanged']:g} requests per unchanged cycle > 1")
+    most = 2 if row["backend"] == "radicale" else 1
+    if row["network"] and row["req_unchanged"] > most:
+        out.append(f"{name}: {row['req_unchanged']:g} requests per unchanged cycle > {most}")
     return out
 
 
@@ -524,6 +587,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--backends", nargs="+", default=["ics", "google", "microsoft"], choices=sorted(WORLDS))
     ap.add_argument("--sizes", type=int, nargs="+", default=[5500], help="ics: calendar sizes (network backends: the smallest)")
+    ap.add_argument("--resources", type=int, default=2000, help="radicale: resources (one per UID)")
     ap.add_argument("--cycles", type=int, default=5, help="cycles of each kind (unchanged, changed, unchanged again)")
     ap.add_argument("--interval", type=float, default=3.0, help="boundaryd run --interval (> 2 s: ics reads a file "
                     "stamped within 2 s of the last read again)")
@@ -538,7 +602,8 @@ def main() -> int:
         return 0
     rows = []
     for kind in args.backends:
-        for size in sorted(args.sizes) if kind == "ics" else [min(args.sizes)]:
+        sizes = sorted(args.sizes) if kind == "ics" else [args.resources] if kind == "radicale" else [min(args.sizes)]
+        for size in sizes:
             rows.append(run_one(kind, size, cycles=args.cycles, interval=args.interval, code=args.code, trace=args.trace))
     print(table(rows))
     print(f"CPU seconds per sync cycle of `boundaryd run --interval {args.interval:g}` (medians of {args.cycles}/"
