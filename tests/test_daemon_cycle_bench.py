@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
 import daemon_cycle_bench as bench  # noqa: E402
+import daemon_worlds as worlds  # noqa: E402
 
 
 def test_ics_rows_come_from_every_sync() -> None:
@@ -30,11 +31,11 @@ def test_ics_rows_come_from_every_sync() -> None:
 
 
 def test_google_requests_are_counted_per_cycle(tmp_path: Path) -> None:
-    now = bench.calendar_now()
-    events = bench.vevents(bench.generate_around(now, 50))
-    targets = bench.window_singles(events, now)
+    now = worlds.calendar_now()
+    events = worlds.vevents(worlds.generate_around(now, 50))
+    targets = worlds.window_singles(events, now)
     assert targets, "events in the window for someone else to edit"
-    world = bench.GoogleWorld(tmp_path, events, targets, now)
+    world = worlds.GoogleWorld(tmp_path, events, targets, now)
     try:
         before = world.fake.get_event(world.targets[0])["summary"]
         m = bench.measure(world, tmp_path, cycles=1, interval=0.5, warmup=1, timeout=60)
