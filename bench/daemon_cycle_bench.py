@@ -171,7 +171,7 @@ def measure(world: Any, root: Path, *, cycles: int, interval: float, warmup: int
                 x = watch.syncs[k]
                 print(f"    {x.at - t0:6.1f}s {plan[k]:<9} cpu {x.cpu - (watch.syncs[k - 1].cpu if k else 0):.2f}s"
                       f" requests {x.requests} rss {x.rss:.0f}MB", file=sys.stderr)
-            if "failing" in watch.syncs[k].status:
+            if watch.syncs[k].status.startswith("sync failing"):
                 raise RuntimeError(f"sync failing: {watch.syncs[k].status}\n" + (root / "daemon.log").read_text()[-3000:])
             if k + 1 < len(plan) and plan[k + 1] == "changed":
                 world.edit(edits)  # right after a sync: long before the next one starts
@@ -204,8 +204,6 @@ def rules_yaml(calendar: str) -> str:
     head, rest = text.split("\ncalendar:\n", 1)
     _, tail = rest.split("\nnotify:\n", 1)
     return f"{head}\ncalendar:\n{calendar}\n\nnotify:\n{tail}"
-
-
 
 
 # --- the floor ----------------------------------------------------------------------------------
