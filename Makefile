@@ -81,6 +81,7 @@ bench: $(TSTAMP)
 	$(BIN)/python bench/caldav_requests_bench.py
 	$(BIN)/python bench/cycle_bench.py
 	$(BIN)/python bench/caldav_cycle_bench.py
+	$(BIN)/python bench/daemon_cycle_bench.py
 
 schema: $(STAMP)
 	$(BIN)/python -m boundaryd.core.rules > rules/schema.json

@@ -273,7 +273,7 @@ class Daemon:
             task.done(task)
         except Exception as exc:  # a bug in a handler must not kill the loop
             log.error("handling the end of %s: %s", task.name, describe(exc), exc_info=exc)
-        self._refresh_status()
+        self._refresh_status(force=task.name == "sync")  # one STATUS= per sync, even when it reads the same
 
     # --- rules --------------------------------------------------------------------------
 
