@@ -149,7 +149,8 @@ class Week:
 
 
 def _in_zone(rows: Iterable[LedgerRow], tz: tzinfo | None) -> tuple[LedgerRow, ...]:
-    return tuple(replace(r, start=r.start.astimezone(tz), end=r.end.astimezone(tz)) for r in rows)
+    return tuple(r if r.start.tzinfo is tz and r.end.tzinfo is tz else replace(r, start=r.start.astimezone(tz),
+                                                                               end=r.end.astimezone(tz)) for r in rows)
 
 
 def _diff(before: Iterable[LedgerRow], now: Iterable[LedgerRow]) -> tuple[frozenset[LedgerRow], frozenset[LedgerRow]]:

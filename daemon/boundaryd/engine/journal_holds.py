@@ -14,7 +14,8 @@ from __future__ import annotations
 import time
 import weakref
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
+from sys import intern
 from typing import TYPE_CHECKING
 
 from boundaryd.core.actions import RememberOwned
@@ -138,14 +139,20 @@ def holds(journal: Journal) -> list[Hold]:
 #: the rows last read from each journal, with what says they are still the journal's: the
 #: connection's own changes (``total_changes``) and other connections' (``data_version``), and how
 #: far back they go. A quiet cycle reads nothing.
-_READ: weakref.WeakKeyDictionary[Journal, tuple[tuple[int, int, str], tuple[LedgerRow, ...]]] = weakref.WeakKeyDictionary()
+_READ: weakref.WeakKeyDictionary[Journal, tuple[tuple[int, int, str, tzinfo | None], tuple[LedgerRow, ...]]] = weakref.WeakKeyDictionary()
+
+
+def _at(text: str, tz: tzinfo | None) -> datetime:
+    t = datetime.fromisoformat(text)
+    return t if tz is None else t.astimezone(tz)
 
 
 def ledger(journal: Journal, since: datetime | None = None) -> tuple[LedgerRow, ...]:
     """The record's rows starting at ``since`` or later (all of them without it), by start."""
     lo = "" if since is None else utc(since)[:10]  # from that day on: the same rows all day long
+    tz = since.tzinfo if since is not None else None  # read in the zone the plan works in
     db = journal.db
-    mark = (db.total_changes, int(db.execute("PRAGMA data_version").fetchone()[0]), lo)
+    mark = (db.total_changes, int(db.execute("PRAGMA data_version").fetchone()[0]), lo, tz)
     hit = _READ.get(journal)
     if hit is not None and hit[0] == mark:
         return hit[1]
@@ -153,9 +160,9 @@ def ledger(journal: Journal, since: datetime | None = None) -> tuple[LedgerRow, 
         'SELECT kind, block, key, start, "end", uid, rid, all_day, person, decision, blocks FROM ledger_items'
         " WHERE start>=? ORDER BY start, kind, key", (lo,)
     )
-    found = tuple(
-        LedgerRow(k, b, key, datetime.fromisoformat(s), datetime.fromisoformat(e), u, r, bool(d), p, dec,
-                  tuple(x for x in bl.split(",") if x))
+    found = tuple(  # the few words (kinds, blocks, decisions, people) kept once: a daemon holds these rows
+        LedgerRow(intern(k), intern(b), key, _at(s, tz), _at(e, tz), u, r, bool(d),
+                  intern(p), intern(dec), tuple(intern(x) for x in bl.split(",") if x))
         for k, b, key, s, e, u, r, d, p, dec, bl in rows
     )
     _READ[journal] = (mark, found)
