@@ -1,0 +1,153 @@
+"""A sync's actions journaled in batches: a few transactions per phase, the same crash safety.
+
+Each phase of a sync (block changes, undos, declines, flags, unflags) journals the intents of all
+its actions in one transaction, committed before the first of them is applied. What each action
+ended in (done, refused; for a decline what it records, for an undo that it was undone) waits in
+an :class:`ActionLog` and is committed in one transaction once the actions are durable:
+
+- after the backend's ``flush`` (always: for the ICS file nothing is on disk before it);
+- where every write is durable when it is made (``writes_when_made`` on the backend: CalDAV,
+  Google, Microsoft, memory), also at the end of each phase and every :data:`EVERY` actions or
+  :data:`SECONDS` seconds, so a killed sync leaves few applied actions without their ``done``.
+
+A sync killed between an action and its ``done``: :func:`settle` (the next sync, on what it read)
+decides from the calendar what each unfinished action did (see the executor's docstring for why
+this is enough, kind by kind). Replies and notices are not here: each is held, queued and recorded
+one by one (engine/executor.py), since a message must never go twice.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Collection, Sequence
+from typing import TypeVar
+
+from boundaryd.core.ical import CONFLICT_CATEGORY as MARK
+from boundaryd.core.model import Occurrence, Snapshot
+from boundaryd.engine.journal import Journal
+
+#: the ``done`` marks of a backend that writes as it goes are committed at least this often...
+EVERY = 500
+#: ...and at least every this many seconds (a slow server: each action a request)
+SECONDS = 2.0
+
+T = TypeVar("T")
+
+
+def writes_when_made(backend: object) -> bool:
+    """Every write of ``backend`` is durable when the call returns (``flush`` does nothing). A
+    backend that does not say so is taken to write at ``flush`` (the safe side)."""
+    return getattr(backend, "writes_when_made", False) is True
+
+
+class ActionLog:
+    """The intents and ends of one sync's actions, batched (see the module's docstring)."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        sync_id: str,
+        step: Callable[[str], None],
+        durable_each: bool,
+        every: int = EVERY,
+        seconds: float = SECONDS,
+    ) -> None:
+        self.journal, self.sync_id, self.step = journal, sync_id, step
+        self.durable_each, self.every, self.seconds = durable_each, max(1, every), seconds
+        self._done: list[tuple[int, str]] = []
+        self._declines: list[tuple[str, str, str, str]] = []
+        self._undone: list[tuple[str, str]] = []
+        self._refused: list[tuple[str, str]] = []
+        self._since = time.monotonic()
+        self.commits = 0
+
+    def phase(
+        self,
+        name: str,
+        items: Sequence[T],
+        rows: Sequence[tuple[str, str, str]],
+        act: Callable[[T, int], None],
+        declines: Sequence[tuple[str, str, str, str]] = (),
+    ) -> None:
+        """Journal ``rows`` (one ``(kind, target, detail)`` per item) in one transaction, then
+        ``act(item, action id)`` on each; ``act`` applies it and calls :meth:`end`. Steps:
+        ``intents:NAME``, ``NAME:i`` after each action, ``committed:n`` after each commit."""
+        if not items:
+            return
+        ids = self.journal.intents(self.sync_id, rows, declines)
+        self.step(f"intents:{name}")
+        for i, (item, action) in enumerate(zip(items, ids, strict=True)):
+            act(item, action)
+            self.step(f"{name}:{i}")
+            if self.durable_each and (len(self._done) >= self.every or time.monotonic() - self._since >= self.seconds):
+                self.commit()
+        if self.durable_each:
+            self.commit()
+
+    def end(
+        self,
+        action: int,
+        state: str = "done",
+        *,
+        decline: tuple[str, str, str, str] | None = None,
+        undone: tuple[str, str] | None = None,
+        refused: tuple[str, str] | None = None,
+    ) -> None:
+        """``action`` ended in ``state`` (committed with the next batch); with what it records."""
+        self._done.append((action, state))
+        self._declines += [decline] if decline else []
+        self._undone += [undone] if undone else []
+        self._refused += [refused] if refused else []
+
+    def commit(self) -> None:
+        """Every end noted so far, in one transaction (call it only once they are durable)."""
+        self._since = time.monotonic()
+        if not self._done:
+            return
+        self.journal.finish(self._done, self._declines, self._undone, self._refused)
+        self._done, self._declines, self._undone, self._refused = [], [], [], []
+        self.step(f"committed:{self.commits}")
+        self.commits += 1
+
+
+def declined_keys(snap: Snapshot, owners: Collection[str]) -> set[tuple[str, str]]:
+    """Occurrence keys the owner declined on the calendar, and ``(uid, "")`` for each of their
+    series (a series declined at once)."""
+    keys = {o.key for o in snap.occurrences if _declined(o, owners)}
+    return keys | {(uid, "") for uid, _ in keys}
+
+
+def _declined(o: Occurrence, owners: Collection[str]) -> bool:
+    return any(a.email in owners and a.partstat == "DECLINED" for a in o.attendees)
+
+
+def settle(journal: Journal, snap: Snapshot, owners: Collection[str]) -> int:
+    """What an interrupted sync's unfinished actions did, read from the calendar; their number.
+
+    A flag whose mark is on: done (the planner flags only where the mark is not on, so it is
+    boundaryd's, and comes off when the conflict ends). A decline the calendar shows: done, with
+    what its intent meant to record. An undo whose occurrence is no longer declined: done, undone.
+    Anything else (block writes, unflags, what did not happen): ``interrupted``; the planner, which
+    reads the calendar, plans again what is still to do."""
+    todo = journal.unfinished()
+    if not todo:
+        return 0
+    declined = declined_keys(snap, owners)
+    seen = {o.key: o for o in snap.occurrences}
+    ended: list[tuple[int, str]] = []
+    found: list[tuple[str, str]] = []
+    undone: list[tuple[str, str]] = []
+    for action, kind, uid, rid in todo:
+        occ, key = seen.get((uid, rid)), (uid, rid)
+        if kind == "flag" and occ is not None and MARK in occ.categories:
+            ended.append((action, "done"))
+        elif kind == "decline" and key in declined:
+            ended.append((action, "done"))
+            found.append(key)
+        elif kind == "undo" and occ is not None and key not in declined:
+            ended.append((action, "done"))
+            undone.append(key)
+        else:
+            ended.append((action, "interrupted"))
+    journal.settle(ended, found, undone)
+    return len(todo)
