@@ -51,14 +51,15 @@ class ActionLog:
         durable_each: bool,
         every: int = EVERY,
         seconds: float = SECONDS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.journal, self.sync_id, self.step = journal, sync_id, step
-        self.durable_each, self.every, self.seconds = durable_each, max(1, every), seconds
+        self.durable_each, self.every, self.seconds, self.clock = durable_each, max(1, every), seconds, clock
         self._done: list[tuple[int, str]] = []
         self._declines: list[tuple[str, str, str, str]] = []
         self._undone: list[tuple[str, str]] = []
         self._refused: list[tuple[str, str]] = []
-        self._since = time.monotonic()
+        self._since = clock()
         self.commits = 0
 
     def phase(
@@ -79,7 +80,7 @@ class ActionLog:
         for i, (item, action) in enumerate(zip(items, ids, strict=True)):
             act(item, action)
             self.step(f"{name}:{i}")
-            if self.durable_each and (len(self._done) >= self.every or time.monotonic() - self._since >= self.seconds):
+            if self.durable_each and (len(self._done) >= self.every or self.clock() - self._since >= self.seconds):
                 self.commit()
         if self.durable_each:
             self.commit()
@@ -101,7 +102,7 @@ class ActionLog:
 
     def commit(self) -> None:
         """Every end noted so far, in one transaction (call it only once they are durable)."""
-        self._since = time.monotonic()
+        self._since = self.clock()
         if not self._done:
             return
         self.journal.finish(self._done, self._declines, self._undone, self._refused)
