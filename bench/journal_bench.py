@@ -14,12 +14,20 @@ home directory's disk, ``synchronous=FULL``: every commit an fsync):
 
 The backends do nothing, so what is timed is the journal (and the executor's own bookkeeping).
 Wall time (fsyncs wait, they do not spend CPU) and CPU, medians of ``--reps``.
+
+``--sync 22000 [--code DIR]``: a real first sync of cycle_bench's calendar of that size (``ics:``,
+rules/example.yaml), wall and CPU, in a child process on this checkout's ``daemon/`` and, with
+``--code``, on another's (before/after in the same run; cycle_bench's ``first`` column is CPU only).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -95,11 +103,58 @@ def timed(run: Any, p: Plan, root: Path, name: str) -> tuple[float, float]:
     return wall, cpu
 
 
+#: the child of ``--sync``, run with ``-c`` (it imports only what both checkouts have)
+CHILD = """
+import json, sys, time
+from datetime import datetime
+from pathlib import Path
+from boundaryd.engine.app import App
+
+rules_path, calendar, state, now = sys.argv[1:5]
+app = App(Path(rules_path), Path(state), f"ics:{calendar}")
+rules = app.load_rules()
+w0, c0 = time.perf_counter(), time.process_time()
+result = app.sync(rules, datetime.fromisoformat(now))
+wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+print(json.dumps({"wall": wall, "cpu": cpu, "flagged": result.flagged, "declined": result.declined}))
+"""
+
+
+def first_syncs(size: int, codes: list[Path], reps: int) -> None:
+    sys.path.insert(0, str(ROOT / "bench"))
+    from cycle_bench import SIZES
+    from plan_bench import generate
+
+    series, singles = SIZES.get(size, (size // 11, size - size // 11))
+    data = generate(series, singles)
+    got: dict[Path, list[dict[str, float]]] = {c: [] for c in codes}
+    with tempfile.TemporaryDirectory(prefix="bd-first-", dir=Path.home()) as d:
+        for rep in range(reps):
+            for code in codes:  # interleaved: the same machine load for each
+                root = Path(d) / f"{rep}-{len(got[code])}-{codes.index(code)}"
+                root.mkdir()
+                (root / "calendar.ics").write_bytes(data)
+                env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(code), str(ROOT / "bench")]))
+                rules = ROOT / "rules" / "example.yaml"
+                cmd = [sys.executable, "-c", CHILD, str(rules), str(root / "calendar.ics"), str(root / "state"), NOW.isoformat()]
+                out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
+                got[code].append(json.loads(out.stdout.strip().splitlines()[-1]))
+    print(f"first sync of {size} events (ics:, rules/example.yaml), medians of {reps}")
+    for code, rows in got.items():
+        wall, cpu = statistics.median(r["wall"] for r in rows), statistics.median(r["cpu"] for r in rows)
+        print(f"  {str(code):<40} wall {wall:6.2f}s  CPU {cpu:6.2f}s  ({int(rows[0]['flagged'])} flagged, {int(rows[0]['declined'])} declined)")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--actions", type=int, default=3200)
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--sync", type=int, help="a real first sync of a calendar of this many events instead")
+    ap.add_argument("--code", type=Path, help="with --sync: another checkout's daemon/ too")
     args = ap.parse_args()
+    if args.sync:
+        first_syncs(args.sync, [ROOT / "daemon", *([args.code] if args.code else [])], args.reps)
+        return 0
     p = plan_of(args.actions)
     ways = {"one by one": one_by_one, "executor, ICS-like": executor(Nothing()), "executor, CalDAV-like": executor(NothingAsItGoes())}
     got: dict[str, list[tuple[float, float]]] = {k: [] for k in ways}

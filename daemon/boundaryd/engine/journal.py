@@ -373,8 +373,8 @@ class Journal:
             " FROM notified n"
             " LEFT JOIN refs r ON r.uid = n.uid AND r.recurrence_id = n.recurrence_id"
             " LEFT JOIN refs s ON s.uid = n.uid AND s.recurrence_id = ''"
-            " LEFT JOIN declined d ON d.uid = n.uid AND d.recurrence_id = n.recurrence_id"
-            " LEFT JOIN declined e ON e.uid = n.uid AND e.recurrence_id = ''"
+            " LEFT JOIN declined d ON d.uid = n.uid AND d.recurrence_id = n.recurrence_id AND d.state != 'intent'"
+            " LEFT JOIN declined e ON e.uid = n.uid AND e.recurrence_id = '' AND e.state != 'intent'"
             " ORDER BY n.at DESC, n.start LIMIT ?",
             (limit,),
         )
