@@ -14,7 +14,7 @@ import pytest
 from boundaryd.core.ical import CONFLICT_CATEGORY
 from boundaryd.core.model import Attendee, Occurrence, Snapshot
 from boundaryd.engine.journal import Journal
-from boundaryd.engine.journal_batch import ActionLog, settle, writes_when_made
+from boundaryd.engine.journal_batch import ActionLog, finish, intents, settle, writes_when_made
 
 OWNER = "alice@example.com"
 
@@ -111,10 +111,10 @@ def occ(uid: str, rid: str | None = None, partstat: str = "NEEDS-ACTION", marked
 def test_recovery_reads_what_unfinished_actions_did_from_the_calendar(journal: Counted) -> None:
     rid = "2026-11-25T09:00:00+00:00"
     journal.add_decline_request("x", "")  # unrelated state stays
-    journal.finish([], [("undo-me", "", "ACCEPTED", "reply")])  # declined earlier, by boundaryd
+    finish(journal, [], [("undo-me", "", "ACCEPTED", "reply")])  # declined earlier, by boundaryd
     rows = [("flag", "marked", ""), ("flag", "unmarked", ""), ("decline", "series", rid), ("decline", "not", ""),
             ("undo", "undo-me", ""), ("create", "block-1", "prospecting")]  # fmt: skip
-    journal.intents("killed", rows, [("series", rid, "NEEDS-ACTION", "reply"), ("not", "", "TENTATIVE", "none")])
+    intents(journal, "killed", rows, [("series", rid, "NEEDS-ACTION", "reply"), ("not", "", "TENTATIVE", "none")])
     assert journal.declined() == {("undo-me", ""): ("ACCEPTED", "reply")}  # intents are not records
     snap = Snapshot((occ("marked", marked=True), occ("unmarked"), occ("series", rid, "DECLINED"), occ("not"), occ("undo-me")))
     assert settle(journal, snap, {OWNER}) == 6

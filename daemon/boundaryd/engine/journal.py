@@ -79,6 +79,7 @@ class Journal:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
             self._migrate()
+            # the actions journaled and never ended (engine/journal_batch.py reads them every sync)
             self.db.execute("CREATE INDEX IF NOT EXISTS actions_open ON actions(id) WHERE state='intent'")
             create_ledger_tables(self.db)  # the weekly ledger's own tables (engine/journal_ledger.py)
             journal_holds.ensure(self)  # held offers and the weeks' ledger (their own module)
@@ -145,76 +146,6 @@ class Journal:
     def done(self, action_id: int, state: str = "done") -> None:
         with self.tx():
             self.db.execute("UPDATE actions SET state=?, updated=? WHERE id=?", (state, time.time(), action_id))
-
-    # -- actions in batches (engine/journal_batch.py says when, and why it is safe) -------------
-    def intents(
-        self, sync_id: str, rows: Sequence[tuple[str, str, str]], declines: Sequence[tuple[str, str, str, str]] = ()
-    ) -> list[int]:
-        """:meth:`intent` for each ``(kind, target, detail)``, in one transaction: their ids. With
-        ``declines`` ``(uid, rid, previous, told)``: what each decline of the batch would record,
-        kept in state ``intent`` (read by nothing but recovery) where no row is there yet."""
-        now = time.time()
-        ids = []
-        with self.tx():
-            for kind, target, detail in rows:
-                cur = self.db.execute(
-                    "INSERT INTO actions(sync_id, kind, target, detail, state, created, updated)"
-                    " VALUES (?, ?, ?, ?, 'intent', ?, ?)",
-                    (sync_id, kind, target, detail[:2000], now, now),
-                )
-                ids.append(int(cur.lastrowid or 0))
-            self.db.executemany(
-                "INSERT OR IGNORE INTO declined(uid, recurrence_id, previous, told, state, at)"
-                " VALUES (?, ?, ?, ?, 'intent', ?)",
-                [(*d, now) for d in declines],
-            )
-        return ids
-
-    def finish(
-        self,
-        done: Sequence[tuple[int, str]],
-        declines: Sequence[tuple[str, str, str, str]] = (),
-        undone: Sequence[tuple[str, str]] = (),
-        refused: Sequence[tuple[str, str]] = (),
-    ) -> None:
-        """In one transaction: each ``(action id, state)`` ended, each decline ``(uid, rid, previous,
-        told)`` recorded (as :meth:`record_decline`), each ``(uid, rid)`` undone (as :meth:`undone`),
-        the intent rows of declines ``refused`` dropped."""
-        now = time.time()
-        with self.tx():
-            self.db.executemany("UPDATE actions SET state=?, updated=? WHERE id=?", [(s, now, a) for a, s in done])
-            self.db.executemany(
-                "INSERT OR REPLACE INTO declined(uid, recurrence_id, previous, told, state, at)"
-                " VALUES (?, ?, ?, ?, 'declined', ?)",
-                [(*d, now) for d in declines],
-            )
-            self.db.executemany(
-                "UPDATE declined SET state='undone', at=? WHERE uid=? AND recurrence_id=?", [(now, *u) for u in undone]
-            )
-            self.db.executemany("DELETE FROM declined WHERE uid=? AND recurrence_id=? AND state='intent'", refused)
-
-    def unfinished(self) -> list[tuple[int, str, str, str]]:
-        """``(id, kind, target, detail)`` of every action journaled as an intent and never ended:
-        what a killed sync may or may not have applied (the partial index keeps this cheap)."""
-        return self.db.execute("SELECT id, kind, target, detail FROM actions WHERE state='intent' ORDER BY id").fetchall()
-
-    def settle(
-        self, ended: Sequence[tuple[int, str]], declined: Sequence[tuple[str, str]], undone: Sequence[tuple[str, str]]
-    ) -> None:
-        """Recovery's verdict on unfinished actions, in one transaction: each ``(id, state)``; the
-        declines found on the calendar ``(uid, rid)`` recorded from their intent rows (the other
-        intent rows of declines dropped); the undos found, undone."""
-        now = time.time()
-        with self.tx():
-            self.db.executemany("UPDATE actions SET state=?, updated=? WHERE id=?", [(s, now, a) for a, s in ended])
-            self.db.executemany(
-                "UPDATE declined SET state='declined', at=? WHERE uid=? AND recurrence_id=? AND state='intent'",
-                [(now, *d) for d in declined],
-            )
-            self.db.execute("DELETE FROM declined WHERE state='intent'")
-            self.db.executemany(
-                "UPDATE declined SET state='undone', at=? WHERE uid=? AND recurrence_id=?", [(now, *u) for u in undone]
-            )
 
     def actions_in_state(self, kind: str, state: str) -> dict[tuple[str, str], float]:
         """{(uid, occurrence): when} of the ``kind`` actions that ended in ``state``

@@ -75,7 +75,7 @@ class ActionLog:
         ``intents:NAME``, ``NAME:i`` after each action, ``committed:n`` after each commit."""
         if not items:
             return
-        ids = self.journal.intents(self.sync_id, rows, declines)
+        ids = intents(self.journal, self.sync_id, rows, declines)
         self.step(f"intents:{name}")
         for i, (item, action) in enumerate(zip(items, ids, strict=True)):
             act(item, action)
@@ -105,10 +105,84 @@ class ActionLog:
         self._since = self.clock()
         if not self._done:
             return
-        self.journal.finish(self._done, self._declines, self._undone, self._refused)
+        finish(self.journal, self._done, self._declines, self._undone, self._refused)
         self._done, self._declines, self._undone, self._refused = [], [], [], []
         self.step(f"committed:{self.commits}")
         self.commits += 1
+
+
+# -- the journal's rows (the tables are engine/journal.py's) ------------------------------------
+def intents(
+    journal: Journal, sync_id: str, rows: Sequence[tuple[str, str, str]], declines: Sequence[tuple[str, str, str, str]] = ()
+) -> list[int]:
+    """:meth:`Journal.intent` for each ``(kind, target, detail)``, in one transaction: their ids. With
+    ``declines`` ``(uid, rid, previous, told)``: what each decline of the batch would record,
+    kept in state ``intent`` (read by nothing but recovery) where no row is there yet."""
+    now = time.time()
+    ids = []
+    with journal.tx():
+        for kind, target, detail in rows:
+            cur = journal.db.execute(
+                "INSERT INTO actions(sync_id, kind, target, detail, state, created, updated)"
+                " VALUES (?, ?, ?, ?, 'intent', ?, ?)",
+                (sync_id, kind, target, detail[:2000], now, now),
+            )
+            ids.append(int(cur.lastrowid or 0))
+        journal.db.executemany(
+            "INSERT OR IGNORE INTO declined(uid, recurrence_id, previous, told, state, at)"
+            " VALUES (?, ?, ?, ?, 'intent', ?)",
+            [(*d, now) for d in declines],
+        )
+    return ids
+
+
+def finish(
+    journal: Journal,
+    done: Sequence[tuple[int, str]],
+    declines: Sequence[tuple[str, str, str, str]] = (),
+    undone: Sequence[tuple[str, str]] = (),
+    refused: Sequence[tuple[str, str]] = (),
+) -> None:
+    """In one transaction: each ``(action id, state)`` ended, each decline ``(uid, rid, previous,
+    told)`` recorded (as :meth:`Journal.record_decline`), each ``(uid, rid)`` undone (as
+    :meth:`Journal.undone`), the intent rows of declines ``refused`` dropped."""
+    now = time.time()
+    with journal.tx():
+        journal.db.executemany("UPDATE actions SET state=?, updated=? WHERE id=?", [(s, now, a) for a, s in done])
+        journal.db.executemany(
+            "INSERT OR REPLACE INTO declined(uid, recurrence_id, previous, told, state, at)"
+            " VALUES (?, ?, ?, ?, 'declined', ?)",
+            [(*d, now) for d in declines],
+        )
+        journal.db.executemany(
+            "UPDATE declined SET state='undone', at=? WHERE uid=? AND recurrence_id=?", [(now, *u) for u in undone]
+        )
+        journal.db.executemany("DELETE FROM declined WHERE uid=? AND recurrence_id=? AND state='intent'", refused)
+
+
+def unfinished(journal: Journal) -> list[tuple[int, str, str, str]]:
+    """``(id, kind, target, detail)`` of every action journaled as an intent and never ended:
+    what a killed sync may or may not have applied (the partial index keeps this cheap)."""
+    return journal.db.execute("SELECT id, kind, target, detail FROM actions WHERE state='intent' ORDER BY id").fetchall()
+
+
+def settle_rows(
+    journal: Journal, ended: Sequence[tuple[int, str]], declined: Sequence[tuple[str, str]], undone: Sequence[tuple[str, str]]
+) -> None:
+    """Recovery's verdict on unfinished actions, in one transaction: each ``(id, state)``; the
+    declines found on the calendar ``(uid, rid)`` recorded from their intent rows (the other
+    intent rows of declines dropped); the undos found, undone."""
+    now = time.time()
+    with journal.tx():
+        journal.db.executemany("UPDATE actions SET state=?, updated=? WHERE id=?", [(s, now, a) for a, s in ended])
+        journal.db.executemany(
+            "UPDATE declined SET state='declined', at=? WHERE uid=? AND recurrence_id=? AND state='intent'",
+            [(now, *d) for d in declined],
+        )
+        journal.db.execute("DELETE FROM declined WHERE state='intent'")
+        journal.db.executemany(
+            "UPDATE declined SET state='undone', at=? WHERE uid=? AND recurrence_id=?", [(now, *u) for u in undone]
+        )
 
 
 def declined_keys(snap: Snapshot, owners: Collection[str]) -> set[tuple[str, str]]:
@@ -130,7 +204,7 @@ def settle(journal: Journal, snap: Snapshot, owners: Collection[str]) -> int:
     what its intent meant to record. An undo whose occurrence is no longer declined: done, undone.
     Anything else (block writes, unflags, what did not happen): ``interrupted``; the planner, which
     reads the calendar, plans again what is still to do."""
-    todo = journal.unfinished()
+    todo = unfinished(journal)
     if not todo:
         return 0
     declined = declined_keys(snap, owners)
@@ -150,5 +224,5 @@ def settle(journal: Journal, snap: Snapshot, owners: Collection[str]) -> int:
             undone.append(key)
         else:
             ended.append((action, "interrupted"))
-    journal.settle(ended, found, undone)
+    settle_rows(journal, ended, found, undone)
     return len(todo)
