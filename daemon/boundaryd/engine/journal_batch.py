@@ -203,7 +203,8 @@ def settle(journal: Journal, snap: Snapshot, owners: Collection[str]) -> int:
     boundaryd's, and comes off when the conflict ends). A decline the calendar shows: done, with
     what its intent meant to record. An undo whose occurrence is no longer declined: done, undone.
     Anything else (block writes, unflags, what did not happen): ``interrupted``; the planner, which
-    reads the calendar, plans again what is still to do."""
+    reads the calendar, plans again what is still to do. (A sync still running in another process
+    loses nothing by it: its own commit writes every end and record whole, over these.)"""
     todo = unfinished(journal)
     if not todo:
         return 0
