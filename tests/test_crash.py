@@ -22,10 +22,11 @@ from test_sync import at
 RUNNER = Path(__file__).with_name("crash_runner.py")
 
 
-def killed_sync(e, step: str) -> subprocess.CompletedProcess[str]:
-    """A sync SIGKILLed by its step hook at ``step`` (see crash_runner.py)."""
+def killed_sync(e, step: str, every: str = "") -> subprocess.CompletedProcess[str]:
+    """A sync SIGKILLed by its step hook at ``step`` (see crash_runner.py); with ``every``, on a
+    calendar that writes as it goes, its actions' ends committed every ``every`` actions."""
     env = {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}
-    cmd = [sys.executable, str(RUNNER), str(e.rules), str(e.state), NOW, step]
+    cmd = [sys.executable, str(RUNNER), str(e.rules), str(e.state), NOW, step, every]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120, check=False)
 
 
@@ -60,55 +61,84 @@ def final_state(e) -> dict[str, object]:
     notified = sorted(r[0] for r in db.execute("SELECT key FROM notified"))
     queued = sorted(r[0] for r in db.execute("SELECT key FROM messages WHERE state='queued'"))
     held = db.execute("SELECT count(*) FROM messages WHERE state='intent'").fetchone()[0]
+    # what the journal remembers of what boundaryd did: its declines (what ``allow`` sets back) and
+    # its flags (marks it takes off when their conflicts end), whatever was killed where
+    declined = sorted(db.execute("SELECT uid, recurrence_id, previous, told, state FROM declined").fetchall())
+    flagged = sorted(db.execute("SELECT DISTINCT target, detail FROM actions WHERE kind='flag' AND state='done'").fetchall())
+    unsettled = db.execute("SELECT count(*) FROM actions WHERE state='intent'").fetchone()[0]
     db.close()
-    return {"events": sorted(events), "outbox": sorted(outbox), "notified": notified, "queued": queued, "held": held}
+    return {
+        "events": sorted(events), "outbox": sorted(outbox), "notified": notified, "queued": queued, "held": held,
+        "declined": declined, "flagged": flagged, "unsettled": unsettled,
+    }
 
 
-def steps(tmp_path: Path) -> list[str]:
-    e = scenario(tmp_path / "count")
-    plan = json.loads(e.run("plan", "--now", NOW, "--json").stdout)
-    n_changes = len(plan["calendar_changes"])
-    declines = [c for c in plan["conflicts"] if c["decision"] == "decline"]
-    flags = [c for c in plan["conflicts"] if c["decision"] == "flag"]
-    n_messages = len(declines) + 1  # a reply per decline, one notice
-    return (
-        ["snapshot", "held"]
-        + [f"change:{i}" for i in range(n_changes)]
-        + [f"decline:{i}" for i in range(len(declines))]
-        + [f"flag:{i}" for i in range(len(flags))]
-        + ["flushed"]
-        + [f"queued:{i}" for i in range(n_messages)]
-    )
+def run_names(e, every: str = "") -> list[str]:
+    """The steps of a whole sync, as the runner passes them."""
+    done = killed_sync(e, "-", every)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+N_CHANGES, N_DECLINES, N_FLAGS, N_MESSAGES = 12, 4, 1, 5  # the scenario's first sync (checked below)
+#: every step of the ICS calendar's sync: it writes at the flush, so every end is committed after it
+STEPS = [
+    "snapshot", "held",
+    "intents:change", *(f"change:{i}" for i in range(N_CHANGES)),
+    "intents:decline", *(f"decline:{i}" for i in range(N_DECLINES)),
+    "intents:flag", *(f"flag:{i}" for i in range(N_FLAGS)),
+    "flushed", "committed:0",
+    *(f"queued:{i}" for i in range(N_MESSAGES)),
+]  # fmt: skip
+#: a calendar that writes as it goes, the ends committed every 5 actions and at each phase's end:
+#: batches 0-1 of five block writes, 2 of the last two, 3 of the declines, 4 of the flag
+EVERY = "5"
+EACH_STEPS = [
+    "intents:change", "change:0", "change:4", "committed:0", "change:5", "change:9", "committed:1",
+    "change:10", "change:11", "committed:2", "intents:decline", "decline:0", "decline:2", "decline:3",
+    "committed:3", "intents:flag", "flag:0", "committed:4", "flushed",
+]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, object], list[str]]:
-    root = tmp_path_factory.mktemp("reference")
-    e = scenario(root / "run")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    e = scenario(tmp_path_factory.mktemp("reference") / "run")
     e.run("sync", "--now", NOW)
-    return final_state(e), steps(root)
+    return final_state(e)
 
 
-def test_step_list_covers_the_whole_sync(reference) -> None:
-    state, names = reference
-    assert len(names) >= 15
-    assert len(state["outbox"]) == 5  # 4 replies (single, 2 series instances, Sunday) + 1 notice
-    assert state["held"] == 0
+def test_step_lists_are_the_whole_sync(tmp_path: Path, reference) -> None:
+    e = scenario(tmp_path / "count")
+    plan = json.loads(e.run("plan", "--now", NOW, "--json").stdout)
+    decisions = [c["decision"] for c in plan["conflicts"]]
+    assert (len(plan["calendar_changes"]), decisions.count("decline"), decisions.count("flag")) == (
+        N_CHANGES, N_DECLINES, N_FLAGS,
+    )  # fmt: skip
+    assert run_names(e) == STEPS
+    each = run_names(scenario(tmp_path / "each"), EVERY)
+    assert set(EACH_STEPS) <= set(each) and each.count("flushed") == 1
+    assert [n for n in each if n.startswith("committed:")] == [f"committed:{i}" for i in range(5)]
+    assert len(reference["outbox"]) == 5  # 4 replies (single, 2 series instances, Sunday) + 1 notice
+    assert reference["held"] == 0 and reference["unsettled"] == 0
+    assert len(reference["declined"]) == 4 and len(reference["flagged"]) == 1
 
 
-@pytest.mark.parametrize("index", range(25))
-def test_killed_sync_converges(tmp_path: Path, reference, index: int) -> None:
-    expected, names = reference
-    step = names[index]
+@pytest.mark.parametrize("step", STEPS)
+def test_killed_sync_converges(tmp_path: Path, reference, step: str) -> None:
+    converges(tmp_path, reference, step, "")
+
+
+@pytest.mark.parametrize("step", EACH_STEPS)
+def test_killed_between_an_action_and_its_batch_converges(tmp_path: Path, reference, step: str) -> None:
+    """Killed mid-batch: actions on the calendar whose ends were not committed yet."""
+    converges(tmp_path, reference, step, EVERY)
+
+
+def converges(tmp_path: Path, expected: dict[str, object], step: str, every: str) -> None:
     e = scenario(tmp_path)
-    killed = killed_sync(e, step)
+    killed = killed_sync(e, step, every)
     assert killed.returncode == -signal.SIGKILL, f"step {step} never reached: {killed.stderr}"
     e.run("sync", "--now", NOW)
     assert final_state(e) == expected, f"killed at {step}"
     e.run("sync", "--now", NOW)  # and a third run adds nothing
     assert final_state(e) == expected
-
-
-def test_every_step_is_tested(reference) -> None:
-    _, names = reference
-    assert len(names) == 25, f"the scenario has {len(names)} steps: parametrize over all of them"

@@ -45,6 +45,7 @@ QUIET = {"Schedule-Reply": "F"}
 
 
 class CaldavBackend:
+    writes_when_made = True  # each write is durable when its call returns (engine/journal_batch.py)
     def __init__(
         self,
         url: str,

@@ -60,6 +60,8 @@ _RESPONSE = {"ACCEPTED": "accepted", "TENTATIVE": "tentative", "NEEDS-ACTION": "
 class GoogleBackend(GoogleReader):
     """A Google calendar through google-api-python-client. See the module docstring."""
 
+    writes_when_made = True  # each write is durable when its call returns (engine/journal_batch.py)
+
     def __init__(
         self,
         calendar_id: str,

@@ -65,6 +65,8 @@ _ACTION = {"ACCEPTED": "accept", "TENTATIVE": "tentativelyAccept", "NEEDS-ACTION
 class GraphBackend(GraphCategories, GraphReader):
     """A Microsoft calendar through Graph. See the module docstring."""
 
+    writes_when_made = True  # each write is durable when its call returns (engine/journal_batch.py)
+
     def __init__(
         self,
         calendar: str,

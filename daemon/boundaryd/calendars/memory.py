@@ -139,6 +139,8 @@ def forget(name: str) -> None:
 class MemoryBackend:
     """The calendar contract over a :class:`MemoryCalendar`. See the module docstring."""
 
+    writes_when_made = True  # each write is durable when its call returns (engine/journal_batch.py)
+
     def __init__(self, store: MemoryCalendar, sync_state: SyncState | None = None) -> None:
         self.store = store
         self.name = f"memory:{store.name}"

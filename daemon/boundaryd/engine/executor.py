@@ -5,18 +5,36 @@ replies and notices to send and how; the executor does it and records it. The ca
 reads the calendar and recovers through the executor, plans once, and hands the plan back.
 
 Order of a sync, and why it is safe at every point:
-1. read the calendar; finish or drop messages an interrupted sync held (see ``recover``);
+1. read the calendar; settle what an interrupted sync left (see ``recover``);
 2. plan (pure, the caller);
 3. hold this sync's messages (replies, notice) in the journal — nothing sent yet;
-4. apply calendar changes, then flush (the ICS file is written once, atomically);
+4. apply calendar changes phase by phase, then flush (the ICS file is written once, atomically);
 5. queue the held messages into the outbox (same key = same file) and record them as notified;
 6. deliver the outbox over SMTP when configured.
-Killed before 4 finishes: the calendar did not change, the held messages are dropped on the next run
-and planned again with the same keys. Killed after 4: the next run sees the declines on the calendar
-and queues the held messages. The outbox and the journal both refuse a second copy of a key.
+Killed before 4 finishes: the held messages are dropped on the next run (unless their declines
+are on the calendar) and planned again with the same keys. Killed after 4: the next run sees the
+declines on the calendar and queues the held messages. The outbox and the journal both refuse a
+second copy of a key; messages are held, queued and recorded one by one, never batched.
 
-Each numbered point calls the optional ``step`` hook with its name ("snapshot", "held",
-"change:0", "decline:0", "flag:0", "flushed", "queued:0", ...): tests crash a sync there.
+The journal writes of 4 are batched (engine/journal_batch.py): each phase's intents in one
+transaction before its first action, the ends (done, refused, a decline's record, an undo) in one
+transaction once durable: after the flush, and for a backend that writes as it goes also at the
+end of each phase and every ``every`` actions / ``seconds``. So a kill can leave an action whose
+intent is journaled and whose end is not, applied or not. Why that is safe, kind by kind:
+- block write / delete: idempotent (``put_block`` replaces by UID, deleting a missing event is no
+  error); the planner diffs the calendar against the rules, so it writes again only what is missing.
+- decline: idempotent (an override with PARTSTAT=DECLINED); the planner declines only what is not
+  declined. Its record (what ``allow`` sets back) was written with the intent, kept unread as an
+  intent, and ``settle`` makes it the record when the calendar shows the decline. Its reply is a
+  held message: queued only if the decline is on the calendar, once (same key).
+- undo: idempotent (an occurrence not declined is left alone); ``settle`` records it undone when
+  the calendar shows it no longer declined; its reply is a held message like a decline's.
+- flag: planned only where the mark is not on, ``flag`` is idempotent; ``settle`` records it done
+  when the mark is on, so boundaryd still takes off its own mark when the conflict ends.
+- unflag: planned only where the mark is on and boundaryd put it; idempotent.
+- a refused decline: nothing changed; not recorded, it is tried again and refused again.
+Each step calls the optional ``step`` hook with its name ("snapshot", "held", "intents:flag",
+"change:0", "decline:0", "flag:0", "committed:0", "flushed", "queued:0", ...): tests crash a sync there.
 """
 
 from __future__ import annotations
@@ -34,9 +52,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from boundaryd.calendars.base import CalendarBackend
-from boundaryd.core.actions import NOT_YET_PLANNED, Decline, Notify, Remember, RemoveBlock, Reply, Unflag
+from boundaryd.core.actions import (
+    NOT_YET_PLANNED,
+    Decline,
+    Flag,
+    Notify,
+    Remember,
+    RemoveBlock,
+    Reply,
+    Undo,
+    Unflag,
+    WriteBlock,
+)
 from boundaryd.core.model import Conflict, Decision, Memory, Plan, Snapshot
 from boundaryd.engine.journal import Journal, PendingMessage
+from boundaryd.engine.journal_batch import EVERY, SECONDS, ActionLog, declined_keys, settle, writes_when_made
 from boundaryd.errors import ChangeRefused
 from boundaryd.presentation.jsonout import conflict_from_json, conflict_to_json
 
@@ -105,6 +135,7 @@ class Executor:
         self.state_dir = state_dir
         self.transport = transport
         self._step = step or (lambda name: None)
+        self.every, self.seconds = EVERY, SECONDS  # how often a backend that writes as it goes commits its ends
 
     # -- outboxes ----------------------------------------------------------------------------
     def outbox(self) -> Any:
@@ -151,46 +182,24 @@ class Executor:
             self.journal.remember(r.applied, r.refs)
 
         owners = tuple(self.rules.owner.emails)
-        done: list[int] = []
-        for i, ch in enumerate(p.calendar_changes):
-            done.append(self.journal.intent(sync_id, ch.op, ch.uid, ch.block))
-            if isinstance(ch, RemoveBlock):
-                self.backend.delete_block(ch.uid)
-            else:
-                self.backend.put_block(ch.event)
-            self._step(f"change:{i}")
-        for i, u in enumerate(p.undo_actions):
-            action = self.journal.intent(sync_id, "undo", u.occurrence.uid, u.occurrence.key[1])
-            self.backend.answer(u.occurrence, owners, u.partstat)
-            self.journal.undone(u.occurrence.uid, u.occurrence.key[1])
-            done.append(action)
-            self._step(f"undo:{i}")
+        log = ActionLog(self.journal, sync_id, self._step, writes_when_made(self.backend), self.every, self.seconds)
+        changes = p.calendar_changes
+        log.phase("change", changes, [(ch.op, ch.uid, ch.block) for ch in changes], self._change(log))
+        undos = p.undo_actions
+        log.phase("undo", undos, [("undo", *u.occurrence.key) for u in undos], self._undo(log, owners))
         refused: list[str] = []
-        taken: list[Decline] = []
-        for i, d in enumerate(p.decline_actions):
-            action = self.journal.intent(sync_id, "decline", d.occurrence.uid, d.occurrence.key[1])
-            try:
-                self._decline(d, owners)
-                done.append(action)
-                taken.append(d)
-            except ChangeRefused as e:  # this server will never take it: say so, go on with the rest
-                self.journal.done(action, "refused")
-                refused.append(str(e))
-            self._step(f"decline:{i}")
-        for i, f in enumerate(p.flag_actions):  # planned only where the mark is not on yet
-            done.append(self.journal.intent(sync_id, "flag", f.occurrence.uid, f.occurrence.key[1]))
-            self.backend.flag(f.occurrence)
-            self._step(f"flag:{i}")
-        for i, off in enumerate(a for a in p.actions if isinstance(a, Unflag)):
-            done.append(self.journal.intent(sync_id, "unflag", off.occurrence.uid, off.occurrence.key[1]))
-            self.backend.unflag(off.occurrence)
-            self._step(f"unflag:{i}")
+        declines = p.decline_actions
+        log.phase(
+            "decline", declines, [("decline", *d.occurrence.key) for d in declines], self._declined(log, owners, refused),
+            [(*d.occurrence.key, d.previous, d.told.value) for d in declines],
+        )
+        flags = p.flag_actions  # planned only where the mark is not on yet
+        log.phase("flag", flags, [("flag", *f.occurrence.key) for f in flags], self._flag(log))
+        unflags = [a for a in p.actions if isinstance(a, Unflag)]
+        log.phase("unflag", unflags, [("unflag", *u.occurrence.key) for u in unflags], self._unflag(log))
         self.backend.flush()
         self._step("flushed")
-        for a in done:
-            self.journal.done(a)
-        for d in taken:  # on the calendar now: what ``allow`` would set back, and how the organizer was told
-            self.journal.record_decline(d.occurrence.uid, d.occurrence.key[1], d.previous, d.told.value)
+        log.commit()  # on the calendar now: done, and for declines what ``allow`` sets back and how the organizer was told
 
         result = SyncResult(plan=p, executed=True, queued=list(queued), refused=refused)
         for i, m in enumerate(self.journal.held()):
@@ -198,6 +207,49 @@ class Executor:
             self._step(f"queued:{i}")
         self._deliver(result)
         return result
+
+    # -- one action each: applied, then its end noted in the log (committed with its batch) -----
+    def _change(self, log: ActionLog) -> Callable[[WriteBlock | RemoveBlock, int], None]:
+        def act(ch: WriteBlock | RemoveBlock, action: int) -> None:
+            if isinstance(ch, RemoveBlock):
+                self.backend.delete_block(ch.uid)
+            else:
+                self.backend.put_block(ch.event)
+            log.end(action)
+
+        return act
+
+    def _undo(self, log: ActionLog, owners: tuple[str, ...]) -> Callable[[Undo, int], None]:
+        def act(u: Undo, action: int) -> None:
+            self.backend.answer(u.occurrence, owners, u.partstat)
+            log.end(action, undone=u.occurrence.key)
+
+        return act
+
+    def _declined(self, log: ActionLog, owners: tuple[str, ...], refused: list[str]) -> Callable[[Decline, int], None]:
+        def act(d: Decline, action: int) -> None:
+            try:
+                self._decline(d, owners)
+                log.end(action, decline=(*d.occurrence.key, d.previous, d.told.value))
+            except ChangeRefused as e:  # this server will never take it: say so, go on with the rest
+                log.end(action, "refused", refused=d.occurrence.key)
+                refused.append(str(e))
+
+        return act
+
+    def _flag(self, log: ActionLog) -> Callable[[Flag, int], None]:
+        def act(f: Flag, action: int) -> None:
+            self.backend.flag(f.occurrence)
+            log.end(action)
+
+        return act
+
+    def _unflag(self, log: ActionLog) -> Callable[[Unflag, int], None]:
+        def act(off: Unflag, action: int) -> None:
+            self.backend.unflag(off.occurrence)
+            log.end(action)
+
+        return act
 
     def _decline(self, d: Decline, owners: tuple[str, ...]) -> None:
         """The decline; with the new time the plan proposes, where it proposes one (only for a
@@ -208,17 +260,15 @@ class Executor:
             self.backend.decline(d.occurrence, owners, d.message)
 
     def recover(self, snap: Snapshot) -> list[str]:
-        """Messages an interrupted sync held: queue those whose declines took effect, drop the rest."""
+        """What an interrupted sync left: its unfinished actions settled from the calendar
+        (``journal_batch.settle``); the messages it held queued where their declines took
+        effect, dropped where not."""
+        owners = set(self.rules.owner.emails)
+        settle(self.journal, snap, owners)
         held = self.journal.held()
         if not held:
             return []
-        owners = set(self.rules.owner.emails)
-        declined = {
-            o.key
-            for o in snap.occurrences
-            if any(a.email in owners and a.partstat == "DECLINED" for a in o.attendees)
-        }
-        declined |= {(uid, "") for uid, _ in declined}  # a series declined at once: the reply for it
+        declined = declined_keys(snap, owners)  # a series declined at once: (uid, "") for the reply for it
         queued = []
         for m in held:
             if m.key.startswith("undo-"):  # an undo's reply: once the decline is off again

@@ -1,6 +1,7 @@
 """The journal: SQLite in the state dir (WAL), with a schema version and forward migrations.
 
-It records every action before (``intent``) and after (``done``) it is applied, the messages a
+It records every action before (``intent``) and after (``done``) it is applied (a phase's intents
+in one transaction, the ends in batches: engine/journal_batch.py), the messages a
 sync means to send (held until the calendar change they report has taken effect), the conflicts
 already notified, ``allow`` exceptions, and small key/value state for backends (sync tokens).
 """
@@ -79,6 +80,8 @@ class Journal:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
             self._migrate()
+            # the actions journaled and never ended (engine/journal_batch.py reads them every sync)
+            self.db.execute("CREATE INDEX IF NOT EXISTS actions_open ON actions(id) WHERE state='intent'")
             journal_holds.ensure(self)  # held offers (their own module)
         except sqlite3.DatabaseError as e:
             raise RuntimeFailure(f"{self.path}: the journal cannot be opened ({e})") from None
@@ -301,8 +304,8 @@ class Journal:
             " FROM notified n"
             " LEFT JOIN refs r ON r.uid = n.uid AND r.recurrence_id = n.recurrence_id"
             " LEFT JOIN refs s ON s.uid = n.uid AND s.recurrence_id = ''"
-            " LEFT JOIN declined d ON d.uid = n.uid AND d.recurrence_id = n.recurrence_id"
-            " LEFT JOIN declined e ON e.uid = n.uid AND e.recurrence_id = ''"
+            " LEFT JOIN declined d ON d.uid = n.uid AND d.recurrence_id = n.recurrence_id AND d.state != 'intent'"
+            " LEFT JOIN declined e ON e.uid = n.uid AND e.recurrence_id = '' AND e.state != 'intent'"
             " ORDER BY n.at DESC, n.start LIMIT ?",
             (limit,),
         )
