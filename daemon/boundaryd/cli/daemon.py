@@ -31,9 +31,11 @@ def _verbosity(obj: Any) -> int:
 @click.pass_context
 def run(ctx: click.Context, interval: float) -> None:
     """The daemon: sync now, then every interval, until SIGTERM (systemd notify aware)."""
+    from boundaryd import heap
     from boundaryd.service.daemon import Daemon, leave
     from boundaryd.service.logs import setup_logging
 
+    heap.one_arena()  # before the worker thread starts
     setup_logging(_verbosity(ctx.obj))
     app = ctx.obj.app()
     daemon = Daemon(app, interval=interval)

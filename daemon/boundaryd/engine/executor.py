@@ -44,6 +44,7 @@ import email.policy
 import hashlib
 import json
 import os
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -150,6 +151,16 @@ class Executor:
         return self.backend.snapshot(now, now + timedelta(days=self.rules.horizon_days), tz)
 
     def memory(self) -> Memory:
+        """What the journal remembers; read again only once the journal changed (a quiet cycle reads nothing)."""
+        version = self.journal.version()
+        kept = _MEMORY.get(self.journal)
+        if kept is not None and kept[0] == version:
+            return kept[1]
+        memory = self._read_memory()
+        _MEMORY[self.journal] = (version, memory)
+        return memory
+
+    def _read_memory(self) -> Memory:
         return Memory(
             allowed=self.journal.allows(),
             notified=self.journal.notified_keys(),
@@ -359,6 +370,10 @@ class Executor:
         self.outbox().put(key, msg)
         self._deliver(SyncResult(plan=p, executed=False))
         return str(msg["Subject"])
+
+
+#: the last :class:`Memory` read from each journal, with the journal's version then
+_MEMORY: weakref.WeakKeyDictionary[Journal, tuple[tuple[int, int], Memory]] = weakref.WeakKeyDictionary()
 
 
 def _told(p: Plan) -> dict[tuple[str, str], tuple[str, str]]:

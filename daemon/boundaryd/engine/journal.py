@@ -91,6 +91,11 @@ class Journal:
     def close(self) -> None:
         self.db.close()
 
+    def version(self) -> tuple[int, int]:
+        """Changes so far: this connection's own (``total_changes``) and other connections'
+        (``data_version``). While it stays the same, what was read from the journal still holds."""
+        return self.db.total_changes, int(self.db.execute("PRAGMA data_version").fetchone()[0])
+
     def _migrate(self) -> None:
         has_meta = self.db.execute("SELECT 1 FROM sqlite_master WHERE name='meta'").fetchone()
         version = 0

@@ -152,7 +152,7 @@ def ledger(journal: Journal, since: datetime | None = None) -> tuple[LedgerRow, 
     lo = "" if since is None else utc(since)[:10]  # from that day on: the same rows all day long
     tz = since.tzinfo if since is not None else None  # read in the zone the plan works in
     db = journal.db
-    mark = (db.total_changes, int(db.execute("PRAGMA data_version").fetchone()[0]), lo, tz)
+    mark = (*journal.version(), lo, tz)
     hit = _READ.get(journal)
     if hit is not None and hit[0] == mark:
         return hit[1]

@@ -225,11 +225,7 @@ def _moved(rows: Sequence[LedgerRow], rules: Rules, monday: date, instances: lis
 #: record (the planner's rows, read once per change of the journal), the same make-up events on the
 #: calendar and rules, and nobody else writing the journal (another connection changes
 #: ``data_version``) give the rows already saved, so a quiet cycle reads nothing back.
-_RECORDED: weakref.WeakKeyDictionary[Journal, tuple[Rules, tuple[object, ...], int]] = weakref.WeakKeyDictionary()
-
-
-def _data_version(journal: Journal) -> int:
-    return int(journal.db.execute("PRAGMA data_version").fetchone()[0])
+_RECORDED: weakref.WeakKeyDictionary[Journal, tuple[Rules, tuple[object, ...], tuple[int, int]]] = weakref.WeakKeyDictionary()
 
 
 def record(journal: Journal, rules: Rules, plan: Plan, snapshot: Snapshot) -> bool:
@@ -244,11 +240,11 @@ def record(journal: Journal, rules: Rules, plan: Plan, snapshot: Snapshot) -> bo
                     and (r.start < plan.now or owned_uid(MAKEUP, r.key) in cal))
     inputs = (first, last, rows, counted)
     hit = _RECORDED.get(journal)
-    if hit is not None and hit[0] is rules and hit[1] == inputs and hit[2] == _data_version(journal):
+    if hit is not None and hit[0] is rules and hit[1] == inputs and hit[2] == journal.version():
         return False
     items = [i for i in items_of(rows, plan.now, cal) if i.start >= lo]
     written = _record(journal, rules, rows, items, first, last)
-    _RECORDED[journal] = (rules, inputs, _data_version(journal))
+    _RECORDED[journal] = (rules, inputs, journal.version())
     return written
 
 
