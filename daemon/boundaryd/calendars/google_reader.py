@@ -88,8 +88,8 @@ class GoogleReader(jsoncache.TokenCached, GoogleApi):
 
     def _incremental(self, data: dict[str, Any]) -> dict[str, Any]:
         items, token = self._list_all("list-sync", syncToken=data["token"])
-        if token == data["token"] and not items:
-            return data
+        if not items:
+            return self._quiet(data, token)
         events: dict[str, Any] = dict(data["events"])
         lo = datetime.fromisoformat(data["window"][0])
         hi = datetime.fromisoformat(data["window"][1])
@@ -142,13 +142,21 @@ class GoogleReader(jsoncache.TokenCached, GoogleApi):
             if not page:
                 return out
 
+    def _built(self, e: dict[str, Any], tz: ZoneInfo) -> tuple[Occurrence | Skipped, str | None]:
+        """One cached event's occurrence (or why it cannot be read) and the owner's attendee email."""
+        try:
+            return occurrence(e, tz, self.owner_emails), self_email(e, self.owner_emails)
+        except (KeyError, ValueError, TypeError) as err:
+            return Skipped(uid=str(e.get("iCalUID") or e.get("id", "?"))[:200], reason=f"unreadable Google event ({err})"), None
+
     def _build(self, data: dict[str, Any], start: datetime, end: datetime, tz: ZoneInfo) -> Snapshot:
         occs: list[Occurrence] = []
         skipped: list[Skipped] = []
         owned: dict[str, OwnedEvent] = {}
         self._index = {}
         self._owned_ids = {}
-        for e in data["events"].values():
+        memo = jsoncache.built(self.cache_file, (tz, self.owner_emails))
+        for eid, e in data["events"].items():
             priv = (e.get("extendedProperties") or {}).get("private") or {}
             block = priv.get(BLOCK_KEY)
             if block:
@@ -157,15 +165,20 @@ class GoogleReader(jsoncache.TokenCached, GoogleApi):
                 self._owned_ids.setdefault(uid, set()).add(series)
                 fingerprint = stored_fingerprint(priv.get(HASH_KEY, ""))
                 owned.setdefault(uid, OwnedEvent(uid=uid, block=block, fingerprint=fingerprint))
-            try:
-                occ = occurrence(e, tz, self.owner_emails)
-            except (KeyError, ValueError, TypeError) as err:
-                skipped.append(Skipped(uid=str(e.get("iCalUID") or e.get("id", "?"))[:200], reason=f"unreadable Google event ({err})"))
+            kept = memo.get(eid)
+            if kept is None or kept[0] is not e:  # built once per version of the event
+                kept = memo[eid] = (e, *self._built(e, tz))
+            occ, me = kept[1], kept[2]
+            if isinstance(occ, Skipped):
+                skipped.append(occ)
                 continue
             if start <= occ.start < end:
                 occs.append(occ)
-                self._index[occ.key] = {"id": e["id"], "self": self_email(e, self.owner_emails)}
+                self._index[occ.key] = {"id": e["id"], "self": me}
                 if e.get("recurringEventId"):  # the series itself (declining a standing conflict at once)
-                    self._index.setdefault((occ.uid, ""), {"id": e["recurringEventId"], "self": self_email(e, self.owner_emails), "series": True})
+                    self._index.setdefault((occ.uid, ""), {"id": e["recurringEventId"], "self": me, "series": True})
+        if len(memo) > len(data["events"]):
+            for eid in [k for k in memo if k not in data["events"]]:
+                del memo[eid]
         occs.sort(key=lambda o: (o.start, o.uid, o.key[1]))
         return Snapshot(tuple(occs), tuple(owned.values()), tuple(skipped), self.capabilities)

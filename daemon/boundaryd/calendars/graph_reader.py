@@ -119,10 +119,7 @@ class GraphReader(jsoncache.TokenCached, GraphApi):
     def _incremental(self, data: dict[str, Any]) -> dict[str, Any]:
         items, link = self._pages("delta", data["delta"], None)
         if not items:
-            if link != data["delta"]:
-                data = dict(data, delta=link)
-                self._save_cache(data)
-            return data
+            return self._quiet(data, link)
         events: dict[str, Any] = dict(data["events"])
         changed = []
         owned = dict(data["owned"])
@@ -178,12 +175,20 @@ class GraphReader(jsoncache.TokenCached, GraphApi):
                 out.append(occ)
         return out
 
+    def _built(self, e: dict[str, Any], tz: ZoneInfo, uid: str, props: dict[str, str]) -> Occurrence | Skipped:
+        """One cached event's occurrence, or why it cannot be read."""
+        try:
+            return occurrence(e, tz, self.owner_emails, uid, props)
+        except (KeyError, ValueError, TypeError) as err:
+            return Skipped(uid=str(uid)[:200], reason=f"unreadable Microsoft event ({err})")
+
     def _build(self, data: dict[str, Any], start: datetime, end: datetime, tz: ZoneInfo) -> Snapshot:
         occs: list[Occurrence] = []
         skipped: list[Skipped] = []
         owned: dict[str, OwnedEvent] = {}
         self._index, self._owned_ids, self._owned_fp = {}, {}, {}
-        for e in data["events"].values():
+        memo = jsoncache.built(self.cache_file, (tz, self.owner_emails))
+        for eid, e in data["events"].items():
             mid = e.get("seriesMasterId")
             master = data["masters"].get(mid, {}) if mid else {}
             props = master.get("props", {}) if mid else data["owned"].get(e["id"], {})
@@ -196,10 +201,12 @@ class GraphReader(jsoncache.TokenCached, GraphApi):
                 if extra.startswith("until-") and extra[6:] < (end + REFILL).date().isoformat():
                     fp += ".stale"  # single events over a horizon the window nears: the planner writes more
                 owned.setdefault(ouid, OwnedEvent(uid=ouid, block=props["block"], fingerprint=fp))
-            try:
-                occ = occurrence(e, tz, self.owner_emails, uid, props)
-            except (KeyError, ValueError, TypeError) as err:
-                skipped.append(Skipped(uid=str(uid)[:200], reason=f"unreadable Microsoft event ({err})"))
+            kept = memo.get(eid)
+            if kept is None or kept[0] is not e or kept[1] != uid or kept[2] != props:  # once per version
+                kept = memo[eid] = (e, uid, props, self._built(e, tz, uid, props))
+            occ = kept[3]
+            if isinstance(occ, Skipped):
+                skipped.append(occ)
                 continue
             if start <= occ.start < end:
                 occs.append(occ)
@@ -207,5 +214,8 @@ class GraphReader(jsoncache.TokenCached, GraphApi):
                                         "categories": [str(c) for c in e.get("categories") or ()]}
                 if mid:  # the series itself (declining a standing conflict at once)
                     self._index.setdefault((occ.uid, ""), {"id": mid, "master": None, "series": True})
+        if len(memo) > len(data["events"]):
+            for eid in [k for k in memo if k not in data["events"]]:
+                del memo[eid]
         occs.sort(key=lambda o: (o.start, o.uid, o.key[1]))
         return Snapshot(tuple(occs), tuple(owned.values()), tuple(skipped), self.capabilities)
