@@ -149,36 +149,48 @@ class GoogleReader(jsoncache.TokenCached, GoogleApi):
         except (KeyError, ValueError, TypeError) as err:
             return Skipped(uid=str(e.get("iCalUID") or e.get("id", "?"))[:200], reason=f"unreadable Google event ({err})"), None
 
-    def _build(self, data: dict[str, Any], start: datetime, end: datetime, tz: ZoneInfo) -> Snapshot:
-        occs: list[Occurrence] = []
+    def _prepare(self, data: dict[str, Any], tz: ZoneInfo) -> tuple[list[tuple[Any, ...]], tuple[Skipped, ...],
+                                                                      tuple[OwnedEvent, ...], dict[str, set[str]]]:
+        """What the cache ``data`` says, window aside: per readable event (in the cache's order) its
+        occurrence, id, owner's attendee email and series; the unreadable ones; the owned events and
+        their Google ids. Made once per version of the cache, each event built once per version."""
+        kept = jsoncache.built(self.cache_file, (tz, self.owner_emails))
+        if kept.data is data:
+            return kept.prepared  # type: ignore[no-any-return]
+        rows: list[tuple[Any, ...]] = []
         skipped: list[Skipped] = []
         owned: dict[str, OwnedEvent] = {}
-        self._index = {}
-        self._owned_ids = {}
-        memo = jsoncache.built(self.cache_file, (tz, self.owner_emails))
+        owned_ids: dict[str, set[str]] = {}
         for eid, e in data["events"].items():
             priv = (e.get("extendedProperties") or {}).get("private") or {}
             block = priv.get(BLOCK_KEY)
             if block:
                 series = e.get("recurringEventId") or e["id"]
                 uid = priv.get(UID_KEY) or series
-                self._owned_ids.setdefault(uid, set()).add(series)
+                owned_ids.setdefault(uid, set()).add(series)
                 fingerprint = stored_fingerprint(priv.get(HASH_KEY, ""))
                 owned.setdefault(uid, OwnedEvent(uid=uid, block=block, fingerprint=fingerprint))
-            kept = memo.get(eid)
-            if kept is None or kept[0] is not e:  # built once per version of the event
-                kept = memo[eid] = (e, *self._built(e, tz))
-            occ, me = kept[1], kept[2]
-            if isinstance(occ, Skipped):
-                skipped.append(occ)
-                continue
+            made = kept.events.get(eid)
+            if made is None or made[0] is not e:
+                made = kept.events[eid] = (e, *self._built(e, tz))
+            if isinstance(made[1], Skipped):
+                skipped.append(made[1])
+            else:
+                rows.append((made[1], e["id"], made[2], e.get("recurringEventId")))
+        kept.prune(data["events"])
+        kept.data, kept.prepared = data, (rows, tuple(skipped), tuple(owned.values()), owned_ids)
+        return kept.prepared  # type: ignore[no-any-return]
+
+    def _build(self, data: dict[str, Any], start: datetime, end: datetime, tz: ZoneInfo) -> Snapshot:
+        rows, skipped, owned, owned_ids = self._prepare(data, tz)
+        self._owned_ids = {uid: set(ids) for uid, ids in owned_ids.items()}
+        self._index = {}
+        occs: list[Occurrence] = []
+        for occ, eid, me, series in rows:
             if start <= occ.start < end:
                 occs.append(occ)
-                self._index[occ.key] = {"id": e["id"], "self": me}
-                if e.get("recurringEventId"):  # the series itself (declining a standing conflict at once)
-                    self._index.setdefault((occ.uid, ""), {"id": e["recurringEventId"], "self": me, "series": True})
-        if len(memo) > len(data["events"]):
-            for eid in [k for k in memo if k not in data["events"]]:
-                del memo[eid]
+                self._index[occ.key] = {"id": eid, "self": me}
+                if series:  # the series itself (declining a standing conflict at once)
+                    self._index.setdefault((occ.uid, ""), {"id": series, "self": me, "series": True})
         occs.sort(key=lambda o: (o.start, o.uid, o.key[1]))
-        return Snapshot(tuple(occs), tuple(owned.values()), tuple(skipped), self.capabilities)
+        return Snapshot(tuple(occs), owned, skipped, self.capabilities)

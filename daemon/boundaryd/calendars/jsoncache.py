@@ -22,7 +22,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -148,18 +148,34 @@ def save(path: Path, data: dict[str, Any], provider: str) -> None:
         _entries[key] = Entry(ident, digest(text), written_ns, data)
 
 
-#: per cache file: (what the values depend on besides the event: zone, owners), event id -> what was built
-_built: dict[str, tuple[Any, dict[str, Any]]] = {}
+@dataclass
+class Built:
+    """What a reader built from a cache file's events, while what it depends on (zone, owners) is
+    the same: per event id, the event dict it was built from and the values (rebuilt when the
+    reader's cache holds another dict for that id); and, for the whole cache ``data`` (a version
+    is never changed in place), what the reader prepared from it (``prepared``)."""
+
+    events: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    data: dict[str, Any] | None = None
+    prepared: Any = None
+
+    def prune(self, live: dict[str, Any]) -> None:
+        if len(self.events) > len(live):
+            for eid in [k for k in self.events if k not in live]:
+                del self.events[eid]
 
 
-def built(path: Path, context: Any) -> dict[str, Any]:
-    """What a reader built from each event of ``path``'s cache (its own values, checked by it against
-    the event it has), while ``context`` is the same; a new, empty one otherwise."""
+#: per cache file: (what the values depend on), what was built
+_built: dict[str, tuple[Any, Built]] = {}
+
+
+def built(path: Path, context: Any) -> Built:
+    """What a reader built from ``path``'s cache while ``context`` is the same; a new, empty one otherwise."""
     key = os.path.abspath(path)
     with _lock:
         kept = _built.get(key)
         if kept is None or kept[0] != context:
-            kept = _built[key] = (context, {})
+            kept = _built[key] = (context, Built())
     return kept[1]
 
 
