@@ -104,6 +104,18 @@ def test_a_quiet_delta_keeps_the_token_until_it_is_an_hour_old(google: FakeGoogl
     assert [r.query.get("syncToken") for r in google.requests] == [[newer]]
 
 
+def test_a_change_outside_the_window_rewrites_nothing(google: FakeGoogle, env: dict[str, Any]) -> None:
+    far = google.add_event(invitation("Next year", NOW + timedelta(days=300)))
+    google.add_event(invitation("Lunch", NOW + timedelta(days=1, hours=5)))
+    first = cycle(google, env)
+    saves, token = jsoncache.stats.saves, env["state"].get(KEY)
+    google.patch_event(far["id"], {"summary": "Next year, moved"})
+    google.reset_counts()
+    assert cycle(google, env) == first
+    assert len(google.requests[0].query["syncToken"]) == 1 and jsoncache.stats.saves == saves
+    assert env["state"].get(KEY) == token
+
+
 def test_a_file_another_process_replaced_is_read_again(google: FakeGoogle, env: dict[str, Any],
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     google.add_event(invitation("Lunch", NOW + timedelta(days=1, hours=5)))

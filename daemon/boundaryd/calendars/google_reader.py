@@ -93,6 +93,8 @@ class GoogleReader(jsoncache.TokenCached, GoogleApi):
         events: dict[str, Any] = dict(data["events"])
         lo = datetime.fromisoformat(data["window"][0])
         hi = datetime.fromisoformat(data["window"][1])
+        before = len(events)
+        changed = False  # what the cache keeps changed (not: something happened outside the window)
         for e in items:
             eid = e.get("id", "")
             if e.get("status") == "cancelled":
@@ -102,9 +104,13 @@ class GoogleReader(jsoncache.TokenCached, GoogleApi):
                 continue
             s, en = bounds(e)
             if s is None or en is None or (en > lo and s < hi):
-                events[eid] = slim(e)
+                kept = slim(e)
+                if events.get(eid) != kept:
+                    events[eid], changed = kept, True
             else:
                 events.pop(eid, None)
+        if not changed and len(events) == before:
+            return self._quiet(data, token)
         new = dict(data, token=token, events=events)
         self._save_cache(new)
         return new
