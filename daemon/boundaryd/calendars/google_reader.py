@@ -88,11 +88,13 @@ class GoogleReader(jsoncache.TokenCached, GoogleApi):
 
     def _incremental(self, data: dict[str, Any]) -> dict[str, Any]:
         items, token = self._list_all("list-sync", syncToken=data["token"])
-        if token == data["token"] and not items:
-            return data
+        if not items:
+            return self._quiet(data, token)
         events: dict[str, Any] = dict(data["events"])
         lo = datetime.fromisoformat(data["window"][0])
         hi = datetime.fromisoformat(data["window"][1])
+        before = len(events)
+        changed = False  # what the cache keeps changed (not: something happened outside the window)
         for e in items:
             eid = e.get("id", "")
             if e.get("status") == "cancelled":
@@ -102,9 +104,13 @@ class GoogleReader(jsoncache.TokenCached, GoogleApi):
                 continue
             s, en = bounds(e)
             if s is None or en is None or (en > lo and s < hi):
-                events[eid] = slim(e)
+                kept = slim(e)
+                if events.get(eid) != kept:
+                    events[eid], changed = kept, True
             else:
                 events.pop(eid, None)
+        if not changed and len(events) == before:
+            return self._quiet(data, token)
         new = dict(data, token=token, events=events)
         self._save_cache(new)
         return new
@@ -142,30 +148,55 @@ class GoogleReader(jsoncache.TokenCached, GoogleApi):
             if not page:
                 return out
 
-    def _build(self, data: dict[str, Any], start: datetime, end: datetime, tz: ZoneInfo) -> Snapshot:
-        occs: list[Occurrence] = []
+    def _built(self, e: dict[str, Any], tz: ZoneInfo) -> tuple[Occurrence | Skipped, str | None]:
+        """One cached event's occurrence (or why it cannot be read) and the owner's attendee email."""
+        try:
+            return occurrence(e, tz, self.owner_emails), self_email(e, self.owner_emails)
+        except (KeyError, ValueError, TypeError) as err:
+            return Skipped(uid=str(e.get("iCalUID") or e.get("id", "?"))[:200], reason=f"unreadable Google event ({err})"), None
+
+    def _prepare(self, data: dict[str, Any], tz: ZoneInfo) -> tuple[list[tuple[Any, ...]], tuple[Skipped, ...],
+                                                                      tuple[OwnedEvent, ...], dict[str, set[str]]]:
+        """What the cache ``data`` says, window aside: per readable event (in the cache's order) its
+        occurrence, id, owner's attendee email and series; the unreadable ones; the owned events and
+        their Google ids. Made once per version of the cache, each event built once per version."""
+        kept = jsoncache.built(self.cache_file, (tz, self.owner_emails))
+        if kept.data is data:
+            return kept.prepared  # type: ignore[no-any-return]
+        rows: list[tuple[Any, ...]] = []
         skipped: list[Skipped] = []
         owned: dict[str, OwnedEvent] = {}
-        self._index = {}
-        self._owned_ids = {}
-        for e in data["events"].values():
+        owned_ids: dict[str, set[str]] = {}
+        for eid, e in data["events"].items():
             priv = (e.get("extendedProperties") or {}).get("private") or {}
             block = priv.get(BLOCK_KEY)
             if block:
                 series = e.get("recurringEventId") or e["id"]
                 uid = priv.get(UID_KEY) or series
-                self._owned_ids.setdefault(uid, set()).add(series)
+                owned_ids.setdefault(uid, set()).add(series)
                 fingerprint = stored_fingerprint(priv.get(HASH_KEY, ""))
                 owned.setdefault(uid, OwnedEvent(uid=uid, block=block, fingerprint=fingerprint))
-            try:
-                occ = occurrence(e, tz, self.owner_emails)
-            except (KeyError, ValueError, TypeError) as err:
-                skipped.append(Skipped(uid=str(e.get("iCalUID") or e.get("id", "?"))[:200], reason=f"unreadable Google event ({err})"))
-                continue
+            made = kept.events.get(eid)
+            if made is None or made[0] is not e:
+                made = kept.events[eid] = (e, *self._built(e, tz))
+            if isinstance(made[1], Skipped):
+                skipped.append(made[1])
+            else:
+                rows.append((made[1], e["id"], made[2], e.get("recurringEventId")))
+        kept.prune(data["events"])
+        kept.data, kept.prepared = data, (rows, tuple(skipped), tuple(owned.values()), owned_ids)
+        return kept.prepared  # type: ignore[no-any-return]
+
+    def _build(self, data: dict[str, Any], start: datetime, end: datetime, tz: ZoneInfo) -> Snapshot:
+        rows, skipped, owned, owned_ids = self._prepare(data, tz)
+        self._owned_ids = {uid: set(ids) for uid, ids in owned_ids.items()}
+        self._index = {}
+        occs: list[Occurrence] = []
+        for occ, eid, me, series in rows:
             if start <= occ.start < end:
                 occs.append(occ)
-                self._index[occ.key] = {"id": e["id"], "self": self_email(e, self.owner_emails)}
-                if e.get("recurringEventId"):  # the series itself (declining a standing conflict at once)
-                    self._index.setdefault((occ.uid, ""), {"id": e["recurringEventId"], "self": self_email(e, self.owner_emails), "series": True})
+                self._index[occ.key] = {"id": eid, "self": me}
+                if series:  # the series itself (declining a standing conflict at once)
+                    self._index.setdefault((occ.uid, ""), {"id": series, "self": me, "series": True})
         occs.sort(key=lambda o: (o.start, o.uid, o.key[1]))
-        return Snapshot(tuple(occs), tuple(owned.values()), tuple(skipped), self.capabilities)
+        return Snapshot(tuple(occs), owned, skipped, self.capabilities)

@@ -119,10 +119,7 @@ class GraphReader(jsoncache.TokenCached, GraphApi):
     def _incremental(self, data: dict[str, Any]) -> dict[str, Any]:
         items, link = self._pages("delta", data["delta"], None)
         if not items:
-            if link != data["delta"]:
-                data = dict(data, delta=link)
-                self._save_cache(data)
-            return data
+            return self._quiet(data, link)
         events: dict[str, Any] = dict(data["events"])
         changed = []
         owned = dict(data["owned"])
@@ -178,34 +175,64 @@ class GraphReader(jsoncache.TokenCached, GraphApi):
                 out.append(occ)
         return out
 
-    def _build(self, data: dict[str, Any], start: datetime, end: datetime, tz: ZoneInfo) -> Snapshot:
-        occs: list[Occurrence] = []
+    def _built(self, e: dict[str, Any], tz: ZoneInfo, uid: str, props: dict[str, str]) -> Occurrence | Skipped:
+        """One cached event's occurrence, or why it cannot be read."""
+        try:
+            return occurrence(e, tz, self.owner_emails, uid, props)
+        except (KeyError, ValueError, TypeError) as err:
+            return Skipped(uid=str(uid)[:200], reason=f"unreadable Microsoft event ({err})")
+
+    def _prepare(self, data: dict[str, Any], tz: ZoneInfo) -> tuple[Any, ...]:
+        """What the cache ``data`` says, window aside: per readable event (in the cache's order) its
+        occurrence, id, master, etag and categories; the unreadable ones; boundaryd's events (uid,
+        block, stored hash) and their Graph ids and hashes. Made once per version of the cache, each
+        event built once per version of it and of its series' UID and properties."""
+        kept = jsoncache.built(self.cache_file, (tz, self.owner_emails))
+        if kept.data is data:
+            return kept.prepared  # type: ignore[no-any-return]
+        rows: list[tuple[Any, ...]] = []
         skipped: list[Skipped] = []
-        owned: dict[str, OwnedEvent] = {}
-        self._index, self._owned_ids, self._owned_fp = {}, {}, {}
-        for e in data["events"].values():
+        owned: dict[str, tuple[str, str]] = {}
+        owned_ids: dict[str, set[str]] = {}
+        owned_fp: dict[str, str] = {}
+        for eid, e in data["events"].items():
             mid = e.get("seriesMasterId")
             master = data["masters"].get(mid, {}) if mid else {}
             props = master.get("props", {}) if mid else data["owned"].get(e["id"], {})
             uid = master.get("uid") or e.get("iCalUId") or e["id"]
             if props.get("block"):
                 ouid = props.get("uid") or uid
-                self._owned_ids.setdefault(ouid, set()).add(mid or e["id"])
-                self._owned_fp[ouid] = props.get("hash", "")
-                fp, _, extra = props.get("hash", "").partition(".")
-                if extra.startswith("until-") and extra[6:] < (end + REFILL).date().isoformat():
-                    fp += ".stale"  # single events over a horizon the window nears: the planner writes more
-                owned.setdefault(ouid, OwnedEvent(uid=ouid, block=props["block"], fingerprint=fp))
-            try:
-                occ = occurrence(e, tz, self.owner_emails, uid, props)
-            except (KeyError, ValueError, TypeError) as err:
-                skipped.append(Skipped(uid=str(uid)[:200], reason=f"unreadable Microsoft event ({err})"))
-                continue
+                owned_ids.setdefault(ouid, set()).add(mid or e["id"])
+                owned_fp[ouid] = props.get("hash", "")
+                owned.setdefault(ouid, (props["block"], props.get("hash", "")))
+            made = kept.events.get(eid)
+            if made is None or made[0] is not e or made[1] != uid or made[2] != props:
+                made = kept.events[eid] = (e, uid, props, self._built(e, tz, uid, props))
+            if isinstance(made[3], Skipped):
+                skipped.append(made[3])
+            else:
+                rows.append((made[3], e["id"], mid, etag_of(e), tuple(str(c) for c in e.get("categories") or ())))
+        kept.prune(data["events"])
+        kept.data, kept.prepared = data, (rows, tuple(skipped), owned, owned_ids, owned_fp)
+        return kept.prepared  # type: ignore[no-any-return]
+
+    def _build(self, data: dict[str, Any], start: datetime, end: datetime, tz: ZoneInfo) -> Snapshot:
+        rows, skipped, stored, owned_ids, owned_fp = self._prepare(data, tz)
+        self._owned_ids = {uid: set(ids) for uid, ids in owned_ids.items()}
+        self._owned_fp = dict(owned_fp)
+        owned: list[OwnedEvent] = []
+        for ouid, (block, stored_hash) in stored.items():
+            fp, _, extra = stored_hash.partition(".")
+            if extra.startswith("until-") and extra[6:] < (end + REFILL).date().isoformat():
+                fp += ".stale"  # single events over a horizon the window nears: the planner writes more
+            owned.append(OwnedEvent(uid=ouid, block=block, fingerprint=fp))
+        self._index = {}
+        occs: list[Occurrence] = []
+        for occ, eid, mid, etag, categories in rows:
             if start <= occ.start < end:
                 occs.append(occ)
-                self._index[occ.key] = {"id": e["id"], "master": mid, "etag": etag_of(e),
-                                        "categories": [str(c) for c in e.get("categories") or ()]}
+                self._index[occ.key] = {"id": eid, "master": mid, "etag": etag, "categories": list(categories)}
                 if mid:  # the series itself (declining a standing conflict at once)
                     self._index.setdefault((occ.uid, ""), {"id": mid, "master": None, "series": True})
         occs.sort(key=lambda o: (o.start, o.uid, o.key[1]))
-        return Snapshot(tuple(occs), tuple(owned.values()), tuple(skipped), self.capabilities)
+        return Snapshot(tuple(occs), tuple(owned), skipped, self.capabilities)
