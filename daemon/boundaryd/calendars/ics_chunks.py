@@ -191,10 +191,11 @@ def read(data: bytes, name: str, start: datetime, end: datetime, tz: ZoneInfo, k
         uid = chunk_uid[d]
         if uid not in order:
             part = parts.get(uid) if uid in reread else old_parts.get(uid)
-            if part is not None:
+            if part is not None and part is not EMPTY:  # a UID with nothing in the window needs no entry
                 order[uid] = part
     for uid, part in parts.items():  # parts with no VEVENT of their own (none expected)
-        order.setdefault(uid, part)
+        if part is not EMPTY:
+            order.setdefault(uid, part)
     same = {uid: uid for uid in order}  # each UID's text kept once, the parts' own
     chunk_uid = {d: same.get(uid, uid) for d, uid in chunk_uid.items()}
     dups = {d: n for d, n in new_counts.items() if n > 1}

@@ -188,23 +188,9 @@ def _instances(rules: Rules, monday: date) -> list[BlockInstance]:
     return found
 
 
-#: the last week computed for each Monday, with what it was computed from: a quiet cycle a minute
-#: later hands the same items for the same rules, and gets the same ledger without computing it again
-_WEEKS: dict[date, tuple[Rules, list[object], tuple[Ledger, list[Item]]]] = {}
-
-
 def _week(rows: Sequence[LedgerRow], rules: Rules, monday: date, items: Sequence[Item]) -> tuple[Ledger, list[Item]]:
-    instances = _moved(rows, rules, monday, _instances(rules, monday))
-    same: list[object] = [(i, i.start.tzinfo, i.end.tzinfo) for i in items]  # equal, and in the same zones
-    same.append(tuple(instances))
-    hit = _WEEKS.get(monday)
-    if hit is not None and hit[0] is rules and hit[1] == same:
-        return hit[2][0], list(hit[2][1])
-    if len(_WEEKS) >= 16:
-        _WEEKS.clear()
-    found = compute(monday, rules.tz, rules.blocks, instances, items)
-    _WEEKS[monday] = (rules, same, (found[0], list(found[1])))
-    return found
+    """The week's ledger and items (a quiet cycle does not get here: :func:`record` keeps what it made)."""
+    return compute(monday, rules.tz, rules.blocks, _moved(rows, rules, monday, _instances(rules, monday)), items)
 
 
 def _moved(rows: Sequence[LedgerRow], rules: Rules, monday: date, instances: list[BlockInstance]) -> list[BlockInstance]:
