@@ -180,7 +180,9 @@ def read(data: bytes, name: str, start: datetime, end: datetime, tz: ZoneInfo, k
         uids, parts = _parse(sp, todo, hints, name, lo_hi, tz, frame, progress)
     except Whole:
         return _whole(data, name, lo, hi, tz)
-    chunk_uid = {d: old_uids[d] for d in sp.digests if d in old_uids}
+    # the hashes still in the text keep their objects (a daemon keeps these; new ones would be
+    # scattered among this read's garbage), the re-read VEVENTs' are added
+    chunk_uid = {d: u for d, u in old_uids.items() if d in new_counts}
     chunk_uid.update(uids)
     # every VEVENT of a re-read UID must have been re-read with it
     reread, parsed = set(parts) | affected, set(todo)
@@ -197,7 +199,8 @@ def read(data: bytes, name: str, start: datetime, end: datetime, tz: ZoneInfo, k
         if part is not EMPTY:
             order.setdefault(uid, part)
     same = {uid: uid for uid in order}  # each UID's text kept once, the parts' own
-    chunk_uid = {d: same.get(uid, uid) for d, uid in chunk_uid.items()}
+    for d, uid in uids.items():
+        chunk_uid[d] = same.get(uid, uid)
     dups = {d: n for d, n in new_counts.items() if n > 1}
     return Known(sp.frame, chunk_uid, dups, Expanded(lo_hi[0], lo_hi[1], order), tz, frame)
 
