@@ -49,6 +49,7 @@ for _p in (ROOT / "bench", ROOT / "tests"):
         sys.path.insert(0, str(_p))
 
 GOALS = {"ics": (0.02, 0.25), "network": (0.05, 0.10)}  # (unchanged, one change) as a share of the floor
+RSS_GOAL_MB, RSS_GOAL_EVENTS = 80.0, 20_000  # the daemon's steady RSS, for a calendar this big or bigger
 TICK = os.sysconf("SC_CLK_TCK")
 
 from daemon_worlds import FLOOR_OF, WORLDS, IcsWorld, calendar_now, generate_around, vevents, window_singles  # noqa: E402
@@ -269,6 +270,8 @@ def missed_goals(row: dict[str, Any]) -> list[str]:
         out.append(f"{name}: unchanged {row['unchanged'] / row['floor']:.1%} > {unchanged:.0%}")
     if not row["changed"] / row["floor"] <= changed:
         out.append(f"{name}: one change {row['changed'] / row['floor']:.1%} > {changed:.0%}")
+    if row["events"] >= RSS_GOAL_EVENTS and row["rss"] > RSS_GOAL_MB:
+        out.append(f"{name}: RSS {row['rss']:.1f} MB > {RSS_GOAL_MB:.0f} MB")
     most = 2 if row["backend"] == "radicale" else 1
     if row["network"] and row["req_unchanged"] > most:
         out.append(f"{name}: {row['req_unchanged']:g} requests per unchanged cycle > {most}")
