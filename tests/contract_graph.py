@@ -156,17 +156,19 @@ class GraphWorld(World):
 
 @pytest.fixture(scope="session")
 def graph_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    from boundaryd.calendars import graph_auth
-    from fake_graph import FakeGraph, sign_in
+    from fake_graph import sign_in, trusted
 
     root = tmp_path_factory.mktemp("graph")
-    fake = FakeGraph(account=OWNER).start(root / "ca.pem")
-    before = graph_auth.VERIFY
-    graph_auth.VERIFY = str(fake.ca_file)
-    token = root / "microsoft-token.json"
-    try:
+    with trusted(root / "ca.pem", OWNER) as fake:
+        token = root / "microsoft-token.json"
         sign_in(fake, token)
         yield {"fake": fake, "token": token}
-    finally:
-        graph_auth.VERIFY = before
-        fake.stop()
+
+
+def signed_in(fake: Any, root: Path) -> GraphWorld:
+    """A world on ``fake`` with a token file of its own (a sign-in as ``auth microsoft`` makes it)."""
+    from fake_graph import sign_in
+
+    token = root / "microsoft-token.json"
+    sign_in(fake, token)
+    return GraphWorld({"fake": fake, "token": token}, root)

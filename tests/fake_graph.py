@@ -33,7 +33,8 @@ import secrets
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -309,6 +310,21 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 # --- helpers for tests and the bench -----------------------------------------------------------------
+
+
+@contextmanager
+def trusted(ca_file: Path, account: str) -> Iterator[FakeGraph]:
+    """A stand-in running, its certificate trusted by boundaryd's Graph client while it runs."""
+    from boundaryd.calendars import graph_auth
+
+    fake = FakeGraph(account=account).start(ca_file)
+    before = graph_auth.VERIFY
+    graph_auth.VERIFY = str(fake.ca_file)
+    try:
+        yield fake
+    finally:
+        graph_auth.VERIFY = before
+        fake.stop()
 
 
 def sign_in(fake: FakeGraph, token_file: Path) -> None:

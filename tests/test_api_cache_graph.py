@@ -12,36 +12,28 @@ from typing import Any
 
 import pytest
 
-from boundaryd.calendars import graph_auth, jsoncache
+from boundaryd.calendars import jsoncache
 from boundaryd.calendars.graph_auth import TokenSource
 from boundaryd.calendars.graph_backend import GraphBackend
 from boundaryd.calendars.graph_http import RetryPolicy
 from boundaryd.core.model import Snapshot
 from clirun import OWNER, invite
-from contract_graph import GraphWorld
+from contract_graph import GraphWorld, signed_in
 from contract_worlds import END, NOW, TZ, MemState, at, block_events
-from fake_graph import FakeGraph, sign_in
+from fake_graph import FakeGraph, trusted
 
 
 @pytest.fixture(scope="module")
 def fake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeGraph]:
-    f = FakeGraph(account=OWNER).start(tmp_path_factory.mktemp("graph-api-cache") / "ca.pem")
-    before = graph_auth.VERIFY
-    graph_auth.VERIFY = str(f.ca_file)
-    try:
+    with trusted(tmp_path_factory.mktemp("graph-api-cache") / "ca.pem", OWNER) as f:
         yield f
-    finally:
-        graph_auth.VERIFY = before
-        f.stop()
 
 
 @pytest.fixture
 def world(fake: FakeGraph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[GraphWorld]:
     jsoncache.forget()
     monkeypatch.setattr(jsoncache, "clock", lambda: 1_800_000_000.0)
-    token = tmp_path / "microsoft-token.json"
-    sign_in(fake, token)
-    w = GraphWorld({"fake": fake, "token": token}, tmp_path)
+    w = signed_in(fake, tmp_path)
     yield w
     w.close()
     jsoncache.forget()

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from boundaryd.calendars import graph_auth, graph_http
+from boundaryd.calendars import graph_http
 from boundaryd.calendars.graph_auth import TokenSource
 from boundaryd.calendars.graph_backend import GraphBackend
 from boundaryd.calendars.graph_events import BLOCK_ID, HASH_ID, UID_ID
@@ -24,31 +24,23 @@ from boundaryd.calendars.graph_http import RetryPolicy
 from boundaryd.cli import main
 from boundaryd.errors import BadInput, RuntimeFailure
 from clirun import OWNER, invite
-from contract_graph import GraphWorld
+from contract_graph import GraphWorld, signed_in
 from contract_worlds import NOW, TZ, at, block_events, one, snap
-from fake_graph import CLIENT_ID, FakeGraph, check_no_rejections, sign_in
+from fake_graph import CLIENT_ID, FakeGraph, check_no_rejections, trusted
 
 
 @pytest.fixture(scope="module")
 def fake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeGraph]:
     root = tmp_path_factory.mktemp("graph-own")
-    f = FakeGraph(account=OWNER).start(root / "ca.pem")
-    before = graph_auth.VERIFY
-    graph_auth.VERIFY = str(f.ca_file)
-    try:
+    with trusted(root / "ca.pem", OWNER) as f:
         yield f
-    finally:
-        graph_auth.VERIFY = before
-        f.stop()
 
 
 @pytest.fixture
 def world(fake: FakeGraph, tmp_path: Path) -> Iterator[GraphWorld]:
     fake.identity.pending_polls = 0
     fake.identity.revoked.clear()
-    token = tmp_path / "microsoft-token.json"
-    sign_in(fake, token)
-    w = GraphWorld({"fake": fake, "token": token}, tmp_path)
+    w = signed_in(fake, tmp_path)
     yield w
     w.close()
 

@@ -25,7 +25,7 @@ from boundaryd.errors import BadInput
 from clirun import OWNER, invite
 from contract_graph import GraphWorld
 from contract_worlds import TZ, at, snap
-from fake_graph import CLIENT_ID, FakeGraph
+from fake_graph import CLIENT_ID, FakeGraph, trusted
 
 EXPECTED = {  # Microsoft Graph's national cloud deployments: sign-in host, Graph, the scope asked
     "global": ("https://login.microsoftonline.com", "https://graph.microsoft.com/v1.0/", "Calendars.ReadWrite"),
@@ -133,14 +133,8 @@ def test_a_cloud_the_rules_contradict_is_refused(asked: list[tuple[str, Any]], t
 
 @pytest.fixture
 def fake(tmp_path: Path) -> Iterator[FakeGraph]:
-    f = FakeGraph(account=OWNER).start(tmp_path / "ca.pem")
-    before = graph_auth.VERIFY
-    graph_auth.VERIFY = str(f.ca_file)
-    try:
+    with trusted(tmp_path / "ca.pem", OWNER) as f:
         yield f
-    finally:
-        graph_auth.VERIFY = before
-        f.stop()
 
 
 def test_msal_signs_in_and_refreshes_with_the_qualified_scopes(fake: FakeGraph, tmp_path: Path) -> None:

@@ -14,16 +14,15 @@ from typing import Any
 
 import pytest
 
-from boundaryd.calendars import graph_auth
 from boundaryd.calendars.graph_auth import TokenSource
 from boundaryd.calendars.graph_backend import GraphBackend
 from boundaryd.calendars.graph_http import RetryPolicy
 from boundaryd.core.model import Occurrence
 from boundaryd.errors import Conflict412, RuntimeFailure
 from clirun import OWNER, invite
-from contract_graph import GraphWorld
+from contract_graph import GraphWorld, signed_in
 from contract_worlds import TZ, at, one, snap
-from fake_graph import FakeGraph, check_no_rejections, sign_in
+from fake_graph import FakeGraph, check_no_rejections, trusted
 from fake_graph_store import Store
 
 SERIES = {"FREQ": ["WEEKLY"], "COUNT": ["2"]}
@@ -31,21 +30,13 @@ SERIES = {"FREQ": ["WEEKLY"], "COUNT": ["2"]}
 
 @pytest.fixture(scope="module")
 def fake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeGraph]:
-    f = FakeGraph(account=OWNER).start(tmp_path_factory.mktemp("graph-ifmatch") / "ca.pem")
-    before = graph_auth.VERIFY
-    graph_auth.VERIFY = str(f.ca_file)
-    try:
+    with trusted(tmp_path_factory.mktemp("graph-ifmatch") / "ca.pem", OWNER) as f:
         yield f
-    finally:
-        graph_auth.VERIFY = before
-        f.stop()
 
 
 @pytest.fixture
 def world(fake: FakeGraph, tmp_path: Path) -> Iterator[GraphWorld]:
-    token = tmp_path / "microsoft-token.json"
-    sign_in(fake, token)
-    w = GraphWorld({"fake": fake, "token": token}, tmp_path)
+    w = signed_in(fake, tmp_path)
     yield w
     w.close()  # no request the OpenAPI description (or the If-Match rule) refuses
 

@@ -15,35 +15,26 @@ from typing import Any
 
 import pytest
 
-from boundaryd.calendars import graph_auth
 from boundaryd.calendars.graph_auth import TokenSource
 from boundaryd.calendars.graph_backend import GraphBackend
 from boundaryd.calendars.graph_http import RetryPolicy
 from boundaryd.core.rules import load_rules
 from boundaryd.engine.app import App
 from clirun import OWNER, invite
-from contract_graph import GraphWorld
+from contract_graph import GraphWorld, signed_in
 from contract_worlds import NOW, TZ, MemState, at, block_events, me, one, snap
-from fake_graph import CLIENT_ID, FakeGraph, sign_in
+from fake_graph import CLIENT_ID, FakeGraph, trusted
 
 
 @pytest.fixture(scope="module")
 def fake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeGraph]:
-    f = FakeGraph(account=OWNER).start(tmp_path_factory.mktemp("graph-own-writes") / "ca.pem")
-    before = graph_auth.VERIFY
-    graph_auth.VERIFY = str(f.ca_file)
-    try:
+    with trusted(tmp_path_factory.mktemp("graph-own-writes") / "ca.pem", OWNER) as f:
         yield f
-    finally:
-        graph_auth.VERIFY = before
-        f.stop()
 
 
 @pytest.fixture
 def world(fake: FakeGraph, tmp_path: Path) -> Iterator[GraphWorld]:
-    token = tmp_path / "microsoft-token.json"
-    sign_in(fake, token)
-    w = GraphWorld({"fake": fake, "token": token}, tmp_path)
+    w = signed_in(fake, tmp_path)
     yield w
     w.close()
 
