@@ -32,7 +32,7 @@ from boundaryd.core.ical_read import EMPTY, Expanded, Part, _uid, expand_parts
 
 #: how far past the window's end occurrences are expanded, so the moving window is served from
 #: what was read for this long before every UID is expanded again
-MARGIN = timedelta(days=7)
+MARGIN = timedelta(days=3)
 #: VEVENTs parsed together in one calendar on a first read (bounds the parse tree in memory)
 BATCH = 400
 _EDGE = re.compile(rb"^(BEGIN|END):([^\r\n]*)\r?$", re.MULTILINE | re.IGNORECASE)

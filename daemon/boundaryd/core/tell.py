@@ -12,7 +12,6 @@ from dataclasses import replace
 
 from boundaryd.core.actions import Decline, NotifiedRow, Notify, Reply, Telling, Undo
 from boundaryd.core.addresses import reply_problem
-from boundaryd.core.carry import Carried
 from boundaryd.core.model import (
     BlockInstance,
     Capabilities,
@@ -43,13 +42,6 @@ def reply_key(c: Conflict) -> str:
 def notice_key(c: Conflict) -> str:
     """What makes a notified conflict unique: event, occurrence, block, decision and times
     (a standing conflict: the series, its block and decision, notified once)."""
-    return _NOTICE_KEYS.get(c, None, _notice_key, c)
-
-
-_NOTICE_KEYS: Carried[str] = Carried()  # a conflict decided as before keeps its key
-
-
-def _notice_key(c: Conflict) -> str:
     o = c.occurrence
     if c.series:
         return hashlib.sha256("|".join([o.uid, "series", c.block, c.decision.value]).encode("utf-8", "surrogatepass")).hexdigest()[:32]

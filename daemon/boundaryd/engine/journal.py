@@ -79,7 +79,7 @@ class Journal:
             self.db = sqlite3.connect(str(self.path), timeout=10, isolation_level=None)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
-            self.db.execute("PRAGMA cache_size=-512")  # KiB: a quiet cycle reads nothing; a daemon keeps it resident
+            self.db.execute("PRAGMA cache_size=-256")  # KiB: a quiet cycle reads nothing; a daemon keeps it resident
             self._migrate()
             # the actions journaled and never ended (engine/journal_batch.py reads them every sync)
             self.db.execute("CREATE INDEX IF NOT EXISTS actions_open ON actions(id) WHERE state='intent'")
