@@ -20,7 +20,7 @@ import re
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -38,7 +38,17 @@ from dav_servers import DavServer
 from smtp_server import SmtpServer
 
 TZ = ZoneInfo("America/Toronto")
-NOW = datetime(2026, 11, 23, 7, 0, tzinfo=TZ)
+
+
+def _monday_ahead() -> datetime:
+    """Next week's Monday, 07:00. The servers judge what is past by their own clock, not by the one
+    these tests give boundaryd: Cyrus sends no iTIP for an event that ended more than a week ago
+    (``caldav_historical_age``), so a fixed date here would stop working a week after it."""
+    today = datetime.now(TZ).date()
+    return datetime.combine(today + timedelta(days=7 - today.weekday()), time(7), TZ)
+
+
+NOW = _monday_ahead()
 BOB = "bob@example.com"
 KINDS = ("sabredav", "cyrus", "davical")
 #: what each server does with an attendee's edit (README: CalDAV interoperability)
